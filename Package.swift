@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Module map (one job each):
+/// - PGPhaseModel: the value types every stage speaks (intents, plans, steps, locks, diagnostics, SQL quoting).
+/// - PGPhaseIntents: reads intent YAML into the model, with located diagnostics.
+/// - PGPhasePlanner: compiles intents into phased plans and renders them as files. Pure: no I/O.
+/// - PGPhaseLint: finds lock-heavy or unsafe DDL in SQL text and plans, using the real PostgreSQL parser.
+/// - PGPhasePostgres: a small libpq layer (connections, queries, errors).
+/// - pgphase: the command line; parses flags, reads and writes files, picks exit codes.
+let swiftSettings: [SwiftSetting] = [
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+  name: "pgphase",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "pgphase", targets: ["pgphase"]),
+    .library(name: "PGPhasePlanner", targets: ["PGPhasePlanner"]),
+    .library(name: "PGPhaseLint", targets: ["PGPhaseLint"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+  ],
+  targets: [
+    .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+    .systemLibrary(name: "CPgQuery", providers: [.apt(["libpg-query-dev"])]),
+    .target(name: "PGPhaseModel", swiftSettings: swiftSettings),
+    .target(
+      name: "PGPhaseIntents",
+      dependencies: ["PGPhaseModel", .product(name: "Yams", package: "Yams")],
+      swiftSettings: swiftSettings),
+    .target(name: "PGPhasePlanner", dependencies: ["PGPhaseModel"], swiftSettings: swiftSettings),
+    .target(name: "PGPhaseLint", dependencies: ["PGPhaseModel", "CPgQuery", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
+    .target(
+      name: "PGPhasePostgres",
+      dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "pgphase",
+      dependencies: [
+        "PGPhaseModel", "PGPhaseIntents", "PGPhasePlanner", "PGPhaseLint", "PGPhasePostgres",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings),
+    .target(name: "PGPhaseTestSupport", dependencies: ["PGPhasePostgres"], path: "Tests/PGPhaseTestSupport", swiftSettings: swiftSettings),
+    .testTarget(name: "PGPhaseModelTests", dependencies: ["PGPhaseModel"], swiftSettings: swiftSettings),
+    .testTarget(name: "PGPhaseIntentsTests", dependencies: ["PGPhaseIntents"], swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhasePlannerTests", dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhaseLint"],
+      swiftSettings: swiftSettings),
+    .testTarget(name: "PGPhaseLintTests", dependencies: ["PGPhaseLint", "PGPhasePlanner", "PGPhaseIntents"], swiftSettings: swiftSettings),
+    .testTarget(name: "PGPhasePostgresTests", dependencies: ["PGPhasePostgres", "PGPhaseTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhaseIntegrationTests",
+      dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhasePostgres", "PGPhaseTestSupport", "pgphase"],
+      swiftSettings: swiftSettings),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,129 @@
+/// SQL text helpers. Identifiers in intents are exact names (as in the catalog), so they are
+/// quoted whenever PostgreSQL would otherwise fold, misread or reject them.
+public enum SQL {
+  /// Quotes an identifier the way `quote_ident()` does: only when needed, doubling inner quotes.
+  public static func quoteIdentifier(_ name: String) -> String {
+    if isSafeBareIdentifier(name) { return name }
+    return "\"" + doubling("\"", in: name) + "\""
+  }
+
+  /// A string literal, with quotes doubled. Standard-conforming strings are on since 9.1.
+  public static func quoteLiteral(_ text: String) -> String {
+    "'" + doubling("'", in: text) + "'"
+  }
+
+  static func doubling(_ quote: Character, in text: String) -> String {
+    var out = ""
+    out.reserveCapacity(text.count)
+    for c in text {
+      out.append(c)
+      if c == quote { out.append(c) }
+    }
+    return out
+  }
+
+  static func isSafeBareIdentifier(_ name: String) -> Bool {
+    guard let first = name.unicodeScalars.first, first == "_" || ("a"..."z").contains(first) else {
+      return false
+    }
+    for scalar in name.unicodeScalars {
+      let ok = scalar == "_" || ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar)
+      if !ok { return false }
+    }
+    return !keywordsNeedingQuotes.contains(name)
+  }
+
+  /// PostgreSQL 15 keywords that are reserved, or usable only as column or type/function names;
+  /// `quote_ident()` quotes all of these.
+  static let keywordsNeedingQuotes: Set<String> = [
+    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
+    "between", "bigint", "binary", "bit", "boolean", "both", "case", "cast", "char", "character", "check",
+    "coalesce", "collate", "collation", "column", "concurrently", "constraint", "create", "cross",
+    "current_catalog", "current_date", "current_role", "current_schema", "current_time",
+    "current_timestamp", "current_user", "dec", "decimal", "default", "deferrable", "desc", "distinct",
+    "do", "else", "end", "except", "exists", "extract", "false", "fetch", "float", "for", "foreign",
+    "freeze", "from", "full", "grant", "greatest", "group", "grouping", "having", "ilike", "in",
+    "initially", "inner", "inout", "int", "integer", "intersect", "interval", "into", "is", "isnull",
+    "join", "lateral", "leading", "least", "left", "like", "limit", "localtime", "localtimestamp",
+    "national", "natural", "nchar", "none", "normalize", "not", "notnull", "null", "nullif", "numeric",
+    "offset", "on", "only", "or", "order", "out", "outer", "overlaps", "overlay", "placing", "position",
+    "precision", "primary", "real", "references", "returning", "right", "row", "select",
+    "session_user", "setof", "similar", "smallint", "some", "substring", "symmetric", "table",
+    "tablesample", "then", "time", "timestamp", "to", "trailing", "treat", "trim", "true", "union",
+    "unique", "user", "using", "values", "varchar", "variadic", "verbose", "when", "where", "window",
+    "with", "xmlattributes", "xmlconcat", "xmlelement", "xmlexists", "xmlforest", "xmlnamespaces",
+    "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "xmltable",
+  ]
+
+  /// PostgreSQL truncates identifiers to 63 bytes (NAMEDATALEN - 1).
+  public static let maxIdentifierBytes = 63
+}
+
+/// A relation, index, function or other schema object name, optionally schema-qualified.
+public struct QualifiedName: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+  public var schema: String?
+  public var name: String
+
+  public init(schema: String? = nil, _ name: String) {
+    self.schema = schema
+    self.name = name
+  }
+
+  /// Parses `name` or `schema.name` as written in an intent. A part may be double-quoted to
+  /// contain a dot; otherwise the text is taken as the exact name.
+  public init?(parsing text: String, defaultSchema: String? = nil) {
+    var parts: [String] = []
+    var current = ""
+    var inQuotes = false
+    let chars = Array(text)
+    var i = 0
+    while i < chars.count {
+      let c = chars[i]
+      if inQuotes {
+        if c == "\"" {
+          if i + 1 < chars.count, chars[i + 1] == "\"" {
+            current.append("\"")
+            i += 1
+          } else {
+            inQuotes = false
+          }
+        } else {
+          current.append(c)
+        }
+      } else if c == "\"" {
+        inQuotes = true
+      } else if c == "." {
+        parts.append(current)
+        current = ""
+      } else {
+        current.append(c)
+      }
+      i += 1
+    }
+    parts.append(current)
+    if inQuotes || parts.count > 2 || parts.contains(where: \.isEmpty) { return nil }
+    if parts.count == 2 {
+      self.init(schema: parts[0], parts[1])
+    } else {
+      self.init(schema: defaultSchema, parts[0])
+    }
+  }
+
+  /// The name as SQL, each part quoted where needed.
+  public var sql: String {
+    if let schema { return SQL.quoteIdentifier(schema) + "." + SQL.quoteIdentifier(name) }
+    return SQL.quoteIdentifier(name)
+  }
+
+  /// The name inside a SQL string literal, for `to_regclass('…')` and similar catalog lookups.
+  public var literal: String { SQL.quoteLiteral(sql) }
+
+  public var description: String { sql }
+
+  /// The same schema with another object name, e.g. an index beside its table.
+  public func sibling(_ name: String) -> QualifiedName { QualifiedName(schema: schema, name) }
+
+  public static func < (a: QualifiedName, b: QualifiedName) -> Bool {
+    (a.schema ?? "", a.name) < (b.schema ?? "", b.name)
+  }
+}
