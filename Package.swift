@@ -7,6 +7,7 @@ import PackageDescription
 /// - PGPhasePlanner: compiles intents into phased plans and renders them as files. Pure: no I/O.
 /// - PGPhaseLint: finds lock-heavy or unsafe DDL in SQL text and plans, using the real PostgreSQL parser.
 /// - PGPhasePostgres: a small libpq layer (connections, queries, errors).
+/// - PGPhaseExecutor: applies plans to a live database with a crash-safe journal; reads the catalog.
 /// - pgphase: the command line; parses flags, reads and writes files, picks exit codes.
 let swiftSettings: [SwiftSetting] = [
   .enableUpcomingFeature("ExistentialAny"),
@@ -40,10 +41,14 @@ let package = Package(
       name: "PGPhasePostgres",
       dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
+    .target(
+      name: "PGPhaseExecutor",
+      dependencies: ["PGPhaseModel", "PGPhasePostgres", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: swiftSettings),
     .executableTarget(
       name: "pgphase",
       dependencies: [
-        "PGPhaseModel", "PGPhaseIntents", "PGPhasePlanner", "PGPhaseLint", "PGPhasePostgres",
+        "PGPhaseModel", "PGPhaseIntents", "PGPhasePlanner", "PGPhaseLint", "PGPhasePostgres", "PGPhaseExecutor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -55,10 +60,13 @@ let package = Package(
       name: "PGPhasePlannerTests", dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhaseLint"],
       swiftSettings: swiftSettings),
     .testTarget(name: "PGPhaseLintTests", dependencies: ["PGPhaseLint", "PGPhasePlanner", "PGPhaseIntents"], swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhaseExecutorTests", dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseTestSupport"],
+      swiftSettings: swiftSettings),
     .testTarget(name: "PGPhasePostgresTests", dependencies: ["PGPhasePostgres", "PGPhaseTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseIntegrationTests",
-      dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhasePostgres", "PGPhaseTestSupport", "pgphase"],
+      dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhasePostgres", "PGPhaseExecutor", "PGPhaseTestSupport"],
       swiftSettings: swiftSettings),
   ],
   swiftLanguageModes: [.v6]
