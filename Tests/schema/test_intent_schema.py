@@ -107,6 +107,18 @@ def test_minimal_document_is_valid(validator):
     assert errors(validator, GOOD) == []
 
 
+def test_plain_scalars_are_accepted_where_the_parser_takes_them(validator):
+    document = {
+        "settings": {"lock_timeout": 500, "backfill_batch_size": 10},
+        "changes": [
+            {"set_default": {"table": "t", "column": "n", "default": 0}},
+            {"create_index": {"table": "t", "name": "i", "columns": ["a", "lower(b)", {"column": "c"}, {"expression": "d + 1"}]}},
+            {"add_column": {"table": "t", "column": {"name": "b", "type": "boolean", "nullable": False, "default": False}}},
+        ],
+    }
+    assert errors(validator, document) == []
+
+
 def bad(mutate):
     document = copy.deepcopy(GOOD)
     mutate(document)
@@ -167,7 +179,12 @@ def bad(mutate):
             id="table constraint of two kinds",
         ),
         pytest.param(bad(lambda d: d.update(settings={"backfill_batch_size": 0})), id="zero batch size"),
+        pytest.param(
+            bad(lambda d: d["changes"].append({"create_index": {"table": "t", "name": "i", "columns": [{"col": "a"}]}})),
+            id="bad index key mapping",
+        ),
         pytest.param(bad(lambda d: d.update(settings={"lock_timeout": "soon"})), id="bad lock_timeout"),
+        pytest.param(bad(lambda d: d.update(settings={"lock_timeout": "1.5s"})), id="fractional lock_timeout"),
     ],
 )
 def test_bad_documents_are_rejected(validator, document):
