@@ -1,0 +1,88 @@
+/// Readers for the handful of parse-tree shapes the rules look at.
+extension JSONValue {
+  /// `[{"String": {"sval": "x"}}, ...]` to `["x", ...]`.
+  var names: [String] {
+    array.compactMap { $0.node("String")?["sval"]?.string }
+  }
+
+  /// A RangeVar's relation name (schema dropped: files rarely qualify consistently).
+  var relationName: String? { self["relname"]?.string }
+
+  /// An A_Const's value as text (`ival {}` is 0: libpg_query omits zero values).
+  var constantText: String? {
+    guard let c = node("A_Const") else { return nil }
+    if let s = c["sval"]?["sval"]?.string { return s }
+    if let i = c["ival"] { return String(i["ival"]?.int ?? 0) }
+    if let f = c["fval"]?["fval"]?.string { return f }
+    if c["isnull"]?.bool == true { return nil }
+    return nil
+  }
+
+  var location: Int? { self["location"]?.int }
+}
+
+/// A column type as written, normalised to PostgreSQL's internal names (`int4`, `varchar`, ...).
+struct TypeRef: Hashable, Sendable, CustomStringConvertible {
+  var name: String
+  var modifiers: [Int]
+  var isArray: Bool
+
+  init(name: String, modifiers: [Int] = [], isArray: Bool = false) {
+    self.name = name
+    self.modifiers = modifiers
+    self.isArray = isArray
+  }
+
+  init?(_ typeName: JSONValue?) {
+    guard let typeName, let last = typeName["names"]?.names.last else { return nil }
+    name = last
+    modifiers = typeName["typmods"]?.array.compactMap { $0.constantText.flatMap { Int($0) } } ?? []
+    isArray = !(typeName["arrayBounds"]?.array.isEmpty ?? true)
+  }
+
+  var description: String {
+    let display: String =
+      switch name {
+      case "int4": "integer"
+      case "int2": "smallint"
+      case "int8": "bigint"
+      case "bpchar": "char"
+      case "varchar": "varchar"
+      case "timestamptz": "timestamptz"
+      default: name
+      }
+    let mods = modifiers.isEmpty ? "" : "(" + modifiers.map(String.init).joined(separator: ",") + ")"
+    return display + mods + (isArray ? "[]" : "")
+  }
+
+  static let serialNames: Set<String> = ["serial", "serial4", "smallserial", "serial2", "bigserial", "serial8"]
+
+  /// Whether changing a column from `old` to `new` is catalog-only (no rewrite, no scan).
+  /// Verified on PostgreSQL 15: varchar(n)→text, text→varchar, varchar(n)→varchar(m≥n),
+  /// numeric(p,s)→numeric(p2≥p,s) and numeric(p,s)→numeric keep the relfilenode.
+  static func isBinaryCompatible(from old: TypeRef, to new: TypeRef) -> Bool {
+    if old.isArray != new.isArray { return false }
+    if old == new { return true }
+    let textLike: Set<String> = ["text", "varchar"]
+    if textLike.contains(old.name), textLike.contains(new.name) {
+      if new.name == "text" || new.modifiers.isEmpty { return true }
+      // to varchar(m): only from varchar(n) with n <= m
+      if old.name == "varchar", let n = old.modifiers.first, let m = new.modifiers.first { return m >= n }
+      return false
+    }
+    if old.name == "numeric", new.name == "numeric" {
+      if new.modifiers.isEmpty { return true }
+      guard old.modifiers.count >= 1 else { return false }
+      let oldScale = old.modifiers.count > 1 ? old.modifiers[1] : 0
+      let newScale = new.modifiers.count > 1 ? new.modifiers[1] : 0
+      return new.modifiers[0] >= old.modifiers[0] && newScale == oldScale
+    }
+    if old.name == "varbit", new.name == "varbit" {
+      if new.modifiers.isEmpty { return true }
+      if let n = old.modifiers.first, let m = new.modifiers.first { return m >= n }
+      return false
+    }
+    if old.name == "cidr", new.name == "inet" { return true }
+    return false
+  }
+}
