@@ -1,0 +1,301 @@
+public import PGPhaseModel
+public import PGPhasePostgres
+
+/// Reads the live catalog through one connection. Every read is a plain SELECT with names passed
+/// as parameters; names without a schema resolve through the session's `search_path`, exactly as
+/// the statements of a plan would.
+///
+/// Not `Sendable`: it uses its connection, which belongs to one task at a time.
+public struct Catalog {
+  public let connection: Connection
+
+  public init(_ connection: Connection) { self.connection = connection }
+
+  // MARK: - Relations
+
+  /// A relation's `pg_class.relkind` as a readable value.
+  public enum RelationKind: String, Sendable, Equatable {
+    case table = "r"
+    case partitionedTable = "p"
+    case view = "v"
+    case materializedView = "m"
+    case index = "i"
+    case partitionedIndex = "I"
+    case sequence = "S"
+    case foreignTable = "f"
+    case compositeType = "c"
+    case toastTable = "t"
+
+    public var isTable: Bool { self == .table || self == .partitionedTable }
+    public var isView: Bool { self == .view || self == .materializedView }
+    public var isIndex: Bool { self == .index || self == .partitionedIndex }
+
+    /// For messages: "a table", "a view", ...
+    public var article: String {
+      switch self {
+      case .table: "a table"
+      case .partitionedTable: "a partitioned table"
+      case .view: "a view"
+      case .materializedView: "a materialized view"
+      case .index: "an index"
+      case .partitionedIndex: "a partitioned index"
+      case .sequence: "a sequence"
+      case .foreignTable: "a foreign table"
+      case .compositeType: "a composite type"
+      case .toastTable: "a TOAST table"
+      }
+    }
+  }
+
+  /// The kind of the relation `name` resolves to, or nil when there is none.
+  public func relationKind(_ name: QualifiedName) throws -> RelationKind? {
+    let result = try connection.execute("SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)", [name.sql])
+    return result.scalar.flatMap(RelationKind.init(rawValue:))
+  }
+
+  // MARK: - Columns
+
+  public struct ColumnInfo: Sendable, Equatable {
+    public var name: String
+    /// `format_type(atttypid, atttypmod)`, e.g. `character varying(20)`.
+    public var type: String
+    public var typeOID: UInt32
+    public var notNull: Bool
+    /// `pg_get_expr(adbin, adrelid)` of a default (not of a generated column); nil when none.
+    public var defaultExpression: String?
+    /// The generation expression of a `GENERATED ALWAYS AS (...) STORED` column.
+    public var generatedExpression: String?
+    /// `a` (always) or `d` (by default) for an identity column.
+    public var identity: String?
+  }
+
+  /// A live (not dropped, not system) column of a relation; nil when the relation or the column
+  /// does not exist.
+  public func column(_ column: String, of table: QualifiedName) throws -> ColumnInfo? {
+    let result = try connection.execute(
+      """
+      SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::int8 AS typeoid,
+             a.attnotnull, a.attgenerated::text AS generated, a.attidentity::text AS identity,
+             pg_get_expr(d.adbin, d.adrelid) AS expr
+      FROM pg_attribute a
+      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped
+      """, [table.sql, column])
+    guard let row = result.first else { return nil }
+    let generated = (row["generated"] ?? "") != ""
+    let identity = row["identity"].flatMap { $0.isEmpty ? nil : $0 }
+    return ColumnInfo(
+      name: row["attname"] ?? column, type: row["type"] ?? "", typeOID: UInt32(try row.int("typeoid") ?? 0),
+      notNull: try row.bool("attnotnull") ?? false,
+      defaultExpression: generated ? nil : row["expr"], generatedExpression: generated ? row["expr"] : nil,
+      identity: identity)
+  }
+
+  /// The server's canonical spelling of a type as written (`int` → `integer`,
+  /// `varchar(20)` → `character varying(20)`, `timestamptz` → `timestamp with time zone`,
+  /// `text[]`, `numeric(10,2)`, enums, domains), found without creating anything:
+  /// `SELECT NULL::<type>` is prepared and described (never run), which gives the type's OID and
+  /// modifier, and `format_type` renders those exactly as it renders a column's type.
+  /// `serial`, `bigserial` and `smallserial` (not real types) become the integer type they make.
+  ///
+  /// - Throws: `PostgresError` (e.g. 42704 undefined_object) when the server does not know the type.
+  public func canonicalType(_ written: String) throws -> String {
+    let trimmed = written.trimmingWhitespace()
+    let serials = [
+      "serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",
+      "smallserial": "smallint", "serial2": "smallint",
+    ]
+    let spelled = serials[trimmed.lowercased()] ?? trimmed
+    let described = try connection.describe("SELECT NULL::\(spelled) AS t")
+    guard described.count == 1 else {
+      throw PostgresError(message: "not a single type: \(written)", statement: "SELECT NULL::\(spelled)")
+    }
+    let type = described[0]
+    // A domain's value is described as its base type in some paths; to_regtype keeps the domain.
+    // Domains take no modifier, so when the two disagree the named type with no modifier is right.
+    let result = try connection.execute(
+      """
+      SELECT CASE WHEN r.oid IS NULL OR r.oid = $1::oid THEN format_type($1::oid, $2::int)
+                  ELSE format_type(r.oid, NULL) END
+      FROM (SELECT to_regtype($3) AS oid) r
+      """, [String(type.typeOID), String(type.typeModifier), spelled])
+    return result.scalar ?? spelled
+  }
+
+  // MARK: - Constraints, triggers, functions
+
+  public struct ConstraintInfo: Sendable, Equatable {
+    public var name: String
+    /// `pg_constraint.contype`: c check, f foreign key, p primary key, u unique, x exclusion, t trigger.
+    public var type: String
+    public var validated: Bool
+    public var definition: String
+  }
+
+  public func constraint(_ name: String, on table: QualifiedName) throws -> ConstraintInfo? {
+    let result = try connection.execute(
+      """
+      SELECT conname, contype::text AS type, convalidated, pg_get_constraintdef(oid) AS def
+      FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2
+      """, [table.sql, name])
+    guard let row = result.first else { return nil }
+    return ConstraintInfo(
+      name: row["conname"] ?? name, type: row["type"] ?? "", validated: try row.bool("convalidated") ?? false,
+      definition: row["def"] ?? "")
+  }
+
+  public struct TriggerInfo: Sendable, Equatable {
+    public var name: String
+    /// `pg_trigger.tgenabled`: O (origin, the default), D disabled, R replica, A always.
+    public var enabled: String
+    public var isEnabled: Bool { enabled != "D" }
+  }
+
+  /// A user trigger (not an internal one, such as a foreign key's) on a table.
+  public func trigger(_ name: String, on table: QualifiedName) throws -> TriggerInfo? {
+    let result = try connection.execute(
+      """
+      SELECT tgname, tgenabled::text AS enabled FROM pg_trigger
+      WHERE tgrelid = to_regclass($1) AND tgname = $2 AND NOT tgisinternal
+      """, [table.sql, name])
+    guard let row = result.first else { return nil }
+    return TriggerInfo(name: row["tgname"] ?? name, enabled: row["enabled"] ?? "O")
+  }
+
+  /// How many functions (overloads) have this name in its schema; with no schema, in
+  /// `current_schema()`, where an unqualified CREATE FUNCTION puts it.
+  public func functionCount(_ name: QualifiedName) throws -> Int {
+    let result = try connection.execute(
+      """
+      SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE p.proname = $2 AND n.nspname = coalesce($1, current_schema())
+      """, [name.schema, name.name])
+    return try result.scalarInt() ?? 0
+  }
+
+  // MARK: - Indexes
+
+  public struct IndexState: Sendable, Equatable {
+    /// The index as `regclass` prints it (qualified when not on the search_path).
+    public var name: String
+    /// Its table, as `regclass` prints it.
+    public var table: String
+    public var tableOID: UInt32
+    /// `indisvalid`: usable by queries. False after a failed or interrupted concurrent build.
+    public var valid: Bool
+    /// `indisready`: maintained by writes.
+    public var ready: Bool
+    public var unique: Bool
+    /// `pg_get_indexdef`, e.g. `CREATE UNIQUE INDEX i ON public.t USING btree (email)`.
+    public var definition: String
+
+    /// Valid and ready: what a finished build leaves.
+    public var isUsable: Bool { valid && ready }
+  }
+
+  /// The state of an index, or nil when `name` is not an index.
+  public func indexState(name: QualifiedName) throws -> IndexState? {
+    let result = try connection.execute(
+      """
+      SELECT i.indexrelid::regclass::text AS name, i.indrelid::regclass::text AS tbl, i.indrelid::int8 AS tbloid,
+             i.indisvalid, i.indisready, i.indisunique, pg_get_indexdef(i.indexrelid) AS def
+      FROM pg_index i WHERE i.indexrelid = to_regclass($1)
+      """, [name.sql])
+    guard let row = result.first else { return nil }
+    return IndexState(
+      name: row["name"] ?? name.sql, table: row["tbl"] ?? "", tableOID: UInt32(try row.int("tbloid") ?? 0),
+      valid: try row.bool("indisvalid") ?? false, ready: try row.bool("indisready") ?? false,
+      unique: try row.bool("indisunique") ?? false, definition: row["def"] ?? "")
+  }
+
+  /// A `CREATE INDEX [CONCURRENTLY]` or `REINDEX` in progress, from `pg_stat_progress_create_index`.
+  public struct IndexBuildProgress: Sendable, Equatable {
+    /// The backend running the build (it may belong to a killed client: the server goes on).
+    public var pid: Int32
+    public var command: String
+    /// e.g. `waiting for writers before build`, `building index: scanning table`.
+    public var phase: String
+    public var lockersTotal: Int?
+    public var lockersDone: Int?
+    /// The session the build is waiting for, when it waits: show it to the operator.
+    public var currentLockerPID: Int32?
+    public var blocksTotal: Int?
+    public var blocksDone: Int?
+    public var tuplesTotal: Int?
+    public var tuplesDone: Int?
+    /// The builder's `application_name`, e.g. `pgphase apply host:1234`.
+    public var applicationName: String?
+
+    /// blocks_done / blocks_total, else tuples_done / tuples_total, in 0...1, when known.
+    public var fractionDone: Double? {
+      if let total = blocksTotal, total > 0, let done = blocksDone { return min(1, Double(done) / Double(total)) }
+      if let total = tuplesTotal, total > 0, let done = tuplesDone { return min(1, Double(done) / Double(total)) }
+      return nil
+    }
+  }
+
+  /// The build of the index `indexName`, when one runs (joined on `index_relid`). Needs the
+  /// index's catalog row, which a concurrent build commits in its first transaction.
+  public func runningIndexBuild(indexName: QualifiedName) throws -> IndexBuildProgress? {
+    let result = try connection.execute(
+      """
+      SELECT p.pid, p.command, p.phase, p.lockers_total, p.lockers_done, p.current_locker_pid,
+             p.blocks_total, p.blocks_done, p.tuples_total, p.tuples_done, a.application_name
+      FROM pg_stat_progress_create_index p
+      LEFT JOIN pg_stat_activity a ON a.pid = p.pid
+      WHERE p.index_relid = to_regclass($1)
+      """, [indexName.sql])
+    guard let row = result.first else { return nil }
+    let locker = try row.int("current_locker_pid")
+    return IndexBuildProgress(
+      pid: Int32(try row.int("pid") ?? 0), command: row["command"] ?? "", phase: row["phase"] ?? "",
+      lockersTotal: try row.int("lockers_total"), lockersDone: try row.int("lockers_done"),
+      currentLockerPID: locker.flatMap { $0 == 0 ? nil : Int32($0) },
+      blocksTotal: try row.int("blocks_total"), blocksDone: try row.int("blocks_done"),
+      tuplesTotal: try row.int("tuples_total"), tuplesDone: try row.int("tuples_done"),
+      applicationName: row["application_name"])
+  }
+
+  // MARK: - Sessions
+
+  /// A session that blocks another, from `pg_blocking_pids` and `pg_stat_activity`.
+  public struct BlockingSession: Sendable, Equatable {
+    public var pid: Int32
+    /// `active`, `idle in transaction`, ...; nil when not visible to this role.
+    public var state: String?
+    /// Its current or last statement.
+    public var query: String?
+    /// Seconds since its transaction began; nil when it has none.
+    public var transactionAgeSeconds: Double?
+    public var applicationName: String?
+    public var user: String?
+    public var clientAddress: String?
+  }
+
+  /// The sessions `pid` waits for, with what they are doing.
+  public func blockingPIDs(of pid: Int32) throws -> [BlockingSession] {
+    let result = try connection.execute(
+      """
+      SELECT b.pid, a.state, a.query, extract(epoch FROM now() - a.xact_start)::float8 AS xact_age,
+             a.application_name, a.usename::text AS usename, a.client_addr::text AS client_addr
+      FROM unnest(pg_blocking_pids($1::int)) AS b(pid)
+      LEFT JOIN pg_stat_activity a ON a.pid = b.pid
+      ORDER BY b.pid
+      """, [String(pid)])
+    return try result.rows.map { row in
+      BlockingSession(
+        pid: Int32(try row.int("pid") ?? 0), state: row["state"], query: row["query"],
+        transactionAgeSeconds: try row.double("xact_age"), applicationName: row["application_name"],
+        user: row["usename"], clientAddress: row["client_addr"])
+    }
+  }
+}
+
+fileprivate extension String {
+  func trimmingWhitespace() -> String {
+    var s = Substring(self)
+    while let c = s.first, c.isWhitespace { s = s.dropFirst() }
+    while let c = s.last, c.isWhitespace { s = s.dropLast() }
+    return String(s)
+  }
+}
