@@ -1,0 +1,180 @@
+import PGPhaseModel
+import Foundation
+
+/// The findings of a run and their renderings: text, JSON, GitHub workflow commands and SARIF.
+public struct LintReport: Sendable {
+  public static let toolVersion = "0.1.0"
+  public static let informationURI = "https://github.com/pgphase/pgphase"
+
+  public var findings: [Finding]
+  /// Files linted, for SARIF's artifacts and the JSON summary.
+  public var files: [String]
+
+  public init(findings: [Finding], files: [String]) {
+    self.findings = findings
+    self.files = files
+  }
+
+  public var errorCount: Int { findings.filter { $0.severity == .error }.count }
+  public var warningCount: Int { findings.filter { $0.severity == .warning }.count }
+  public var hasParseErrors: Bool { findings.contains { $0.rule == .parseError } }
+
+  /// 0 clean (warnings allowed), 1 findings at error severity, 2 a file did not parse.
+  public var exitCode: Int32 {
+    if hasParseErrors { return 2 }
+    return errorCount > 0 ? 1 : 0
+  }
+
+  public enum Format: String, Sendable, CaseIterable {
+    case text, json, github, sarif
+  }
+
+  public func render(_ format: Format, color: Bool = false) -> String {
+    switch format {
+    case .text: text(color: color)
+    case .json: json()
+    case .github: github()
+    case .sarif: sarif()
+    }
+  }
+
+  // MARK: text
+
+  public func text(color: Bool) -> String {
+    func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+    var out = ""
+    for f in findings {
+      let severity = paint(f.severity.rawValue, f.severity == .error ? "1;31" : "1;33")
+      out += "\(paint(f.location.description, "1")): \(severity)[\(f.rule.rawValue)]: \(f.message)\n"
+      if let help = f.help {
+        let lines = help.split(separator: "\n", omittingEmptySubsequences: false)
+        out += "  \(paint("help:", "1;36")) \(lines[0])\n"
+        for line in lines.dropFirst() { out += "        \(line)\n" }
+      }
+    }
+    let files = self.files.count == 1 ? "1 file" : "\(self.files.count) files"
+    out += findings.isEmpty ? "\(files) checked, no problems\n" : "\(files) checked: \(errorCount) error(s), \(warningCount) warning(s)\n"
+    return out
+  }
+
+  // MARK: json
+
+  /// Schema: docs/rules/README.md.
+  public func json() -> String {
+    let items: [[String: Any]] = findings.map { f in
+      var item: [String: Any] = [
+        "rule": f.rule.rawValue, "severity": f.severity.rawValue, "message": f.message,
+        "file": f.location.file, "line": f.location.line, "column": f.location.column,
+      ]
+      item["help"] = f.help ?? NSNull()
+      item["lock"] = f.lock?.rawValue ?? NSNull()
+      return item
+    }
+    let document: [String: Any] = [
+      "version": 1, "files": files, "findings": items,
+      "summary": ["errors": errorCount, "warnings": warningCount],
+    ]
+    return Self.serialize(document)
+  }
+
+  // MARK: github
+
+  public func github() -> String {
+    func escapeData(_ s: String) -> String {
+      s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+    }
+    func escapeProperty(_ s: String) -> String {
+      escapeData(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
+    }
+    var out = ""
+    for f in findings {
+      let command = f.severity == .error ? "error" : (f.severity == .warning ? "warning" : "notice")
+      var message = f.message
+      if let help = f.help { message += "\n\nSafer:\n" + help }
+      out += "::\(command) file=\(escapeProperty(f.location.file)),line=\(f.location.line),col=\(f.location.column),title=\(escapeProperty("pgphase " + f.rule.rawValue))::\(escapeData(message))\n"
+    }
+    return out
+  }
+
+  // MARK: sarif
+
+  /// SARIF 2.1.0, as GitHub code scanning accepts it. Columns count Unicode code points
+  /// (`columnKind: unicodeCodePoints`), the same as our text output.
+  public func sarif() -> String {
+    let rules = Rule.allCases
+    let ruleIndex = Dictionary(uniqueKeysWithValues: rules.enumerated().map { ($1, $0) })
+    let ruleObjects: [[String: Any]] = rules.map { rule in
+      [
+        "id": rule.rawValue,
+        "name": rule.rawValue.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(),
+        "shortDescription": ["text": rule.summary],
+        "fullDescription": ["text": rule.rationale],
+        "help": ["text": "Safer:\n" + rule.alternative, "markdown": RuleDocs.markdown(for: rule)],
+        "helpUri": "\(Self.informationURI)/blob/main/docs/rules/\(rule.rawValue).md",
+        "defaultConfiguration": ["level": Self.sarifLevel(rule.defaultSeverity), "enabled": rule.enabledByDefault],
+        "properties": ["tags": rule.lock.map { ["lock:" + $0.rawValue] } ?? []],
+      ]
+    }
+    let results: [[String: Any]] = findings.map { f in
+      var message = f.message
+      if let help = f.help { message += "\nSafer:\n" + help }
+      return [
+        "ruleId": f.rule.rawValue,
+        "ruleIndex": ruleIndex[f.rule] ?? 0,
+        "level": Self.sarifLevel(f.severity),
+        "message": ["text": message],
+        "locations": [
+          [
+            "physicalLocation": [
+              "artifactLocation": ["uri": Self.uri(f.location.file)],
+              "region": ["startLine": max(1, f.location.line), "startColumn": max(1, f.location.column)],
+            ]
+          ]
+        ],
+      ]
+    }
+    let document: [String: Any] = [
+      "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+      "version": "2.1.0",
+      "runs": [
+        [
+          "tool": [
+            "driver": [
+              "name": "pgphase", "version": Self.toolVersion, "semanticVersion": Self.toolVersion,
+              "informationUri": Self.informationURI, "rules": ruleObjects,
+            ]
+          ],
+          "columnKind": "unicodeCodePoints",
+          "artifacts": files.map { ["location": ["uri": Self.uri($0)]] },
+          "results": results,
+        ]
+      ],
+    ]
+    return Self.serialize(document)
+  }
+
+  static func sarifLevel(_ severity: Diagnostic.Severity) -> String {
+    switch severity {
+    case .error: "error"
+    case .warning: "warning"
+    case .note: "note"
+    }
+  }
+
+  /// A relative path as a URI reference (percent-encoded); absolute paths become file:// URIs.
+  static func uri(_ path: String) -> String {
+    var allowed = CharacterSet.urlPathAllowed
+    allowed.remove(charactersIn: "?#[]@")
+    let encoded = path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
+    var trimmed = encoded
+    while trimmed.hasPrefix("./") { trimmed.removeFirst(2) }
+    return path.hasPrefix("/") ? "file://" + encoded : trimmed
+  }
+
+  static func serialize(_ object: Any) -> String {
+    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else {
+      return "{}"
+    }
+    return String(decoding: data, as: UTF8.self) + "\n"
+  }
+}

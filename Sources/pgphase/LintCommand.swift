@@ -1,0 +1,194 @@
+import ArgumentParser
+import Foundation
+import PGPhaseLint
+import PGPhaseModel
+
+struct LintCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "lint",
+    abstract: "Find lock-heavy or unsafe DDL in plan folders, intent files and plain .sql migrations.",
+    discussion: """
+      Folders are searched recursively: a folder holding plan.json is linted as a plan (its \
+      rendered .sql files are skipped), other .sql files as migrations, in path order. Intent \
+      files (.yaml) are compiled with the planner and their plans linted; name them explicitly.
+
+      Silence one statement with `-- pgphase:ignore RULE[, RULE] reason` on it or on the line \
+      before, a whole file with `-- pgphase:ignore-file RULE reason`. Configure with \
+      .pgphase.yaml (rules: {enable, disable}, pg_version, exclude, transactional_files).
+
+      Exit codes: 0 no errors (warnings allowed); 1 findings at error severity; 2 bad usage, a \
+      bad config, or an input file that cannot be read or does not parse.
+
+      Examples:
+        pgphase lint db/migrations
+        pgphase lint plans --format sarif > pgphase.sarif
+        pgphase lint --explain require-concurrent-index
+      """
+  )
+
+  @Argument(help: "Plan folders, intent files, .sql files, or folders of them (default: current folder).")
+  var paths: [String] = []
+
+  @Option(help: "Output format: text, json, github or sarif.")
+  var format: String = "text"
+
+  @Option(help: "Config file (default: .pgphase.yaml in the current folder, if any).")
+  var config: String?
+
+  @Option(name: .customLong("pg-version"), help: "PostgreSQL major version the migrations run on (default 15, or the config's pg_version).")
+  var pgVersion: Int?
+
+  @Option(help: "Print the documentation of one rule and exit.")
+  var explain: String?
+
+  @Flag(name: .customLong("list-rules"), help: "List every rule id and exit.")
+  var listRules = false
+
+  func validate() throws {
+    guard LintReport.Format(rawValue: format) != nil else {
+      throw ValidationError("--format must be one of: \(LintReport.Format.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    if let pgVersion, !(9...30).contains(pgVersion) {
+      throw ValidationError("--pg-version must be a PostgreSQL major version such as 15")
+    }
+  }
+
+  func run() throws {
+    if listRules {
+      for rule in Rule.allCases {
+        print("\(rule.rawValue.padding(toLength: 42, withPad: " ", startingAt: 0)) \(rule.enabledByDefault ? "on " : "off") \(rule.summary)")
+      }
+      return
+    }
+    if let explain {
+      guard let rule = Rule(rawValue: explain) else {
+        printError("error: unknown rule '\(explain)'; `pgphase lint --list-rules` lists them")
+        throw ExitCode(ExitStatus.badInput)
+      }
+      print(RuleDocs.markdown(for: rule), terminator: "")
+      return
+    }
+    let lintConfig = try loadConfig()
+    let options = lintConfig.options(pgVersionOverride: pgVersion)
+    var inputError = false
+    let inputs = try findInputs(exclude: lintConfig.exclude, inputError: &inputError)
+
+    var linter = Linter(options: options)
+    var findings: [Finding] = []
+    var files: [String] = []
+    for input in inputs {
+      files.append(input.path)
+      switch input.kind {
+      case .sql:
+        guard let text = read(input.path) else {
+          inputError = true
+          continue
+        }
+        findings += linter.lint(SQLSource(file: input.path, text: text))
+      case .plan:
+        guard let text = read(input.path) else {
+          inputError = true
+          continue
+        }
+        do {
+          let plan = try JSONDecoder().decode(Plan.self, from: Data(text.utf8))
+          findings += linter.lint(plan: plan, file: input.path, text: text)
+        } catch {
+          printError("\(input.path):1:1: error: not a pgphase plan: \(error)")
+          inputError = true
+        }
+      case .intent:
+        do {
+          let plans = try IntentFiles.plan([input.path])
+          for plan in plans { findings += linter.lint(plan: plan, file: input.path) }
+        } catch {
+          inputError = true
+        }
+      }
+    }
+    let report = LintReport(findings: findings, files: files)
+    let color = format == "text" && isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    print(report.render(LintReport.Format(rawValue: format)!, color: color), terminator: "")
+    let code = inputError ? ExitStatus.badInput : report.exitCode
+    if code != 0 { throw ExitCode(code) }
+  }
+
+  func read(_ path: String) -> String? {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      printError("\(path): error: cannot read the file")
+      return nil
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      printError("\(path): error: the file is not UTF-8 text")
+      return nil
+    }
+    return text
+  }
+
+  func loadConfig() throws -> LintConfig {
+    let path = config ?? LintConfig.fileName
+    guard FileManager.default.fileExists(atPath: path) else {
+      if config != nil {
+        printError("\(path): error: no such config file")
+        throw ExitCode(ExitStatus.badInput)
+      }
+      return LintConfig()
+    }
+    guard let text = read(path) else { throw ExitCode(ExitStatus.badInput) }
+    do {
+      return try LintConfig.parse(text, file: path)
+    } catch {
+      for d in error.diagnostics { printError(d.description) }
+      throw ExitCode(ExitStatus.badInput)
+    }
+  }
+
+  enum Kind { case sql, plan, intent }
+  struct Input {
+    var path: String
+    var kind: Kind
+  }
+
+  func findInputs(exclude: [String], inputError: inout Bool) throws -> [Input] {
+    let fm = FileManager.default
+    func excluded(_ path: String) -> Bool {
+      var p = path
+      while p.hasPrefix("./") { p.removeFirst(2) }
+      return exclude.contains { fnmatch($0, p, 0) == 0 || fnmatch($0, path, 0) == 0 }
+    }
+    var inputs: [Input] = []
+    for root in paths.isEmpty ? ["."] : paths {
+      var isDirectory: ObjCBool = false
+      guard fm.fileExists(atPath: root, isDirectory: &isDirectory) else {
+        printError("\(root): error: no such file or folder")
+        inputError = true
+        continue
+      }
+      if !isDirectory.boolValue {
+        if excluded(root) { continue }
+        if root.hasSuffix(".yaml") || root.hasSuffix(".yml") {
+          inputs.append(Input(path: root, kind: .intent))
+        } else if root.hasSuffix(".json") {
+          inputs.append(Input(path: root, kind: .plan))
+        } else {
+          inputs.append(Input(path: root, kind: .sql))
+        }
+        continue
+      }
+      let base = root.hasSuffix("/") ? String(root.dropLast()) : root
+      let entries = (fm.enumerator(atPath: root)?.allObjects as? [String] ?? []).sorted()
+      let planFolders = Set(entries.filter { $0 == "plan.json" || $0.hasSuffix("/plan.json") }.map { ($0 as NSString).deletingLastPathComponent })
+      for entry in entries {
+        let path = base == "." ? entry : "\(base)/\(entry)"
+        if entry.split(separator: "/").contains(where: { $0.hasPrefix(".") }) || excluded(path) { continue }
+        let folder = (entry as NSString).deletingLastPathComponent
+        if entry.hasSuffix("plan.json"), planFolders.contains(folder) {
+          inputs.append(Input(path: path, kind: .plan))
+        } else if entry.hasSuffix(".sql"), !planFolders.contains(folder) {
+          inputs.append(Input(path: path, kind: .sql))
+        }
+      }
+    }
+    return inputs
+  }
+}
