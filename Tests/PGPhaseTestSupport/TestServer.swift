@@ -105,6 +105,7 @@ public final class TestDatabase {
 }
 
 /// Runs `body` with a fresh database and drops it afterwards, whether `body` throws or not.
+@discardableResult
 public func withTestDatabase<T>(_ body: (TestDatabase) throws -> T) throws -> T {
   let database = try TestDatabase.create()
   do {
@@ -118,6 +119,7 @@ public func withTestDatabase<T>(_ body: (TestDatabase) throws -> T) throws -> T 
 }
 
 /// Async variant of `withTestDatabase`.
+@discardableResult
 public func withTestDatabase<T>(_ body: (TestDatabase) async throws -> T) async throws -> T {
   let database = try TestDatabase.create()
   do {
