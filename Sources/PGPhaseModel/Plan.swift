@@ -48,6 +48,8 @@ public enum CostClass: String, Sendable, Codable, CaseIterable, Comparable {
   case scanBlocksWrites = "scan-blocks-writes"
   /// Rewrites the whole table under ACCESS EXCLUSIVE.
   case rewrite
+  /// User SQL (the `sql` operation): the planner does not analyse it; `pgphase lint` does.
+  case unknown
 
   public static func < (a: CostClass, b: CostClass) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -256,6 +258,8 @@ public struct Step: Hashable, Sendable, Codable {
   public var transactional: Bool
   public var locks: [LockedRelation]
   public var cost: CostClass
+  /// How to reverse the step. nil in expand or backfill means nothing needs undoing (for example
+  /// data written into a column that the expand undo drops); every contract step is irreversible.
   public var undo: Undo?
   public var postconditions: [Postcondition]
   public var backfill: BackfillSpec?

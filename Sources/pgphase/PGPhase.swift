@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `pgphase` command: parses flags and hands work to the libraries. No logic lives here.
 @main
@@ -13,4 +14,43 @@ struct PGPhase: AsyncParsableCommand {
       """,
     subcommands: PGPhase.allSubcommands
   )
+
+  /// Maps failures to the exit codes of the CLI contract: usage errors are 2, not
+  /// ArgumentParser's 64.
+  static func main() async {
+    do {
+      var command = try parseAsRoot()
+      if var asyncCommand = command as? any AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch let exit as ExitCode {
+      Foundation.exit(exit.rawValue)
+    } catch {
+      let code = exitCode(for: error)
+      if code == .success {
+        print(fullMessage(for: error))
+      } else {
+        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+      }
+      Foundation.exit(code == .success ? 0 : (code.rawValue == ExitCode.validationFailure.rawValue ? ExitStatus.badInput : code.rawValue))
+    }
+  }
+}
+
+/// The exit codes of cli.md.
+enum ExitStatus {
+  static let success: Int32 = 0
+  /// The check or lint found problems, or the operation failed cleanly.
+  static let problems: Int32 = 1
+  /// Bad usage or bad input files.
+  static let badInput: Int32 = 2
+  /// Could not reach or lock the database.
+  static let database: Int32 = 3
+}
+
+/// Writes to standard error, where diagnostics and progress go.
+func printError(_ text: String) {
+  FileHandle.standardError.write(Data((text + "\n").utf8))
 }

@@ -1,0 +1,289 @@
+import PGPhaseModel
+import Yams
+
+/// Reads the body of one change entry into an `Operation`, recording where each field was.
+struct ChangeReader {
+  var reader: NodeReader
+  let schema: String?
+  let op: String
+  var fieldLocations: [String: SourceLocation] = [:]
+
+  init(reader: NodeReader, schema: String?, op: String) {
+    self.reader = reader
+    self.schema = schema
+    self.op = op
+  }
+
+  static let fields: [String: (allowed: [String], required: [String])] = [
+    "create_table": (["table", "columns", "primary_key", "constraints"], ["table", "columns"]),
+    "drop_table": (["table"], ["table"]),
+    "rename_table": (["from", "to"], ["from", "to"]),
+    "add_column": (["table", "column", "backfill"], ["table", "column"]),
+    "drop_column": (["table", "column"], ["table", "column"]),
+    "rename_column": (["table", "from", "to", "type", "nullable", "default"], ["table", "from", "to"]),
+    "alter_column": (["table", "column", "type", "up", "down", "new_name", "nullable", "default"], ["table", "column"]),
+    "set_not_null": (["table", "column", "backfill"], ["table", "column"]),
+    "drop_not_null": (["table", "column"], ["table", "column"]),
+    "set_default": (["table", "column", "default"], ["table", "column", "default"]),
+    "drop_default": (["table", "column"], ["table", "column"]),
+    "add_check": (["table", "name", "expression"], ["table", "name", "expression"]),
+    "add_foreign_key": (["table", "name", "columns", "references", "on_delete", "on_update"], ["table", "name", "columns", "references"]),
+    "add_unique": (["table", "name", "columns"], ["table", "name", "columns"]),
+    "drop_constraint": (["table", "name"], ["table", "name"]),
+    "create_index": (["table", "name", "columns", "unique", "where", "using", "include"], ["table", "name", "columns"]),
+    "drop_index": (["name"], ["name"]),
+    "backfill": (["table", "set", "where"], ["table", "set"]),
+    "sql": (["phase", "up", "down", "transactional"], ["phase", "up"]),
+  ]
+
+  mutating func read(_ body: Node) -> Operation? {
+    let spec = Self.fields[op]!
+    guard let f = reader.mapping(body, what: "`\(op)`", allowed: spec.allowed, required: spec.required) else { return nil }
+    for (key, node) in f.values { fieldLocations[key] = reader.location(node) }
+    let before = reader.diagnostics.count
+    let result = build(f)
+    return reader.diagnostics.count == before ? result : nil
+  }
+
+  private mutating func str(_ f: Fields, _ key: String) -> String? { reader.string(f[key], "`\(op).\(key)`") }
+
+  private mutating func name(_ f: Fields, _ key: String) -> String? {
+    guard let text = str(f, key) else { return nil }
+    checkIdentifier(text, at: f[key]!, what: "`\(op).\(key)`")
+    return text
+  }
+
+  private mutating func checkIdentifier(_ text: String, at node: Node, what: String) {
+    if text.utf8.count > SQL.maxIdentifierBytes {
+      reader.error("\(what) `\(text)` is longer than PostgreSQL's 63-byte limit; it would be truncated", at: node)
+    }
+  }
+
+  private mutating func qualified(_ f: Fields, _ key: String) -> QualifiedName? {
+    guard let text = str(f, key), let node = f[key] else { return nil }
+    guard let name = QualifiedName(parsing: text, defaultSchema: schema) else {
+      reader.error("`\(op).\(key)` must be `name` or `schema.name`, found `\(text)`", at: node,
+        hint: "double-quote a part that contains a dot: `\"my.table\"`")
+      return nil
+    }
+    checkIdentifier(name.name, at: node, what: "`\(op).\(key)`")
+    return name
+  }
+
+  private mutating func names(_ f: Fields, _ key: String) -> [String]? {
+    reader.stringList(f[key], "`\(op).\(key)`")
+  }
+
+  private mutating func action(_ node: Node?, _ key: String) -> ReferentialAction? {
+    reader.oneOf(node, "`\(key)`", as: ReferentialAction.self)
+  }
+
+  private mutating func build(_ f: Fields) -> Operation? {
+    switch op {
+    case "create_table":
+      guard let table = qualified(f, "table") else { return nil }
+      var columns: [ColumnDefinition] = []
+      if let node = f["columns"] {
+        if case .sequence(let items) = node, !items.isEmpty {
+          for (i, item) in items.enumerated() {
+            if let c = column(item, path: "columns[\(i)]") { columns.append(c) }
+          }
+        } else {
+          reader.error("`create_table.columns` must be a non-empty list of column definitions", at: node)
+        }
+      }
+      var constraints: [TableConstraint] = []
+      if let node = f["constraints"] {
+        if case .sequence(let items) = node {
+          for item in items { if let c = tableConstraint(item) { constraints.append(c) } }
+        } else {
+          reader.error("`create_table.constraints` must be a list", at: node)
+        }
+      }
+      return .createTable(CreateTable(table: table, columns: columns, primaryKey: names(f, "primary_key"), constraints: constraints))
+    case "drop_table":
+      return qualified(f, "table").map { .dropTable(table: $0) }
+    case "rename_table":
+      guard let from = qualified(f, "from"), let to = name(f, "to") else { return nil }
+      return .renameTable(from: from, to: to)
+    case "add_column":
+      guard let table = qualified(f, "table"), let node = f["column"], let column = column(node, path: "column") else { return nil }
+      return .addColumn(AddColumn(table: table, column: column, backfill: str(f, "backfill")))
+    case "drop_column":
+      guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
+      return .dropColumn(table: table, column: column)
+    case "rename_column":
+      guard let table = qualified(f, "table"), let from = name(f, "from"), let to = name(f, "to") else { return nil }
+      return .renameColumn(RenameColumn(table: table, from: from, to: to, type: str(f, "type"),
+        nullable: reader.bool(f["nullable"], "`rename_column.nullable`"), defaultExpression: str(f, "default")))
+    case "alter_column":
+      guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
+      let newName = f["new_name"] != nil ? name(f, "new_name") : nil
+      return .alterColumn(AlterColumn(table: table, column: column, type: str(f, "type"), up: str(f, "up"), down: str(f, "down"),
+        newName: newName, nullable: reader.bool(f["nullable"], "`alter_column.nullable`"), defaultExpression: str(f, "default")))
+    case "set_not_null":
+      guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
+      return .setNotNull(table: table, column: column, backfill: str(f, "backfill"))
+    case "drop_not_null":
+      guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
+      return .dropNotNull(table: table, column: column)
+    case "set_default":
+      guard let table = qualified(f, "table"), let column = name(f, "column"), let value = str(f, "default") else { return nil }
+      return .setDefault(table: table, column: column, default: value)
+    case "drop_default":
+      guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
+      return .dropDefault(table: table, column: column)
+    case "add_check":
+      guard let table = qualified(f, "table"), let n = name(f, "name"), let e = str(f, "expression") else { return nil }
+      return .addCheck(table: table, name: n, expression: e)
+    case "add_foreign_key":
+      guard let table = qualified(f, "table"), let n = name(f, "name"), let columns = names(f, "columns"),
+        let node = f["references"], let target = foreignKeyTarget(node, path: "references")
+      else { return nil }
+      if target.columns.count != columns.count {
+        reader.error("`add_foreign_key` has \(columns.count) column(s) but references \(target.columns.count)", at: node)
+      }
+      return .addForeignKey(AddForeignKey(table: table, name: n, columns: columns, references: target,
+        onDelete: action(f["on_delete"], "on_delete"), onUpdate: action(f["on_update"], "on_update")))
+    case "add_unique":
+      guard let table = qualified(f, "table"), let n = name(f, "name"), let columns = names(f, "columns") else { return nil }
+      return .addUnique(table: table, name: n, columns: columns)
+    case "drop_constraint":
+      guard let table = qualified(f, "table"), let n = name(f, "name") else { return nil }
+      return .dropConstraint(table: table, name: n)
+    case "create_index":
+      guard let table = qualified(f, "table"), let n = name(f, "name"), let node = f["columns"] else { return nil }
+      let keys = indexKeys(node)
+      let unique = reader.bool(f["unique"], "`create_index.unique`") ?? false
+      let include = f["include"] != nil ? names(f, "include") ?? [] : []
+      guard let keys else { return nil }
+      return .createIndex(CreateIndex(table: table, name: n, keys: keys, unique: unique, predicate: str(f, "where"),
+        method: str(f, "using"), include: include))
+    case "drop_index":
+      return qualified(f, "name").map { .dropIndex(name: $0) }
+    case "backfill":
+      guard let table = qualified(f, "table"), let node = f["set"] else { return nil }
+      guard case .mapping(let mapping) = node, !mapping.isEmpty else {
+        reader.error("`backfill.set` must be a mapping of column: expression", at: node)
+        return nil
+      }
+      var assignments: [Assignment] = []
+      for (key, value) in mapping {
+        guard let column = reader.string(key, "a column in `backfill.set`"),
+          let expression = reader.string(value, "the expression for `\(key.scalar?.string ?? "")` in `backfill.set`")
+        else { continue }
+        assignments.append(Assignment(column: column, expression: expression))
+      }
+      return .backfill(Backfill(table: table, assignments: assignments, predicate: str(f, "where")))
+    case "sql":
+      let phase = reader.oneOf(f["phase"], "`sql.phase`", as: Phase.self)
+      let transactional = reader.bool(f["transactional"], "`sql.transactional`") ?? true
+      guard let phase, let up = str(f, "up") else { return nil }
+      return .sql(RawSQL(phase: phase, up: up, down: str(f, "down"), transactional: transactional))
+    default:
+      return nil
+    }
+  }
+
+  static let columnKeys = ["name", "type", "nullable", "default", "check", "unique", "primary_key", "references", "identity", "comment"]
+
+  private mutating func column(_ node: Node, path: String) -> ColumnDefinition? {
+    guard let f = reader.mapping(node, what: "column definition", allowed: Self.columnKeys, required: ["name", "type"]) else { return nil }
+    for (key, value) in f.values { fieldLocations["\(path).\(key)"] = reader.location(value) }
+    fieldLocations[path] = reader.location(node)
+    guard let name = reader.string(f["name"], "column `name`"), let type = reader.string(f["type"], "column `type`") else { return nil }
+    checkIdentifier(name, at: f["name"]!, what: "column `name`")
+    var c = ColumnDefinition(name: name, type: type)
+    c.nullable = reader.bool(f["nullable"], "`nullable`") ?? true
+    c.defaultExpression = reader.string(f["default"], "`default`")
+    c.check = reader.string(f["check"], "`check`")
+    c.unique = reader.bool(f["unique"], "`unique`") ?? false
+    c.primaryKey = reader.bool(f["primary_key"], "`primary_key`") ?? false
+    c.identity = reader.oneOf(f["identity"], "`identity`", as: IdentityKind.self)
+    c.comment = reader.string(f["comment"], "`comment`")
+    if let r = f["references"],
+      let rf = reader.mapping(r, what: "`references`", allowed: ["table", "column", "on_delete", "on_update"], required: ["table", "column"]),
+      let tableText = reader.string(rf["table"], "`references.table`"), let column = reader.string(rf["column"], "`references.column`")
+    {
+      if let table = QualifiedName(parsing: tableText, defaultSchema: schema) {
+        c.references = ColumnReference(table: table, column: column, onDelete: action(rf["on_delete"], "on_delete"),
+          onUpdate: action(rf["on_update"], "on_update"))
+      } else {
+        reader.error("`references.table` must be `name` or `schema.name`, found `\(tableText)`", at: rf["table"]!)
+      }
+    }
+    if c.primaryKey && f["nullable"] != nil && c.nullable {
+      reader.error("a primary key column cannot be nullable", at: f["nullable"]!)
+    }
+    if c.identity != nil && c.defaultExpression != nil {
+      reader.error("an identity column cannot also have a `default`", at: f["default"]!)
+    }
+    return c
+  }
+
+  private mutating func foreignKeyTarget(_ node: Node, path: String) -> ForeignKeyTarget? {
+    guard let f = reader.mapping(node, what: "`references`", allowed: ["table", "columns"], required: ["table", "columns"]),
+      let text = reader.string(f["table"], "`references.table`"), let columns = reader.stringList(f["columns"], "`references.columns`")
+    else { return nil }
+    guard let table = QualifiedName(parsing: text, defaultSchema: schema) else {
+      reader.error("`references.table` must be `name` or `schema.name`, found `\(text)`", at: f["table"]!)
+      return nil
+    }
+    return ForeignKeyTarget(table: table, columns: columns)
+  }
+
+  private mutating func tableConstraint(_ node: Node) -> TableConstraint? {
+    guard let f = reader.mapping(node, what: "table constraint", allowed: ["name", "check", "unique", "columns", "references", "on_delete", "on_update"], required: ["name"]),
+      let name = reader.string(f["name"], "constraint `name`")
+    else { return nil }
+    let kinds = ["check", "unique", "references"].filter { f[$0] != nil }
+    guard kinds.count == 1 else {
+      reader.error("table constraint `\(name)` needs exactly one of `check`, `unique` or `references` (with `columns`)", at: node)
+      return nil
+    }
+    switch kinds[0] {
+    case "check":
+      return reader.string(f["check"], "`check`").map { TableConstraint(name: name, kind: .check($0)) }
+    case "unique":
+      return reader.stringList(f["unique"], "`unique`").map { TableConstraint(name: name, kind: .unique($0)) }
+    default:
+      guard let columns = reader.stringList(f["columns"], "`columns`") else {
+        if f["columns"] == nil { reader.error("foreign key constraint `\(name)` needs `columns`", at: node) }
+        return nil
+      }
+      guard let target = foreignKeyTarget(f["references"]!, path: "references") else { return nil }
+      return TableConstraint(name: name, kind: .foreignKey(columns: columns, references: target,
+        onDelete: action(f["on_delete"], "on_delete"), onUpdate: action(f["on_update"], "on_update")))
+    }
+  }
+
+  /// A plain identifier is a column; anything else (a call, an operator, a cast) is an expression.
+  /// `{expression: …}` or `{column: …}` says it explicitly.
+  private mutating func indexKeys(_ node: Node) -> [IndexKey]? {
+    guard case .sequence(let items) = node, !items.isEmpty else {
+      reader.error("`create_index.columns` must be a non-empty list", at: node)
+      return nil
+    }
+    var keys: [IndexKey] = []
+    for item in items {
+      if case .mapping = item {
+        guard let f = reader.mapping(item, what: "index key", allowed: ["column", "expression"]) else { continue }
+        if let c = reader.string(f["column"], "`column`") {
+          keys.append(.column(c))
+        } else if let e = reader.string(f["expression"], "`expression`") {
+          keys.append(.expression(e))
+        } else {
+          reader.error("an index key mapping needs `column` or `expression`", at: item)
+        }
+      } else if let text = reader.string(item, "an index key") {
+        keys.append(Self.isPlainIdentifier(text) ? .column(text) : .expression(text))
+      }
+    }
+    return keys.count == items.count ? keys : nil
+  }
+
+  static func isPlainIdentifier(_ text: String) -> Bool {
+    guard let first = text.first, first.isLetter || first == "_" else { return false }
+    return text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "$" }
+  }
+}

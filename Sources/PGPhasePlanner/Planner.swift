@@ -1,0 +1,253 @@
+public import PGPhaseModel
+
+/// Compiles intents into phased plans. Pure and deterministic: the same intents always give
+/// byte-identical plans, and nothing is read or written.
+public enum Planner {
+  /// The lock_timeout a plan gets when its intent sets none.
+  public static let defaultLockTimeout = "2s"
+
+  /// Plans every intent in id order, so a later intent may use what an earlier one creates.
+  /// Returns no plans when any diagnostic is an error: a partial plan set is never useful.
+  public static func plan(_ intents: [Intent]) -> (plans: [Plan], diagnostics: [Diagnostic]) {
+    var model = SchemaModel()
+    var plans: [Plan] = []
+    var diagnostics: [Diagnostic] = []
+    for intent in intents.sorted(by: { $0.id < $1.id }) {
+      var planner = IntentPlanner(intent: intent, model: model)
+      planner.planAll()
+      model = planner.model
+      diagnostics += planner.diagnostics
+      plans.append(planner.makePlan())
+    }
+    return (diagnostics.hasErrors ? [] : plans, diagnostics)
+  }
+}
+
+/// A step before its id is assigned (ids number steps within a phase).
+struct DraftStep {
+  var phase: Phase
+  var slug: String
+  var step: Step
+}
+
+/// Plans one intent, change by change, appending steps to the three phases.
+struct IntentPlanner {
+  let intent: Intent
+  var model: SchemaModel
+  var diagnostics: [Diagnostic] = []
+  private var drafts: [DraftStep] = []
+  private var changeIndex = 0
+  private(set) var change: Change!
+
+  init(intent: Intent, model: SchemaModel) {
+    self.intent = intent
+    self.model = model
+  }
+
+  var origin: SchemaModel.Origin { .init(intent: intent.id, location: change.location) }
+
+  mutating func planAll() {
+    for (i, change) in intent.changes.enumerated() {
+      changeIndex = i + 1
+      self.change = change
+      planChange(change.operation)
+    }
+  }
+
+  func makePlan() -> Plan {
+    var phases: [PhasePlan] = []
+    for phase in Phase.allCases {
+      var steps: [Step] = []
+      for draft in drafts where draft.phase == phase {
+        var step = draft.step
+        let number = steps.count + 1
+        step.id = "\(phase.rawValue)/\(number < 10 ? "0" : "")\(number)-\(draft.slug)"
+        steps.append(step)
+      }
+      phases.append(PhasePlan(phase: phase, steps: steps))
+    }
+    return Plan(intent: intent.id, description: intent.description, source: intent.file,
+      lockTimeout: intent.settings.lockTimeout ?? Planner.defaultLockTimeout,
+      backfillBatchSize: intent.settings.backfillBatchSize, phases: phases)
+  }
+
+  // MARK: - Emitting
+
+  mutating func error(_ message: String, at path: String? = nil, hint: String? = nil) {
+    diagnostics.append(.error(message, at: path.map { change.location(of: $0) } ?? change.location, hint: hint))
+  }
+
+  mutating func report(_ diagnostic: Diagnostic?) {
+    if let diagnostic { diagnostics.append(diagnostic) }
+  }
+
+  mutating func emit(
+    _ phase: Phase, _ slug: [String], _ summary: String, sql: [String], transactional: Bool = true,
+    locks: [LockedRelation], cost: CostClass, undo: Undo?, post: [Postcondition], backfill: BackfillSpec? = nil
+  ) {
+    let step = Step(id: "", phase: phase, change: changeIndex, operation: change.operation.name, summary: summary, sql: sql,
+      transactional: transactional, locks: locks, cost: cost, undo: undo, postconditions: post, backfill: backfill)
+    drafts.append(DraftStep(phase: phase, slug: Names.slug(slug), step: step))
+  }
+
+  /// One ALTER TABLE statement that takes ACCESS EXCLUSIVE briefly and touches only the catalog.
+  mutating func emitCatalogAlter(
+    _ phase: Phase, _ slug: [String], _ summary: String, table: QualifiedName, _ clause: String, undo: String?,
+    post: [Postcondition], extraLocks: [LockedRelation] = []
+  ) {
+    emit(phase, slug, summary, sql: ["ALTER TABLE \(table.sql) \(clause)"],
+      locks: [LockedRelation(table, .accessExclusive)] + extraLocks, cost: .catalogOnly,
+      undo: undo.map { Undo(sql: [$0]) }, post: post)
+  }
+
+  mutating func emitBatchedUpdate(
+    _ phase: Phase, _ slug: [String], _ summary: String, table: QualifiedName, assignments: [Assignment], pending: String,
+    checkable: Bool = true
+  ) {
+    let set = assignments.map { "\(SQL.quoteIdentifier($0.column)) = (\($0.expression))" }.joined(separator: ", ")
+    emit(phase, slug, summary, sql: ["UPDATE \(table.sql) SET \(set) WHERE \(pending)"], transactional: false,
+      locks: [LockedRelation(table, .rowExclusive)], cost: .scanNoWriteBlock, undo: nil,
+      post: checkable ? [.noRowsMatch(table, pending)] : [.unchecked],
+      backfill: BackfillSpec(table: table, assignments: assignments, pending: pending))
+  }
+
+  /// NOT NULL without a long lock: CHECK (c IS NOT NULL) NOT VALID, VALIDATE (no write block),
+  /// SET NOT NULL (PG 12+ trusts the validated check and skips the scan), drop the check.
+  mutating func emitNotNull(table: QualifiedName, column: String, addIn: Phase, validateIn: Phase, enforceIn: Phase) {
+    let check = Names.fit("\(table.name)_\(column)_not_null")
+    let c = SQL.quoteIdentifier(column)
+    let k = SQL.quoteIdentifier(check)
+    emitCatalogAlter(addIn, ["add-not-null-check", column],
+      "Add CHECK (\(column) IS NOT NULL) NOT VALID: checks new rows only, no scan", table: table,
+      "ADD CONSTRAINT \(k) CHECK (\(c) IS NOT NULL) NOT VALID", undo: "ALTER TABLE \(table.sql) DROP CONSTRAINT IF EXISTS \(k)",
+      post: [.constraintExists(table, check, validated: false)])
+    emitValidate(validateIn, table: table, constraint: check, slug: ["validate-not-null-check", column])
+    emitCatalogAlter(enforceIn, ["set-not-null", column],
+      "SET NOT NULL on \(column): the validated check lets PostgreSQL skip the table scan", table: table,
+      "ALTER COLUMN \(c) SET NOT NULL", undo: "ALTER TABLE \(table.sql) ALTER COLUMN \(c) DROP NOT NULL",
+      post: [.columnExists(table, column, type: nil, nullable: false)])
+    emitCatalogAlter(enforceIn, ["drop-not-null-check", column], "Drop the CHECK, now redundant with NOT NULL", table: table,
+      "DROP CONSTRAINT \(k)", undo: nil, post: [.constraintAbsent(table, check)])
+  }
+
+  mutating func emitValidate(_ phase: Phase, table: QualifiedName, constraint: String, slug: [String], referenced: QualifiedName? = nil) {
+    var locks = [LockedRelation(table, .shareUpdateExclusive)]
+    if let referenced { locks.append(LockedRelation(referenced, .rowShare)) }
+    emit(phase, slug, "VALIDATE CONSTRAINT \(constraint): scans existing rows without blocking reads or writes",
+      sql: ["ALTER TABLE \(table.sql) VALIDATE CONSTRAINT \(SQL.quoteIdentifier(constraint))"],
+      locks: locks, cost: .scanNoWriteBlock, undo: nil, post: [.constraintExists(table, constraint, validated: true)])
+  }
+
+  mutating func emitCreateIndex(_ phase: Phase, index: CreateIndex, slug: [String], summary: String) {
+    let name = index.table.sibling(index.name)
+    var sql = "CREATE \(index.unique ? "UNIQUE " : "")INDEX CONCURRENTLY \(SQL.quoteIdentifier(index.name)) ON \(index.table.sql)"
+    if let method = index.method { sql += " USING \(method)" }
+    sql += " (\(index.keys.map(\.sql).joined(separator: ", ")))"
+    if !index.include.isEmpty { sql += " INCLUDE (\(index.include.map(SQL.quoteIdentifier).joined(separator: ", ")))" }
+    if let predicate = index.predicate { sql += " WHERE \(predicate)" }
+    emit(phase, slug, summary, sql: [sql], transactional: false,
+      locks: [LockedRelation(index.table, .shareUpdateExclusive)], cost: .scanNoWriteBlock,
+      undo: Undo(sql: ["DROP INDEX CONCURRENTLY IF EXISTS \(name.sql)"], transactional: false),
+      post: [.indexExists(name, on: index.table, unique: index.unique)])
+  }
+
+  /// A BEFORE trigger that fills `column` from `expression` (evaluated on the row being written)
+  /// whenever a write leaves it NULL: the old app, which does not know the column, keeps working
+  /// while NOT NULL is enforced.
+  mutating func emitFillTrigger(table: QualifiedName, column: String, expression: String) {
+    let base = Names.fit("pgphase_fill_\(table.name)_\(column)_\(NameHash.hex("\(intent.id)|\(table.sql)|\(column)|fill"))")
+    let function = table.sibling(base)
+    let c = SQL.quoteIdentifier(column)
+    let body = """
+      CREATE FUNCTION \(function.sql)() RETURNS trigger LANGUAGE plpgsql AS $pgphase$
+      DECLARE
+        _pgphase_value \(table.sql).\(c)%TYPE;
+      BEGIN
+        IF NEW.\(c) IS NULL THEN
+          SELECT (\(expression)) INTO _pgphase_value FROM (SELECT NEW.*) AS _pgphase_row;
+          NEW.\(c) := _pgphase_value;
+        END IF;
+        RETURN NEW;
+      END
+      $pgphase$
+      """
+    emitTrigger(table: table, function: function, body: body, events: "INSERT OR UPDATE", slug: ["fill-trigger", column],
+      summary: "Trigger that fills \(column) from `\(expression)` when a write leaves it NULL (old app inserts keep working)")
+  }
+
+  enum SyncValue {
+    case column(String)
+    case expression(String)
+  }
+
+  /// A BEFORE trigger that keeps `old` and `new` in step for writes through either name: `up`
+  /// maps old to new (evaluated on the row), `down` maps new back to old. It only assigns to
+  /// NEW, so it can never recurse. A write already consistent with up(old) (as the batched copy
+  /// is) leaves the old column untouched.
+  mutating func emitSyncTrigger(table: QualifiedName, old: String, new: String, finalName: String, up: SyncValue, down: SyncValue, kind: String) {
+    let base = Names.fit("pgphase_sync_\(table.name)_\(old)_\(NameHash.hex("\(intent.id)|\(table.sql)|\(old)|\(new)|sync"))")
+    let function = table.sibling(base)
+    let o = SQL.quoteIdentifier(old)
+    let n = SQL.quoteIdentifier(new)
+    func compute(_ value: SyncValue, into variable: String, source: String) -> String {
+      switch value {
+      case .column(let name): return "\(variable) := NEW.\(SQL.quoteIdentifier(name));"
+      case .expression(let e): return "SELECT (\(e)) INTO \(variable) FROM (\(source)) AS _pgphase_row;"
+      }
+    }
+    let upSource = "SELECT NEW.*"
+    let downSource = "SELECT NEW.\(n) AS \(SQL.quoteIdentifier(finalName))"
+    let body = """
+      CREATE FUNCTION \(function.sql)() RETURNS trigger LANGUAGE plpgsql AS $pgphase$
+      DECLARE
+        _pgphase_up \(table.sql).\(n)%TYPE;
+        _pgphase_down \(table.sql).\(o)%TYPE;
+      BEGIN
+        \(compute(up, into: "_pgphase_up", source: upSource))
+        IF TG_OP = 'INSERT' THEN
+          IF NEW.\(n) IS NULL THEN
+            NEW.\(n) := _pgphase_up;
+          ELSIF NEW.\(n) IS DISTINCT FROM _pgphase_up THEN
+            \(compute(down, into: "_pgphase_down", source: downSource))
+            NEW.\(o) := _pgphase_down;
+          END IF;
+        ELSIF NEW.\(o) IS DISTINCT FROM OLD.\(o) THEN
+          NEW.\(n) := _pgphase_up;
+        ELSIF NEW.\(n) IS DISTINCT FROM OLD.\(n) AND NEW.\(n) IS DISTINCT FROM _pgphase_up THEN
+          \(compute(down, into: "_pgphase_down", source: downSource))
+          NEW.\(o) := _pgphase_down;
+        END IF;
+        RETURN NEW;
+      END
+      $pgphase$
+      """
+    emitTrigger(table: table, function: function, body: body, events: "INSERT OR UPDATE", slug: ["sync-trigger", old, new],
+      summary: "Trigger that keeps \(old) and \(new) in sync both ways, so old and new app can both write (\(kind))")
+  }
+
+  private mutating func emitTrigger(table: QualifiedName, function: QualifiedName, body: String, events: String, slug: [String], summary: String) {
+    let trigger = SQL.quoteIdentifier(function.name)
+    emit(.expand, slug, summary,
+      sql: [body, "CREATE TRIGGER \(trigger) BEFORE \(events) ON \(table.sql) FOR EACH ROW EXECUTE FUNCTION \(function.sql)()"],
+      locks: [LockedRelation(table, .shareRowExclusive)], cost: .catalogOnly,
+      undo: Undo(sql: ["DROP TRIGGER IF EXISTS \(trigger) ON \(table.sql)", "DROP FUNCTION IF EXISTS \(function.sql)()"]),
+      post: [.functionExists(function), .triggerExists(table, function.name)])
+    triggersToDrop.append((table, function))
+  }
+
+  /// Triggers this change created, dropped again in contract.
+  var triggersToDrop: [(QualifiedName, QualifiedName)] = []
+
+  /// The statements that remove this change's triggers (used inside a contract transaction).
+  mutating func takeTriggerDrops() -> (sql: [String], post: [Postcondition]) {
+    defer { triggersToDrop.removeAll() }
+    var sql: [String] = []
+    var post: [Postcondition] = []
+    for (table, function) in triggersToDrop {
+      sql.append("DROP TRIGGER IF EXISTS \(SQL.quoteIdentifier(function.name)) ON \(table.sql)")
+      sql.append("DROP FUNCTION IF EXISTS \(function.sql)()")
+      post += [.triggerAbsent(table, function.name), .functionAbsent(function)]
+    }
+    return (sql, post)
+  }
+}

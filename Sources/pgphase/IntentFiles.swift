@@ -1,0 +1,76 @@
+import Foundation
+import PGPhaseIntents
+import PGPhaseModel
+import PGPhasePlanner
+
+/// Finds and reads intent files, then parses and plans them; stops with exit 2 on bad input.
+enum IntentFiles {
+  static let defaultDirectory = "intents"
+
+  /// `.yaml`/`.yml` files named directly or found (recursively, sorted) under named folders.
+  static func find(_ paths: [String]) throws -> [String] {
+    let fm = FileManager.default
+    let roots = paths.isEmpty ? [defaultDirectory] : paths
+    var files: [String] = []
+    for root in roots {
+      var isDirectory: ObjCBool = false
+      guard fm.fileExists(atPath: root, isDirectory: &isDirectory) else {
+        printError("\(root): error: no such file or folder" + (paths.isEmpty ? " (give intent files or folders, e.g. `pgphase plan examples/intents`)" : ""))
+        throw ExitCodeError(ExitStatus.badInput)
+      }
+      if isDirectory.boolValue {
+        let base = root.hasSuffix("/") ? String(root.dropLast()) : root
+        let found = (fm.enumerator(atPath: root)?.allObjects as? [String] ?? [])
+          .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+          .sorted()
+          .map { "\(base)/\($0)" }
+        files += found
+      } else {
+        files.append(root)
+      }
+    }
+    return files
+  }
+
+  /// Parses and plans; prints every diagnostic and exits 2 if any is an error.
+  static func plan(_ paths: [String]) throws -> [Plan] {
+    let files = try find(paths)
+    if files.isEmpty {
+      printError("error: no intent files (.yaml) found in \(paths.isEmpty ? defaultDirectory : paths.joined(separator: ", "))")
+      throw ExitCodeError(ExitStatus.badInput)
+    }
+    var sources: [IntentSource] = []
+    for file in files {
+      guard let data = FileManager.default.contents(atPath: file) else {
+        printError("\(file): error: cannot read the file")
+        throw ExitCodeError(ExitStatus.badInput)
+      }
+      guard let text = String(data: data, encoding: .utf8) else {
+        printError("\(file): error: the file is not UTF-8 text")
+        throw ExitCodeError(ExitStatus.badInput)
+      }
+      sources.append(IntentSource(path: file, text: text))
+    }
+    let (intents, parseDiagnostics) = IntentLoader.load(sources)
+    var diagnostics = parseDiagnostics
+    var plans: [Plan] = []
+    if !parseDiagnostics.hasErrors {
+      let result = Planner.plan(intents)
+      diagnostics += result.diagnostics
+      plans = result.plans
+    }
+    for d in diagnostics { printError(d.description) }
+    if diagnostics.hasErrors {
+      let count = diagnostics.filter { $0.severity == .error }.count
+      printError("\(count) error\(count == 1 ? "" : "s"); nothing was planned or written")
+      throw ExitCodeError(ExitStatus.badInput)
+    }
+    return plans
+  }
+}
+
+/// Ends the command with an exit code after the command has printed its own message.
+struct ExitCodeError: Error {
+  var code: Int32
+  init(_ code: Int32) { self.code = code }
+}
