@@ -27,7 +27,7 @@ public struct LintConfig: Hashable, Sendable {
     var config = LintConfig()
     var problems: [Diagnostic] = []
     func location(_ node: Node) -> SourceLocation {
-      SourceLocation(file: file, line: (node.mark?.line ?? 0) + 1, column: (node.mark?.column ?? 0) + 1)
+      SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
     }
     let root: Node?
     do {

@@ -29,6 +29,13 @@ final class LintUnit {
   var txNotValid: Set<String> = []
   var txDDL: [String: Int] = [:]
   var txUnbatchedDML: [String: Int] = [:]
+  /// `table.column` and tables dropped in this transaction: renaming something into their
+  /// place is a swap, and the app's name keeps working.
+  var txDroppedColumns: Set<String> = []
+  var txDroppedTables: Set<String> = []
+  /// Tables renamed in this transaction → index of the rename-table finding, withdrawn if a view
+  /// with the old name is created before COMMIT.
+  var txRenamedTables: [String: Int] = [:]
 
   init(options: LintOptions, schema: SchemaKnowledge, mode: Mode) {
     self.options = options
@@ -61,6 +68,15 @@ final class LintUnit {
     txNotValid = []
     txDDL = [:]
     txUnbatchedDML = [:]
+    txDroppedColumns = []
+    txDroppedTables = []
+    txRenamedTables = [:]
+  }
+
+  func withdraw(_ index: Int) {
+    findings.remove(at: index)
+    findingStatements.remove(at: index)
+    for (table, i) in txRenamedTables where i > index { txRenamedTables[table] = i - 1 }
   }
 
   func isNew(_ table: String?) -> Bool {
@@ -122,6 +138,11 @@ final class LintUnit {
 
     switch statement.type {
     case "CreateStmt": checkCreateTable(f)
+    case "ViewStmt":
+      if let view = f["view"]?.relationName, let index = txRenamedTables[view] {
+        withdraw(index)
+        txRenamedTables[view] = nil
+      }
     case "CreateTableAsStmt":
       if let t = f["into"]?["rel"]?.relationName { createdTables.insert(t) }
     case "IndexStmt": checkCreateIndex(f)
@@ -335,8 +356,9 @@ final class LintUnit {
         }
         if let column = schema.notValidNotNullChecks["\(table).\(name)"] { schema.validatedNotNull.insert("\(table).\(column)") }
       case "AT_DropColumn":
-        guard !isNewTable, !contractPhase else { continue }
         let column = c["name"]?.string ?? "column"
+        if inTransaction { txDroppedColumns.insert("\(table).\(column)") }
+        guard !isNewTable, !contractPhase else { continue }
         let phaseNote = inPlan ? " outside the contract phase" : ""
         emit(
           .dropColumn, at: nil, "dropping column \(table).\(column)\(phaseNote) breaks the app version still running during the deploy",
@@ -545,11 +567,26 @@ final class LintUnit {
   // MARK: renames, drops, reindex
 
   func checkRename(_ f: JSONValue) {
-    guard let table = f["relation"]?.relationName, !isNew(table) else { return }
+    guard let table = f["relation"]?.relationName else { return }
     let newName = f["newname"]?.string ?? "new_name"
+    // Carry what we know to the new name.
+    if f["renameType"]?.string == "OBJECT_COLUMN", let column = f["subname"]?.string {
+      if let type = schema.columns[table]?[column] {
+        schema.columns[table]?[column] = nil
+        schema.columns[table]?[newName] = type
+      }
+      if schema.validatedNotNull.remove("\(table).\(column)") != nil { schema.validatedNotNull.insert("\(table).\(newName)") }
+    }
+    if f["renameType"]?.string == "OBJECT_TABLE" {
+      if let columns = schema.columns.removeValue(forKey: table) { schema.columns[newName] = columns }
+      if createdTables.remove(table) != nil { createdTables.insert(newName) }
+    }
+    guard !isNew(table), !isNew(newName) else { return }
     switch f["renameType"]?.string {
     case "OBJECT_COLUMN":
       let column = f["subname"]?.string ?? "column"
+      // Swapping a column into the place of one dropped in this transaction keeps the name working.
+      if txDroppedColumns.contains("\(table).\(newName)") { return }
       emit(
         .renameColumn, at: nil, "renaming \(table).\(column) to \(newName) breaks the app version still running during the deploy",
         help: """
@@ -557,6 +594,8 @@ final class LintUnit {
           ALTER TABLE \(table) DROP COLUMN \(column);  -- contract, in a later deploy
           """)
     case "OBJECT_TABLE":
+      if txDroppedTables.contains(newName) { return }
+      if inTransaction, options.enabledRules.contains(.renameTable) { txRenamedTables[table] = findings.count }
       emit(
         .renameTable, at: nil, "renaming table \(table) to \(newName) breaks the app version still running during the deploy",
         help: """
@@ -582,6 +621,7 @@ final class LintUnit {
           help: "\(fixed);  -- alone, outside a transaction block")
       }
     case "OBJECT_TABLE":
+      if inTransaction { txDroppedTables.formUnion(names) }
       let existing = names.filter { !isNew($0) }
       guard !existing.isEmpty, !contractPhase else { return }
       let phaseNote = inPlan ? " outside the contract phase" : ""
