@@ -78,7 +78,7 @@ struct PostconditionCheckerTests {
         "table public.nope does not exist")
       try expectHolds(.columnAbsent(t, "nope"), c)
       try expectViolated(.columnAbsent(t, "kind"), c, "column public.incidents.kind still exists")
-      try c.execute("ALTER TABLE incidents DROP COLUMN kind")
+      try c.execute("ALTER TABLE incidents DROP COLUMN kind CASCADE")
       try expectHolds(.columnAbsent(t, "kind"), c)  // attisdropped columns do not count
       try expectViolated(
         .columnExists(t, "kind", type: nil, nullable: nil), c, "column public.incidents.kind does not exist")
@@ -156,7 +156,7 @@ struct PostconditionCheckerTests {
     ("kind", "'minor'"), ("kind", "'minor'::text"), ("severity", "-1"), ("severity", "'-1'"),
     ("created_at", "now()"), ("created_at", "NOW( )"), ("tags", "'{}'"), ("tags", "'{}'::text[]"),
     ("amount", "1.50"), ("amount", "1.5"), ("level", "'minor'"), ("flag", "true"), ("flag", "'t'"),
-    ("seq_id", "nextval('incidents_seq_id_seq')"), ("seq_id", "nextval('public.incidents_seq_id_seq'::regclass)"),
+    ("seq_id", "nextval('incidents_seq_id_seq')"), ("seq_id", "nextval('incidents_seq_id_seq'::regclass)"),
   ])
   func defaultsThatMatch(column: String, expected: String) throws {
     try withTestDatabase { (db: TestDatabase) throws in

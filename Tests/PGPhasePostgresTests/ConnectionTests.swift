@@ -118,7 +118,7 @@ struct ConnectionTests {
     try withTestDatabase { db in
       let error = try #require(throws: PostgresError.self) { try db.connection.execute("SELECT * FROMM t") }
       #expect(error.sqlState == "42601")
-      #expect(error.position == 15)
+      #expect(error.position == 10)  // FROMM
       #expect(error.message.contains("syntax error"))
     }
   }
