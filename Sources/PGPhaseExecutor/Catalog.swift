@@ -291,8 +291,8 @@ public struct Catalog {
   }
 }
 
-fileprivate extension String {
-  func trimmingWhitespace() -> String {
+extension String {
+  fileprivate func trimmingWhitespace() -> String {
     var s = Substring(self)
     while let c = s.first, c.isWhitespace { s = s.dropFirst() }
     while let c = s.last, c.isWhitespace { s = s.dropLast() }

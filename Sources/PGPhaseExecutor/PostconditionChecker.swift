@@ -80,10 +80,10 @@ public enum PostconditionChecker {
     case .columnExists:
       let table = try required(p.table, "table", p)
       let column = try required(p.column, "column", p)
-      let where_ = "\(table).\(SQL.quoteIdentifier(column))"
+      let columnName = "\(table).\(SQL.quoteIdentifier(column))"
       guard let info = try catalog.column(column, of: table) else {
         if try catalog.relationKind(table) == nil { return .violated(reason: "table \(table) does not exist") }
-        return .violated(reason: "column \(where_) does not exist")
+        return .violated(reason: "column \(columnName) does not exist")
       }
       var problems: [String] = []
       if let type = p.type {
@@ -102,7 +102,7 @@ public enum PostconditionChecker {
       {
         problems.append(problem)
       }
-      return problems.isEmpty ? .holds : .violated(reason: "column \(where_) " + problems.joined(separator: "; "))
+      return problems.isEmpty ? .holds : .violated(reason: "column \(columnName) " + problems.joined(separator: "; "))
 
     case .columnAbsent:
       let table = try required(p.table, "table", p)
@@ -113,19 +113,19 @@ public enum PostconditionChecker {
     case .columnDefault:
       let table = try required(p.table, "table", p)
       let column = try required(p.column, "column", p)
-      let where_ = "\(table).\(SQL.quoteIdentifier(column))"
+      let columnName = "\(table).\(SQL.quoteIdentifier(column))"
       guard let info = try catalog.column(column, of: table) else {
         if try catalog.relationKind(table) == nil { return .violated(reason: "table \(table) does not exist") }
-        return .violated(reason: "column \(where_) does not exist")
+        return .violated(reason: "column \(columnName) does not exist")
       }
       guard let expected = p.defaultExpression else {
         if let actual = info.defaultExpression {
-          return .violated(reason: "column \(where_) has default \(actual), expected no default")
+          return .violated(reason: "column \(columnName) has default \(actual), expected no default")
         }
         return .holds
       }
       if let problem = try compareDefault(expected: expected, column: info, on: connection) {
-        return .violated(reason: "column \(where_) \(problem)")
+        return .violated(reason: "column \(columnName) \(problem)")
       }
       return .holds
 

@@ -33,11 +33,13 @@ public final class Connection {
     self.handle = handle
     self.noticeContext = NoticeContext(logger: logger)
     let context = Unmanaged.passUnretained(noticeContext).toOpaque()
-    PQsetNoticeReceiver(handle, { arg, result in
-      guard let arg, let result else { return }
-      let context = Unmanaged<NoticeContext>.fromOpaque(arg).takeUnretainedValue()
-      context.receive(result)
-    }, context)
+    PQsetNoticeReceiver(
+      handle,
+      { arg, result in
+        guard let arg, let result else { return }
+        let context = Unmanaged<NoticeContext>.fromOpaque(arg).takeUnretainedValue()
+        context.receive(result)
+      }, context)
   }
 
   deinit { close() }
@@ -328,13 +330,13 @@ private final class NoticeContext {
 /// Calls `body` with a NULL-terminated array of C strings that live for the call.
 private func withCStringArray<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
   let copies = strings.map { strdup($0) }
-  defer { copies.forEach { free($0) } }
+  defer { for copy in copies { free(copy) } }
   return body(copies.map { UnsafePointer($0) } + [nil])
 }
 
 /// Like `withCStringArray`, keeping nil entries as NULL pointers (SQL NULL parameters).
 private func withOptionalCStringArray<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
   let copies = strings.map { $0.flatMap { strdup($0) } }
-  defer { copies.forEach { free($0) } }
+  defer { for copy in copies { free(copy) } }
   return body(copies.map { $0.map { UnsafePointer($0) } })
 }

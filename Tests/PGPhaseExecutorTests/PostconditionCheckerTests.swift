@@ -133,7 +133,9 @@ struct PostconditionCheckerTests {
         Issue.record("expected a violation, got \(unknown)")
         return
       }
-      #expect(reason.hasPrefix("column public.incidents.severity has type integer, expected no_such_type, which the server does not know"))
+      #expect(
+        reason.hasPrefix(
+          "column public.incidents.severity has type integer, expected no_such_type, which the server does not know"))
     }
   }
 
@@ -320,7 +322,8 @@ struct PostconditionCheckerTests {
       try c.execute("UPDATE incidents SET title = 'b' WHERE title IS NULL")
       try expectHolds(.noRowsMatch(t, "title IS NULL"), c)
       let gone = try PostconditionChecker.check(.noRowsMatch(t, "nope IS NULL"), on: c)
-      #expect(gone == .violated(reason: "cannot check rows of public.incidents against nope IS NULL: column \"nope\" does not exist"))
+      #expect(
+        gone == .violated(reason: "cannot check rows of public.incidents against nope IS NULL: column \"nope\" does not exist"))
       #expect(throws: PostgresError.self) { try PostconditionChecker.check(.noRowsMatch(t, "1/0 = 1"), on: c) }
     }
   }

@@ -120,7 +120,7 @@ public func withTestDatabase<T>(_ body: (TestDatabase) throws -> T) throws -> T 
 
 /// Async variant of `withTestDatabase`.
 @discardableResult
-public func withTestDatabase<T>(_ body: (TestDatabase) async throws -> T) async throws -> T {
+public func withTestDatabaseAsync<T>(_ body: (TestDatabase) async throws -> T) async throws -> T {
   let database = try TestDatabase.create()
   do {
     let value = try await body(database)
