@@ -1,0 +1,215 @@
+import Foundation
+public import PGPhaseModel
+public import PGPhasePostgres
+
+/// The state of one step as the journal records it.
+public enum StepState: String, Sendable, Codable, CaseIterable {
+  case pending, running, done, failed, undone
+}
+
+/// One row of `pgphase.steps`.
+public struct JournalStep: Sendable, Equatable {
+  public var intent: String
+  public var stepID: String
+  public var phase: Phase
+  public var state: StepState
+  public var attempts: Int
+  /// The statements the step ran, to detect a plan edited after the step ran.
+  public var statements: [String]
+  public var startedAt: String?
+  public var finishedAt: String?
+  /// Seconds since `started_at`, computed by the server.
+  public var ageSeconds: Double?
+  public var runner: String?
+  public var backendPID: Int32?
+  public var errorSQLState: String?
+  public var errorMessage: String?
+  public var errorDetail: String?
+  public var errorStatement: String?
+}
+
+/// One row of `pgphase.intents`.
+public struct JournalIntent: Sendable, Equatable {
+  public var intent: String
+  public var planHash: String
+  public var firstAppliedAt: String?
+}
+
+/// The executor's journal: schema `pgphase` in the target database.
+///
+/// Tables:
+/// - `pgphase.schema_version (version int primary key, applied_at timestamptz)`: one row per
+///   migration of the journal itself, applied in order by `Journal.ensure` (under the runner lock).
+/// - `pgphase.intents (intent text primary key, plan_hash text, plan jsonb, first_applied_at,
+///   updated_at)`: the plan last applied for each intent.
+/// - `pgphase.steps (intent, step_id, phase, position, statements text[], state, attempts,
+///   started_at, finished_at, runner, backend_pid, error_sqlstate, error_message, error_detail,
+///   error_statement, primary key (intent, step_id))`.
+///
+/// A transactional step's row is written in the same transaction as its DDL. A non-transactional
+/// step is recorded `running` (committed) before it runs and `done` after its postconditions hold.
+public enum Journal {
+  /// Migrations of the journal schema, in order; index + 1 is the version.
+  static let migrations: [String] = [
+    """
+    CREATE TABLE pgphase.intents (
+      intent text PRIMARY KEY,
+      plan_hash text NOT NULL,
+      plan jsonb NOT NULL,
+      first_applied_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE pgphase.steps (
+      intent text NOT NULL REFERENCES pgphase.intents (intent),
+      step_id text NOT NULL,
+      phase text NOT NULL CHECK (phase IN ('expand', 'backfill', 'contract')),
+      position int NOT NULL,
+      statements text[] NOT NULL,
+      state text NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed', 'undone')),
+      attempts int NOT NULL DEFAULT 0,
+      started_at timestamptz,
+      finished_at timestamptz,
+      runner text,
+      backend_pid int,
+      error_sqlstate text,
+      error_message text,
+      error_detail text,
+      error_statement text,
+      PRIMARY KEY (intent, step_id)
+    );
+    """
+  ]
+
+  public static var currentVersion: Int { migrations.count }
+
+  /// Creates or upgrades the journal. Call while holding the runner lock.
+  public static func ensure(on connection: Connection) throws {
+    let present = try connection.execute("SELECT to_regclass('pgphase.schema_version') IS NOT NULL").scalarBool() ?? false
+    if !present {
+      try connection.executeScript(
+        """
+        CREATE SCHEMA IF NOT EXISTS pgphase;
+        CREATE TABLE IF NOT EXISTS pgphase.schema_version (
+          version int PRIMARY KEY,
+          applied_at timestamptz NOT NULL DEFAULT now()
+        );
+        """)
+    }
+    let current = try connection.execute("SELECT coalesce(max(version), 0) FROM pgphase.schema_version").scalarInt() ?? 0
+    if current > currentVersion {
+      throw ExecutorError.journalTooNew(found: current, supported: currentVersion)
+    }
+    for version in (current + 1)..<(currentVersion + 1) {
+      try connection.transaction { c in
+        try c.executeScript(migrations[version - 1])
+        try c.execute("INSERT INTO pgphase.schema_version (version) VALUES ($1::int)", [String(version)])
+      }
+    }
+  }
+
+  /// Whether the journal exists at all (read-only callers such as `status` use this).
+  public static func exists(on connection: Connection) throws -> Bool {
+    try connection.execute("SELECT to_regclass('pgphase.steps') IS NOT NULL").scalarBool() ?? false
+  }
+
+  public static func intent(_ id: String, on connection: Connection) throws -> JournalIntent? {
+    let result = try connection.execute(
+      "SELECT intent, plan_hash, first_applied_at::text AS first FROM pgphase.intents WHERE intent = $1", [id])
+    return result.first.map { JournalIntent(intent: $0["intent"] ?? id, planHash: $0["plan_hash"] ?? "", firstAppliedAt: $0["first"]) }
+  }
+
+  /// Steps of `intent` (every intent when nil), keyed by step id.
+  public static func steps(intent: String?, on connection: Connection) throws -> [String: [String: JournalStep]] {
+    let result = try connection.execute(
+      """
+      SELECT intent, step_id, phase, state, attempts, statements, started_at::text AS started_at,
+             finished_at::text AS finished_at, extract(epoch FROM clock_timestamp() - started_at)::float8 AS age,
+             runner, backend_pid, error_sqlstate, error_message, error_detail, error_statement
+      FROM pgphase.steps WHERE $1::text IS NULL OR intent = $1 ORDER BY intent, position
+      """, [intent])
+    var out: [String: [String: JournalStep]] = [:]
+    for row in result.rows {
+      let step = JournalStep(
+        intent: row["intent"] ?? "", stepID: row["step_id"] ?? "", phase: Phase(rawValue: row["phase"] ?? "") ?? .expand,
+        state: StepState(rawValue: row["state"] ?? "") ?? .pending, attempts: try row.int("attempts") ?? 0,
+        statements: parseTextArray(row["statements"] ?? "{}"), startedAt: row["started_at"],
+        finishedAt: row["finished_at"], ageSeconds: try row.double("age"), runner: row["runner"],
+        backendPID: try row.int("backend_pid").map { Int32($0) }, errorSQLState: row["error_sqlstate"],
+        errorMessage: row["error_message"], errorDetail: row["error_detail"], errorStatement: row["error_statement"])
+      out[step.intent, default: [:]][step.stepID] = step
+    }
+    return out
+  }
+
+  /// Records the plan for an intent (insert, or update hash and plan).
+  static func recordPlan(_ loaded: LoadedPlan, on connection: Connection) throws {
+    try connection.execute(
+      """
+      INSERT INTO pgphase.intents (intent, plan_hash, plan) VALUES ($1, $2, $3::jsonb)
+      ON CONFLICT (intent) DO UPDATE SET plan_hash = excluded.plan_hash, plan = excluded.plan, updated_at = now()
+      """, [loaded.plan.intent, loaded.hash, loaded.canonicalJSON])
+  }
+
+  /// Upserts a step row with `state`; `attempts` grows by one when `countAttempt`.
+  /// Runs on whatever transaction the connection is in.
+  static func record(
+    _ step: Step, position: Int, intent: String, state: StepState, countAttempt: Bool, starting: Bool,
+    finishing: Bool, runner: String, error: PostgresError? = nil, on connection: Connection
+  ) throws {
+    let attempts = countAttempt ? "1" : "0"
+    try connection.execute(
+      """
+      INSERT INTO pgphase.steps AS s (intent, step_id, phase, position, statements, state, attempts, started_at,
+        finished_at, runner, backend_pid, error_sqlstate, error_message, error_detail, error_statement)
+      VALUES ($1, $2, $3, $4::int, $5::text[], $6, $7::int, CASE WHEN $8::bool THEN clock_timestamp() END,
+        CASE WHEN $9::bool THEN clock_timestamp() END, $10, pg_backend_pid(), $11, $12, $13, $14)
+      ON CONFLICT (intent, step_id) DO UPDATE SET
+        phase = excluded.phase, position = excluded.position, statements = excluded.statements,
+        state = excluded.state, attempts = s.attempts + excluded.attempts,
+        started_at = CASE WHEN $8::bool THEN excluded.started_at ELSE s.started_at END,
+        finished_at = excluded.finished_at, runner = excluded.runner, backend_pid = excluded.backend_pid,
+        error_sqlstate = excluded.error_sqlstate, error_message = excluded.error_message,
+        error_detail = excluded.error_detail, error_statement = excluded.error_statement
+      """,
+      [
+        intent, step.id, step.phase.rawValue, String(position), textArrayLiteral(step.sql), state.rawValue, attempts,
+        starting ? "true" : "false", finishing ? "true" : "false", runner, error?.sqlState, error?.message,
+        error?.detail, error?.statement,
+      ])
+  }
+}
+
+/// `{"a","b"}` for a text[] parameter.
+func textArrayLiteral(_ items: [String]) -> String {
+  "{" + items.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+}
+
+/// Parses PostgreSQL's text output of a one-dimensional text[].
+func parseTextArray(_ text: String) -> [String] {
+  var items: [String] = []
+  var chars = Array(text)
+  guard chars.first == "{", chars.last == "}" else { return [text] }
+  chars = Array(chars.dropFirst().dropLast())
+  var i = 0
+  while i < chars.count {
+    var item = ""
+    if chars[i] == "\"" {
+      i += 1
+      while i < chars.count, chars[i] != "\"" {
+        if chars[i] == "\\", i + 1 < chars.count { i += 1 }
+        item.append(chars[i])
+        i += 1
+      }
+      i += 1  // closing quote
+    } else {
+      while i < chars.count, chars[i] != "," {
+        item.append(chars[i])
+        i += 1
+      }
+      if item == "NULL" { item = "" }
+    }
+    items.append(item)
+    if i < chars.count, chars[i] == "," { i += 1 }
+  }
+  return items
+}

@@ -1,0 +1,78 @@
+import Foundation
+public import PGPhaseModel
+public import PGPhasePostgres
+
+/// How a transactional step that hit `lock_timeout` (55P03) or a deadlock (40P01) is retried:
+/// jittered exponential backoff, `baseDelay · 2^n · (0.5 ... 1.5)`, each delay at most `maxDelay`,
+/// at most `maxRetries` retries and never past `deadline` seconds after the first attempt.
+public struct RetryPolicy: Sendable, Equatable {
+  public var baseDelay: Double
+  public var maxDelay: Double
+  public var maxRetries: Int
+  public var deadline: Double
+
+  public init(baseDelay: Double = 0.2, maxDelay: Double = 30, maxRetries: Int = 10, deadline: Double = 300) {
+    self.baseDelay = baseDelay
+    self.maxDelay = maxDelay
+    self.maxRetries = maxRetries
+    self.deadline = deadline
+  }
+
+  /// The delay before retry number `retry` (0-based), jittered.
+  public func delay(forRetry retry: Int) -> Double {
+    let raw = baseDelay * pow(2, Double(min(retry, 30)))
+    return min(maxDelay, raw) * Double.random(in: 0.5...1.5)
+  }
+
+  public static func isRetryable(_ error: PostgresError) -> Bool {
+    error.isLockTimeout || error.isDeadlock
+  }
+}
+
+/// A session holding or awaiting a lock on one of a step's relations.
+public struct LockHolder: Sendable, Equatable, CustomStringConvertible {
+  public var pid: Int32
+  public var relation: String
+  public var mode: String
+  public var granted: Bool
+  public var state: String?
+  public var query: String?
+  public var applicationName: String?
+  public var transactionAgeSeconds: Double?
+
+  public var description: String {
+    var text = "pid \(pid)"
+    if let applicationName, !applicationName.isEmpty { text += " (\(applicationName))" }
+    text += " \(granted ? "holds" : "waits for") \(mode) on \(relation)"
+    if let state { text += ", \(state)" }
+    if let age = transactionAgeSeconds { text += ", transaction open for \(formatSeconds(age))" }
+    if let query, !query.isEmpty { text += ", last query: \(query.prefix(200))" }
+    return text
+  }
+}
+
+public enum LockInspector {
+  /// Other sessions holding (or queued for) locks on `relations`, read from `pg_locks` and
+  /// `pg_stat_activity`. Used after a 55P03 to say who blocked a step.
+  public static func holders(of relations: [QualifiedName], on connection: Connection) throws -> [LockHolder] {
+    var out: [LockHolder] = []
+    for relation in Set(relations).sorted() {
+      let result = try connection.execute(
+        """
+        SELECT l.pid, l.mode, l.granted, a.state, a.query, a.application_name,
+               extract(epoch FROM now() - a.xact_start)::float8 AS age
+        FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'relation' AND l.relation = to_regclass($1) AND l.pid <> pg_backend_pid()
+        ORDER BY l.granted DESC, l.pid
+        """, [relation.sql])
+      for row in result.rows {
+        out.append(
+          LockHolder(
+            pid: Int32(try row.int("pid") ?? 0), relation: relation.sql, mode: row["mode"] ?? "?",
+            granted: try row.bool("granted") ?? false, state: row["state"], query: row["query"],
+            applicationName: row["application_name"], transactionAgeSeconds: try row.double("age")))
+      }
+    }
+    return out
+  }
+}

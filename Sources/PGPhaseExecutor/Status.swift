@@ -1,0 +1,119 @@
+import Foundation
+public import PGPhaseModel
+public import PGPhasePostgres
+
+/// Where one intent stands, for `pgphase status`.
+public struct IntentStatus: Sendable, Codable, Equatable {
+  public struct PhaseStatus: Sendable, Codable, Equatable {
+    public var phase: Phase
+    /// `not started`, `in progress`, `done` or `failed`.
+    public var state: String
+    public var steps: Int
+    public var done: Int
+  }
+
+  public struct StepStatus: Sendable, Codable, Equatable {
+    public var step: String
+    public var state: String
+    public var runner: String?
+    public var backendPID: Int32?
+    /// Whether that backend is still connected.
+    public var alive: Bool
+    public var seconds: Double?
+    public var blockedBy: [String]
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+      case step, state, runner, alive, seconds, error
+      case backendPID = "backend_pid"
+      case blockedBy = "blocked_by"
+    }
+  }
+
+  public var intent: String
+  public var phases: [PhaseStatus]
+  /// Steps running or failed.
+  public var active: [StepStatus]
+  /// The journal holds a different plan hash (edited since last applied).
+  public var planChanged: Bool
+
+  enum CodingKeys: String, CodingKey {
+    case intent, phases, active
+    case planChanged = "plan_changed"
+  }
+}
+
+public enum StatusReader {
+  /// Reads the journal (without the runner lock) and the live sessions for every plan.
+  public static func read(plans: [LoadedPlan], on c: Connection) throws -> [IntentStatus] {
+    let hasJournal = try Journal.exists(on: c)
+    let journal = hasJournal ? try Journal.steps(intent: nil, on: c) : [:]
+    var out: [IntentStatus] = []
+    for lp in plans {
+      let steps = journal[lp.plan.intent] ?? [:]
+      let recorded = hasJournal ? try Journal.intent(lp.plan.intent, on: c) : nil
+      var phases: [IntentStatus.PhaseStatus] = []
+      var active: [IntentStatus.StepStatus] = []
+      for phase in Phase.allCases {
+        let planned = lp.plan.steps(in: phase)
+        let states = planned.map { steps[$0.id]?.state ?? .pending }
+        let done = states.filter { $0 == .done }.count
+        let state: String =
+          if states.contains(.failed) { "failed" }
+          else if done == planned.count { "done" }
+          else if states.contains(.running) || done > 0 { "in progress" }
+          else { "not started" }
+        phases.append(.init(phase: phase, state: state, steps: planned.count, done: done))
+        for step in planned {
+          guard let record = steps[step.id], record.state == .running || record.state == .failed else { continue }
+          var alive = false
+          var blockers: [String] = []
+          if record.state == .running, let pid = record.backendPID {
+            alive = try c.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1::int)", [String(pid)]).scalarBool() ?? false
+            if alive {
+              blockers = try Catalog(c).blockingPIDs(of: pid).map { b in
+                var text = "pid \(b.pid)"
+                if let app = b.applicationName, !app.isEmpty { text += " (\(app))" }
+                if let state = b.state { text += " \(state)" }
+                if let age = b.transactionAgeSeconds { text += ", transaction open for \(formatSeconds(age))" }
+                if let q = b.query, !q.isEmpty { text += ": \(q.prefix(120))" }
+                return text
+              }
+            }
+          }
+          let error = record.errorMessage.map { m in m + (record.errorSQLState.map { " (SQLSTATE \($0))" } ?? "") }
+          active.append(
+            .init(
+              step: step.id, state: record.state.rawValue, runner: record.runner, backendPID: record.backendPID, alive: alive,
+              seconds: record.ageSeconds, blockedBy: blockers, error: error))
+        }
+      }
+      out.append(
+        IntentStatus(
+          intent: lp.plan.intent, phases: phases, active: active,
+          planChanged: recorded.map { $0.planHash != lp.hash } ?? false))
+    }
+    return out
+  }
+
+  /// Human-readable lines.
+  public static func render(_ statuses: [IntentStatus]) -> String {
+    var lines: [String] = []
+    for s in statuses {
+      let phases = s.phases.map { "\($0.phase.rawValue): \($0.state) (\($0.done)/\($0.steps))" }.joined(separator: "  ")
+      lines.append("\(s.intent)  \(phases)\(s.planChanged ? "  [plan edited since last applied]" : "")")
+      for a in s.active {
+        if a.state == "running" {
+          var text = "  running \(a.step) by \(a.runner ?? "?")"
+          if let pid = a.backendPID { text += " (pid \(pid), \(a.alive ? "alive" : "gone: it will be resolved by the next run"))" }
+          if let seconds = a.seconds { text += " for \(formatSeconds(seconds))" }
+          if !a.blockedBy.isEmpty { text += "; blocked by \(a.blockedBy.joined(separator: "; "))" }
+          lines.append(text)
+        } else {
+          lines.append("  failed \(a.step): \(a.error ?? "unknown error")")
+        }
+      }
+    }
+    return lines.joined(separator: "\n")
+  }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import PGPhaseExecutor
+import PGPhaseModel
+import PGPhasePostgres
+
+/// `--dsn` (else DATABASE_URL, else libpq's PG* variables), shared by every command that connects.
+struct ConnectionOptions: ParsableArguments {
+  @Option(help: "A libpq connection string or postgres:// URI (default: DATABASE_URL, else libpq's PG* variables).")
+  var dsn: String?
+}
+
+/// Options of the commands that take the runner lock and change the database.
+struct RunnerOptions: ParsableArguments {
+  @Option(name: .customLong("lock-wait"), help: "How long to wait for another runner to finish, e.g. 10m, 90s (exit 3 after).")
+  var lockWait: String = "10m"
+
+  @Option(name: .customLong("retry-deadline"), help: "Total time to keep retrying a step that hits lock_timeout, e.g. 5m.")
+  var retryDeadline: String = "5m"
+
+  @Option(name: .customLong("max-retries"), help: "Retries of a step that hits lock_timeout or a deadlock.")
+  var maxRetries: Int = 10
+
+  func executorOptions(command: String) throws -> ExecutorOptions {
+    ExecutorOptions(
+      command: command, lockWait: try parseDuration(lockWait, flag: "--lock-wait"),
+      retry: RetryPolicy(maxRetries: maxRetries, deadline: try parseDuration(retryDeadline, flag: "--retry-deadline")))
+  }
+}
+
+/// `120`, `120s`, `500ms`, `2m`, `1h` as seconds.
+func parseDuration(_ text: String, flag: String) throws -> Double {
+  let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+  let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+  for (suffix, factor) in units where t.hasSuffix(suffix) {
+    if let v = Double(t.dropLast(suffix.count)), v >= 0 { return v * factor }
+  }
+  if let v = Double(t), v >= 0 { return v }
+  throw ValidationError("\(flag): cannot read \"\(text)\" as a duration (e.g. 90s, 10m, 500ms)")
+}
+
+/// Runs an executor action, mapping failures to the CLI's exit codes.
+func runExecutor(_ body: () throws -> Void) throws {
+  do {
+    try body()
+  } catch let e as ExecutorError {
+    printError("pgphase: \(e)")
+    throw ExitCode(e.exitStatus)
+  } catch let e as ConnectionError {
+    printError("pgphase: \(e)")
+    throw ExitCode(ExitStatus.database)
+  } catch let e as PostgresError {
+    printError("pgphase: \(e)")
+    throw ExitCode(e.connectionLost ? ExitStatus.database : ExitStatus.problems)
+  }
+}
+
+func loadPlans(_ dir: String) throws -> [LoadedPlan] {
+  do {
+    return try LoadedPlan.loadAll(from: dir)
+  } catch let e as ExecutorError {
+    printError("pgphase: \(e)")
+    throw ExitCode(e.exitStatus)
+  }
+}
+
+func makeExecutor(_ connection: ConnectionOptions, _ options: ExecutorOptions) -> Executor {
+  Executor(dsn: connection.dsn, options: options, output: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }, log: { printError($0) })
+}
