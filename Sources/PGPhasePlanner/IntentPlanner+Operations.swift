@@ -385,10 +385,13 @@ extension IntentPlanner {
     }
     let trig = takeTriggerDrops()
     var sql = trig.sql + ["ALTER TABLE \(t.sql) DROP COLUMN \(SQL.quoteIdentifier(old))"]
-    var post = trig.post + [.columnAbsent(t, old)]
+    var post = trig.post
     if let target = renameShadowTo {
+      // The old name now holds the converted column: its type is the proof of the swap.
       sql.append("ALTER TABLE \(t.sql) RENAME COLUMN \(s) TO \(SQL.quoteIdentifier(target))")
-      post.append(.columnExists(t, target, type: type, nullable: nil))
+      post += [.columnAbsent(t, shadow), .columnExists(t, target, type: type, nullable: nil)]
+    } else {
+      post.append(.columnAbsent(t, old))
     }
     emit(.contract, ["drop-old-column", old],
       renameShadowTo == nil
