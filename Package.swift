@@ -36,7 +36,9 @@ let package = Package(
       dependencies: ["PGPhaseModel", .product(name: "Yams", package: "Yams")],
       swiftSettings: swiftSettings),
     .target(name: "PGPhasePlanner", dependencies: ["PGPhaseModel"], swiftSettings: swiftSettings),
-    .target(name: "PGPhaseLint", dependencies: ["PGPhaseModel", "CPgQuery", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
+    .target(
+      name: "PGPhaseLint", dependencies: ["PGPhaseModel", "CPgQuery", .product(name: "Yams", package: "Yams")],
+      swiftSettings: swiftSettings),
     .target(
       name: "PGPhasePostgres",
       dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
@@ -53,17 +55,21 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings),
-    .target(name: "PGPhaseTestSupport", dependencies: ["PGPhasePostgres"], path: "Tests/PGPhaseTestSupport", swiftSettings: swiftSettings),
+    .target(
+      name: "PGPhaseTestSupport", dependencies: ["PGPhasePostgres"], path: "Tests/PGPhaseTestSupport",
+      swiftSettings: swiftSettings),
     .testTarget(name: "PGPhaseModelTests", dependencies: ["PGPhaseModel"], swiftSettings: swiftSettings),
     .testTarget(name: "PGPhaseIntentsTests", dependencies: ["PGPhaseIntents"], swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhasePlannerTests", dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhaseLint", "CPgQuery"],
       swiftSettings: swiftSettings),
-    .testTarget(name: "PGPhaseLintTests", dependencies: ["PGPhaseLint", "PGPhasePlanner", "PGPhaseIntents"], swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhaseLintTests", dependencies: ["PGPhaseLint", "PGPhasePlanner", "PGPhaseIntents"], swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseExecutorTests", dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseTestSupport"],
       swiftSettings: swiftSettings),
-    .testTarget(name: "PGPhasePostgresTests", dependencies: ["PGPhasePostgres", "PGPhaseTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhasePostgresTests", dependencies: ["PGPhasePostgres", "PGPhaseTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseIntegrationTests",
       dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhasePostgres", "PGPhaseExecutor", "PGPhaseTestSupport"],

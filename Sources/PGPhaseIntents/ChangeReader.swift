@@ -27,7 +27,9 @@ struct ChangeReader {
     "set_default": (["table", "column", "default"], ["table", "column", "default"]),
     "drop_default": (["table", "column"], ["table", "column"]),
     "add_check": (["table", "name", "expression"], ["table", "name", "expression"]),
-    "add_foreign_key": (["table", "name", "columns", "references", "on_delete", "on_update"], ["table", "name", "columns", "references"]),
+    "add_foreign_key": (
+      ["table", "name", "columns", "references", "on_delete", "on_update"], ["table", "name", "columns", "references"]
+    ),
     "add_unique": (["table", "name", "columns"], ["table", "name", "columns"]),
     "drop_constraint": (["table", "name"], ["table", "name"]),
     "create_index": (["table", "name", "columns", "unique", "where", "using", "include"], ["table", "name", "columns"]),
@@ -62,7 +64,8 @@ struct ChangeReader {
   private mutating func qualified(_ f: Fields, _ key: String) -> QualifiedName? {
     guard let text = str(f, key), let node = f[key] else { return nil }
     guard let name = QualifiedName(parsing: text, defaultSchema: schema) else {
-      reader.error("`\(op).\(key)` must be `name` or `schema.name`, found `\(text)`", at: node,
+      reader.error(
+        "`\(op).\(key)` must be `name` or `schema.name`, found `\(text)`", at: node,
         hint: "double-quote a part that contains a dot: `\"my.table\"`")
       return nil
     }
@@ -100,27 +103,35 @@ struct ChangeReader {
           reader.error("`create_table.constraints` must be a list", at: node)
         }
       }
-      return .createTable(CreateTable(table: table, columns: columns, primaryKey: names(f, "primary_key"), constraints: constraints))
+      return .createTable(
+        CreateTable(table: table, columns: columns, primaryKey: names(f, "primary_key"), constraints: constraints))
     case "drop_table":
       return qualified(f, "table").map { .dropTable(table: $0) }
     case "rename_table":
       guard let from = qualified(f, "from"), let to = name(f, "to") else { return nil }
       return .renameTable(from: from, to: to)
     case "add_column":
-      guard let table = qualified(f, "table"), let node = f["column"], let column = column(node, path: "column") else { return nil }
+      guard let table = qualified(f, "table"), let node = f["column"], let column = column(node, path: "column") else {
+        return nil
+      }
       return .addColumn(AddColumn(table: table, column: column, backfill: str(f, "backfill")))
     case "drop_column":
       guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
       return .dropColumn(table: table, column: column)
     case "rename_column":
       guard let table = qualified(f, "table"), let from = name(f, "from"), let to = name(f, "to") else { return nil }
-      return .renameColumn(RenameColumn(table: table, from: from, to: to, type: str(f, "type"),
-        nullable: reader.bool(f["nullable"], "`rename_column.nullable`"), defaultExpression: str(f, "default")))
+      return .renameColumn(
+        RenameColumn(
+          table: table, from: from, to: to, type: str(f, "type"),
+          nullable: reader.bool(f["nullable"], "`rename_column.nullable`"), defaultExpression: str(f, "default")))
     case "alter_column":
       guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
       let newName = f["new_name"] != nil ? name(f, "new_name") : nil
-      return .alterColumn(AlterColumn(table: table, column: column, type: str(f, "type"), up: str(f, "up"), down: str(f, "down"),
-        newName: newName, nullable: reader.bool(f["nullable"], "`alter_column.nullable`"), defaultExpression: str(f, "default")))
+      return .alterColumn(
+        AlterColumn(
+          table: table, column: column, type: str(f, "type"), up: str(f, "up"), down: str(f, "down"),
+          newName: newName, nullable: reader.bool(f["nullable"], "`alter_column.nullable`"), defaultExpression: str(f, "default"))
+      )
     case "set_not_null":
       guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
       return .setNotNull(table: table, column: column, backfill: str(f, "backfill"))
@@ -143,8 +154,10 @@ struct ChangeReader {
       if target.columns.count != columns.count {
         reader.error("`add_foreign_key` has \(columns.count) column(s) but references \(target.columns.count)", at: node)
       }
-      return .addForeignKey(AddForeignKey(table: table, name: n, columns: columns, references: target,
-        onDelete: action(f["on_delete"], "on_delete"), onUpdate: action(f["on_update"], "on_update")))
+      return .addForeignKey(
+        AddForeignKey(
+          table: table, name: n, columns: columns, references: target,
+          onDelete: action(f["on_delete"], "on_delete"), onUpdate: action(f["on_update"], "on_update")))
     case "add_unique":
       guard let table = qualified(f, "table"), let n = name(f, "name"), let columns = names(f, "columns") else { return nil }
       return .addUnique(table: table, name: n, columns: columns)
@@ -157,8 +170,10 @@ struct ChangeReader {
       let unique = reader.bool(f["unique"], "`create_index.unique`") ?? false
       let include = f["include"] != nil ? names(f, "include") ?? [] : []
       guard let keys else { return nil }
-      return .createIndex(CreateIndex(table: table, name: n, keys: keys, unique: unique, predicate: str(f, "where"),
-        method: str(f, "using"), include: include))
+      return .createIndex(
+        CreateIndex(
+          table: table, name: n, keys: keys, unique: unique, predicate: str(f, "where"),
+          method: str(f, "using"), include: include))
     case "drop_index":
       return qualified(f, "name").map { .dropIndex(name: $0) }
     case "backfill":
@@ -185,13 +200,19 @@ struct ChangeReader {
     }
   }
 
-  static let columnKeys = ["name", "type", "nullable", "default", "check", "unique", "primary_key", "references", "identity", "comment"]
+  static let columnKeys = [
+    "name", "type", "nullable", "default", "check", "unique", "primary_key", "references", "identity", "comment",
+  ]
 
   private mutating func column(_ node: Node, path: String) -> ColumnDefinition? {
-    guard let f = reader.mapping(node, what: "column definition", allowed: Self.columnKeys, required: ["name", "type"]) else { return nil }
+    guard let f = reader.mapping(node, what: "column definition", allowed: Self.columnKeys, required: ["name", "type"]) else {
+      return nil
+    }
     for (key, value) in f.values { fieldLocations["\(path).\(key)"] = reader.location(value) }
     fieldLocations[path] = reader.location(node)
-    guard let name = reader.string(f["name"], "column `name`"), let type = reader.string(f["type"], "column `type`") else { return nil }
+    guard let name = reader.string(f["name"], "column `name`"), let type = reader.string(f["type"], "column `type`") else {
+      return nil
+    }
     checkIdentifier(name, at: f["name"]!, what: "column `name`")
     var c = ColumnDefinition(name: name, type: type)
     c.nullable = reader.bool(f["nullable"], "`nullable`") ?? true
@@ -202,11 +223,14 @@ struct ChangeReader {
     c.identity = reader.oneOf(f["identity"], "`identity`", as: IdentityKind.self)
     c.comment = reader.string(f["comment"], "`comment`")
     if let r = f["references"],
-      let rf = reader.mapping(r, what: "`references`", allowed: ["table", "column", "on_delete", "on_update"], required: ["table", "column"]),
-      let tableText = reader.string(rf["table"], "`references.table`"), let column = reader.string(rf["column"], "`references.column`")
+      let rf = reader.mapping(
+        r, what: "`references`", allowed: ["table", "column", "on_delete", "on_update"], required: ["table", "column"]),
+      let tableText = reader.string(rf["table"], "`references.table`"),
+      let column = reader.string(rf["column"], "`references.column`")
     {
       if let table = QualifiedName(parsing: tableText, defaultSchema: schema) {
-        c.references = ColumnReference(table: table, column: column, onDelete: action(rf["on_delete"], "on_delete"),
+        c.references = ColumnReference(
+          table: table, column: column, onDelete: action(rf["on_delete"], "on_delete"),
           onUpdate: action(rf["on_update"], "on_update"))
       } else {
         reader.error("`references.table` must be `name` or `schema.name`, found `\(tableText)`", at: rf["table"]!)
@@ -223,7 +247,8 @@ struct ChangeReader {
 
   private mutating func foreignKeyTarget(_ node: Node, path: String) -> ForeignKeyTarget? {
     guard let f = reader.mapping(node, what: "`references`", allowed: ["table", "columns"], required: ["table", "columns"]),
-      let text = reader.string(f["table"], "`references.table`"), let columns = reader.stringList(f["columns"], "`references.columns`")
+      let text = reader.string(f["table"], "`references.table`"),
+      let columns = reader.stringList(f["columns"], "`references.columns`")
     else { return nil }
     guard let table = QualifiedName(parsing: text, defaultSchema: schema) else {
       reader.error("`references.table` must be `name` or `schema.name`, found `\(text)`", at: f["table"]!)
@@ -233,7 +258,10 @@ struct ChangeReader {
   }
 
   private mutating func tableConstraint(_ node: Node) -> TableConstraint? {
-    guard let f = reader.mapping(node, what: "table constraint", allowed: ["name", "check", "unique", "columns", "references", "on_delete", "on_update"], required: ["name"]),
+    guard
+      let f = reader.mapping(
+        node, what: "table constraint", allowed: ["name", "check", "unique", "columns", "references", "on_delete", "on_update"],
+        required: ["name"]),
       let name = reader.string(f["name"], "constraint `name`")
     else { return nil }
     let kinds = ["check", "unique", "references"].filter { f[$0] != nil }
@@ -252,8 +280,11 @@ struct ChangeReader {
         return nil
       }
       guard let target = foreignKeyTarget(f["references"]!, path: "references") else { return nil }
-      return TableConstraint(name: name, kind: .foreignKey(columns: columns, references: target,
-        onDelete: action(f["on_delete"], "on_delete"), onUpdate: action(f["on_update"], "on_update")))
+      return TableConstraint(
+        name: name,
+        kind: .foreignKey(
+          columns: columns, references: target,
+          onDelete: action(f["on_delete"], "on_delete"), onUpdate: action(f["on_update"], "on_update")))
     }
   }
 

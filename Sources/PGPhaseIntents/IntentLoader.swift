@@ -19,15 +19,18 @@ public enum IntentLoader {
     var diagnostics: [Diagnostic] = []
     for source in sources {
       let fileName = source.path.split(separator: "/").last.map(String.init) ?? source.path
-      let (intent, found) = IntentParser.parse(yaml: source.text, file: source.path, defaultID: IntentParser.defaultID(forFileName: fileName))
+      let (intent, found) = IntentParser.parse(
+        yaml: source.text, file: source.path, defaultID: IntentParser.defaultID(forFileName: fileName))
       diagnostics += found
       if let intent { intents.append(intent) }
     }
     var firstByID: [String: Intent] = [:]
     for intent in intents {
       if let first = firstByID[intent.id] {
-        diagnostics.append(.error("duplicate intent id `\(intent.id)`, also used by \(first.location)", at: intent.location,
-          hint: "ids must be unique; they order the intents and name their plans and journal records"))
+        diagnostics.append(
+          .error(
+            "duplicate intent id `\(intent.id)`, also used by \(first.location)", at: intent.location,
+            hint: "ids must be unique; they order the intents and name their plans and journal records"))
       } else {
         firstByID[intent.id] = intent
       }

@@ -10,15 +10,23 @@ public enum IntentParser {
     let root: Node
     do {
       guard let node = try Yams.compose(yaml: yaml) else {
-        return (nil, [.error("the intent file is empty", at: SourceLocation(file: file, line: 1, column: 1),
-          hint: "an intent needs at least `changes:`")])
+        return (
+          nil,
+          [
+            .error(
+              "the intent file is empty", at: SourceLocation(file: file, line: 1, column: 1),
+              hint: "an intent needs at least `changes:`")
+          ]
+        )
       }
       root = node
     } catch {
       return (nil, [yamlDiagnostic(error, file: file)])
     }
     let intent = reader.readIntent(root, defaultID: defaultID)
-    let diagnostics = reader.diagnostics.sorted { ($0.location ?? .init(file: "", line: 0, column: 0)) < ($1.location ?? .init(file: "", line: 0, column: 0)) }
+    let diagnostics = reader.diagnostics.sorted {
+      ($0.location ?? .init(file: "", line: 0, column: 0)) < ($1.location ?? .init(file: "", line: 0, column: 0))
+    }
     return (diagnostics.hasErrors ? nil : intent, diagnostics)
   }
 
@@ -39,7 +47,8 @@ public enum IntentParser {
       let suffix = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
       return .error("malformed YAML: \(problem)\(suffix)", at: at(mark))
     case YamlError.duplicatedKeysInMapping(let duplicates, let context):
-      return .error("duplicate key \(duplicates.map { "`\($0)`" }.joined(separator: ", ")) in a mapping", at: at(context.mark),
+      return .error(
+        "duplicate key \(duplicates.map { "`\($0)`" }.joined(separator: ", ")) in a mapping", at: at(context.mark),
         hint: "each key may appear once; to make several changes, add several entries under `changes`")
     case YamlError.reader(let problem, _, _, _):
       return .error("unreadable YAML: \(problem)", at: SourceLocation(file: file, line: 1, column: 1))
@@ -53,7 +62,10 @@ extension NodeReader {
   static let identifierPattern = "letters, digits, `_`, `-` and `.`"
 
   mutating func readIntent(_ root: Node, defaultID: String) -> Intent? {
-    guard let fields = mapping(root, what: "the intent", allowed: ["id", "description", "schema", "settings", "changes"], required: ["changes"]) else {
+    guard
+      let fields = mapping(
+        root, what: "the intent", allowed: ["id", "description", "schema", "settings", "changes"], required: ["changes"])
+    else {
       return nil
     }
     var id = defaultID
@@ -63,7 +75,8 @@ extension NodeReader {
       idLocation = location(node)
     }
     if id.isEmpty || !id.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) || id.hasPrefix(".") {
-      error("intent id `\(id)` may contain only \(Self.identifierPattern)", at: idLocation,
+      error(
+        "intent id `\(id)` may contain only \(Self.identifierPattern)", at: idLocation,
         hint: "the id names the plan's folder and the journal's record; keep it filesystem-safe")
     }
     let description = string(fields["description"], "`description`")
@@ -91,7 +104,8 @@ extension NodeReader {
         error("`changes` must be a list of changes, found \(describe(node))", at: node)
       }
     }
-    return Intent(id: id, description: description, schema: schema, settings: settings, changes: changes, file: file, location: idLocation)
+    return Intent(
+      id: id, description: description, schema: schema, settings: settings, changes: changes, file: file, location: idLocation)
   }
 
   /// `2s`, `500ms`, `1min`, or a bare number of milliseconds, as `SET lock_timeout` accepts.
@@ -104,13 +118,15 @@ extension NodeReader {
 
   mutating func readChange(_ node: Node, schema: String?) -> Change? {
     guard case .mapping(let mapping) = node else {
-      error("each change must be a mapping with one operation key, found \(describe(node))", at: node,
+      error(
+        "each change must be a mapping with one operation key, found \(describe(node))", at: node,
         hint: "for example `- add_column: {table: t, column: {name: c, type: text}}`")
       return nil
     }
     guard mapping.count == 1, let (key, body) = mapping.first.map({ ($0.key, $0.value) }) else {
       let keys = mapping.keys.compactMap { $0.scalar?.string }.map { "`\($0)`" }.joined(separator: ", ")
-      error("each change must have exactly one operation key, found \(mapping.count): \(keys)", at: node,
+      error(
+        "each change must have exactly one operation key, found \(mapping.count): \(keys)", at: node,
         hint: "write each operation as its own `- ` entry under `changes`")
       return nil
     }
@@ -119,7 +135,8 @@ extension NodeReader {
       return nil
     }
     guard Operation.allNames.contains(op) else {
-      let hint = Suggest.closest(to: op, in: Operation.allNames).map { "did you mean `\($0)`?" }
+      let hint =
+        Suggest.closest(to: op, in: Operation.allNames).map { "did you mean `\($0)`?" }
         ?? "operations: \(Operation.allNames.joined(separator: ", "))"
       error("unknown operation `\(op)`", at: key, hint: hint)
       return nil

@@ -41,7 +41,8 @@ struct NodeReader {
         fields.values[name] = value
         fields.keyLocations[name] = location(key)
       } else {
-        let hint = Suggest.closest(to: name, in: allowed).map { "did you mean `\($0)`?" }
+        let hint =
+          Suggest.closest(to: name, in: allowed).map { "did you mean `\($0)`?" }
           ?? "allowed keys: \(allowed.joined(separator: ", "))"
         error("unknown key `\(name)` in \(what)", at: key, hint: hint)
       }
@@ -114,7 +115,8 @@ struct NodeReader {
     guard let text = string(node, what), let node else { return nil }
     if let value = E(rawValue: text) { return value }
     let names = E.allCases.map(\.rawValue)
-    let hint = Suggest.closest(to: text, in: names).map { "did you mean `\($0)`?" }
+    let hint =
+      Suggest.closest(to: text, in: names).map { "did you mean `\($0)`?" }
       ?? "one of: \(names.joined(separator: ", "))"
     error("\(what) must be one of \(names.joined(separator: ", ")), found `\(text)`", at: node, hint: hint)
     return nil

@@ -209,7 +209,8 @@ public struct CreateTable: Sendable, Equatable {
   public var primaryKey: [String]?
   public var constraints: [TableConstraint]
 
-  public init(table: QualifiedName, columns: [ColumnDefinition], primaryKey: [String]? = nil, constraints: [TableConstraint] = []) {
+  public init(table: QualifiedName, columns: [ColumnDefinition], primaryKey: [String]? = nil, constraints: [TableConstraint] = [])
+  {
     self.table = table
     self.columns = columns
     self.primaryKey = primaryKey
@@ -242,7 +243,9 @@ public struct RenameColumn: Sendable, Equatable {
   public var nullable: Bool?
   public var defaultExpression: String?
 
-  public init(table: QualifiedName, from: String, to: String, type: String? = nil, nullable: Bool? = nil, defaultExpression: String? = nil) {
+  public init(
+    table: QualifiedName, from: String, to: String, type: String? = nil, nullable: Bool? = nil, defaultExpression: String? = nil
+  ) {
     self.table = table
     self.from = from
     self.to = to
@@ -265,7 +268,10 @@ public struct AlterColumn: Sendable, Equatable {
   public var nullable: Bool?
   public var defaultExpression: String?
 
-  public init(table: QualifiedName, column: String, type: String? = nil, up: String? = nil, down: String? = nil, newName: String? = nil, nullable: Bool? = nil, defaultExpression: String? = nil) {
+  public init(
+    table: QualifiedName, column: String, type: String? = nil, up: String? = nil, down: String? = nil, newName: String? = nil,
+    nullable: Bool? = nil, defaultExpression: String? = nil
+  ) {
     self.table = table
     self.column = column
     self.type = type
@@ -285,7 +291,10 @@ public struct AddForeignKey: Sendable, Equatable {
   public var onDelete: ReferentialAction?
   public var onUpdate: ReferentialAction?
 
-  public init(table: QualifiedName, name: String, columns: [String], references: ForeignKeyTarget, onDelete: ReferentialAction? = nil, onUpdate: ReferentialAction? = nil) {
+  public init(
+    table: QualifiedName, name: String, columns: [String], references: ForeignKeyTarget, onDelete: ReferentialAction? = nil,
+    onUpdate: ReferentialAction? = nil
+  ) {
     self.table = table
     self.name = name
     self.columns = columns
@@ -318,7 +327,10 @@ public struct CreateIndex: Sendable, Equatable {
   public var method: String?
   public var include: [String]
 
-  public init(table: QualifiedName, name: String, keys: [IndexKey], unique: Bool = false, predicate: String? = nil, method: String? = nil, include: [String] = []) {
+  public init(
+    table: QualifiedName, name: String, keys: [IndexKey], unique: Bool = false, predicate: String? = nil, method: String? = nil,
+    include: [String] = []
+  ) {
     self.table = table
     self.name = name
     self.keys = keys

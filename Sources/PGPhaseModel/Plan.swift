@@ -312,7 +312,9 @@ public struct Plan: Hashable, Sendable, Codable {
   public var backfillBatchSize: Int?
   public var phases: [PhasePlan]
 
-  public init(intent: String, description: String?, source: String, lockTimeout: String, backfillBatchSize: Int?, phases: [PhasePlan]) {
+  public init(
+    intent: String, description: String?, source: String, lockTimeout: String, backfillBatchSize: Int?, phases: [PhasePlan]
+  ) {
     self.format = Plan.currentFormat
     self.intent = intent
     self.description = description

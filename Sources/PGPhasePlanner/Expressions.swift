@@ -39,7 +39,10 @@ enum Expressions {
         i += 1
         while i < chars.count {
           if chars[i] == "'" {
-            if i + 1 < chars.count, chars[i + 1] == "'" { i += 2; continue }
+            if i + 1 < chars.count, chars[i + 1] == "'" {
+              i += 2
+              continue
+            }
             break
           }
           i += 1

@@ -48,7 +48,9 @@ extension IntentPlanner {
     if c.unique { parts.append("CONSTRAINT \(SQL.quoteIdentifier(uniqueName(table, c.name))) UNIQUE") }
     if let check = c.check { parts.append("CONSTRAINT \(SQL.quoteIdentifier(checkName(table, c.name))) CHECK (\(check))") }
     if let r = c.references {
-      parts.append("CONSTRAINT \(SQL.quoteIdentifier(foreignKeyName(table, c.name))) REFERENCES \(r.table.sql) (\(SQL.quoteIdentifier(r.column)))")
+      parts.append(
+        "CONSTRAINT \(SQL.quoteIdentifier(foreignKeyName(table, c.name))) REFERENCES \(r.table.sql) (\(SQL.quoteIdentifier(r.column)))"
+      )
       if let a = r.onDelete { parts.append("ON DELETE \(a.sql)") }
       if let a = r.onUpdate { parts.append("ON UPDATE \(a.sql)") }
     }
@@ -68,11 +70,13 @@ extension IntentPlanner {
     }
     let inlinePK = op.columns.filter(\.primaryKey)
     if op.primaryKey != nil && !inlinePK.isEmpty {
-      error("`\(t.name)` declares its primary key both on a column and in `primary_key`", at: "primary_key",
+      error(
+        "`\(t.name)` declares its primary key both on a column and in `primary_key`", at: "primary_key",
         hint: "keep one: `primary_key: true` on a single column, or `primary_key: [a, b]` for a composite key")
     }
     if inlinePK.count > 1 {
-      error("more than one column says `primary_key: true`", at: "columns",
+      error(
+        "more than one column says `primary_key: true`", at: "columns",
         hint: "for a composite key write `primary_key: [\(inlinePK.map(\.name).joined(separator: ", "))]` on the table")
     }
     for name in op.primaryKey ?? [] where !seen.contains(name) {
@@ -80,11 +84,15 @@ extension IntentPlanner {
     }
     var lines = op.columns.map { "  " + Self.columnSQL($0, table: t, inline: true) }
     var post: [Postcondition] = [.tableExists(t)]
-    post += op.columns.map { .columnExists(t, $0.name, type: $0.type, nullable: $0.nullable && !$0.primaryKey && !(op.primaryKey ?? []).contains($0.name)) }
+    post += op.columns.map {
+      .columnExists(
+        t, $0.name, type: $0.type, nullable: $0.nullable && !$0.primaryKey && !(op.primaryKey ?? []).contains($0.name))
+    }
     var locks = [LockedRelation(t, .accessExclusive)]
     if let pk = op.primaryKey {
       let name = Names.fit("\(t.name)_pkey")
-      lines.append("  CONSTRAINT \(SQL.quoteIdentifier(name)) PRIMARY KEY (\(pk.map(SQL.quoteIdentifier).joined(separator: ", ")))")
+      lines.append(
+        "  CONSTRAINT \(SQL.quoteIdentifier(name)) PRIMARY KEY (\(pk.map(SQL.quoteIdentifier).joined(separator: ", ")))")
       post.append(.constraintExists(t, name, validated: true))
     }
     for c in op.columns {
@@ -103,7 +111,8 @@ extension IntentPlanner {
       case .check(let e): line += "CHECK (\(e))"
       case .unique(let cols): line += "UNIQUE (\(cols.map(SQL.quoteIdentifier).joined(separator: ", ")))"
       case .foreignKey(let cols, let target, let onDelete, let onUpdate):
-        line += "FOREIGN KEY (\(cols.map(SQL.quoteIdentifier).joined(separator: ", "))) REFERENCES \(target.table.sql) (\(target.columns.map(SQL.quoteIdentifier).joined(separator: ", ")))"
+        line +=
+          "FOREIGN KEY (\(cols.map(SQL.quoteIdentifier).joined(separator: ", "))) REFERENCES \(target.table.sql) (\(target.columns.map(SQL.quoteIdentifier).joined(separator: ", ")))"
         if let a = onDelete { line += " ON DELETE \(a.sql)" }
         if let a = onUpdate { line += " ON UPDATE \(a.sql)" }
         locks.append(LockedRelation(target.table, .shareRowExclusive))
@@ -115,20 +124,27 @@ extension IntentPlanner {
     }
     var sql = ["CREATE TABLE \(t.sql) (\n\(lines.joined(separator: ",\n"))\n)"]
     for c in op.columns {
-      if let comment = c.comment { sql.append("COMMENT ON COLUMN \(t.sql).\(SQL.quoteIdentifier(c.name)) IS \(SQL.quoteLiteral(comment))") }
+      if let comment = c.comment {
+        sql.append("COMMENT ON COLUMN \(t.sql).\(SQL.quoteIdentifier(c.name)) IS \(SQL.quoteLiteral(comment))")
+      }
     }
-    emit(.expand, ["create-table", t.name], "Create table \(t.name); the old app never sees it, so it is created in one short transaction",
+    emit(
+      .expand, ["create-table", t.name],
+      "Create table \(t.name); the old app never sees it, so it is created in one short transaction",
       sql: sql, locks: locks, cost: .catalogOnly, undo: Undo(sql: ["DROP TABLE IF EXISTS \(t.sql)"]), post: post)
-    model.addTable(t, columns: op.columns.map { c in
-      var c = c
-      if (op.primaryKey ?? []).contains(c.name) { c.nullable = false }
-      return c
-    }, origin: origin)
+    model.addTable(
+      t,
+      columns: op.columns.map { c in
+        var c = c
+        if (op.primaryKey ?? []).contains(c.name) { c.nullable = false }
+        return c
+      }, origin: origin)
   }
 
   private mutating func dropTable(_ t: QualifiedName) {
     useTable(t)
-    emit(.contract, ["drop-table", t.name], "Drop table \(t.name), once no app version uses it (irreversible)",
+    emit(
+      .contract, ["drop-table", t.name], "Drop table \(t.name), once no app version uses it (irreversible)",
       sql: ["DROP TABLE \(t.sql)"], locks: [LockedRelation(t, .accessExclusive)], cost: .catalogOnly, undo: nil,
       post: [.tableAbsent(t)])
     model.drop(SchemaModel.tableKey(t), origin)
@@ -139,13 +155,19 @@ extension IntentPlanner {
     useTable(from, path: "from")
     let target = from.sibling(to)
     report(model.create(SchemaModel.tableKey(target), origin))
-    emit(.expand, ["rename-table", from.name, to],
+    emit(
+      .expand, ["rename-table", from.name, to],
       "Rename \(from.name) to \(to) and leave an auto-updatable view under the old name, in one transaction, so both names read and write",
-      sql: ["ALTER TABLE \(from.sql) RENAME TO \(SQL.quoteIdentifier(to))", "CREATE VIEW \(from.sql) AS SELECT * FROM \(target.sql)"],
+      sql: [
+        "ALTER TABLE \(from.sql) RENAME TO \(SQL.quoteIdentifier(to))", "CREATE VIEW \(from.sql) AS SELECT * FROM \(target.sql)",
+      ],
       locks: [LockedRelation(from, .accessExclusive)], cost: .catalogOnly,
-      undo: Undo(sql: ["DROP VIEW IF EXISTS \(from.sql)", "ALTER TABLE \(target.sql) RENAME TO \(SQL.quoteIdentifier(from.name))"]),
+      undo: Undo(sql: [
+        "DROP VIEW IF EXISTS \(from.sql)", "ALTER TABLE \(target.sql) RENAME TO \(SQL.quoteIdentifier(from.name))",
+      ]),
       post: [.tableExists(target), .viewExists(from)])
-    emit(.contract, ["drop-old-name-view", from.name], "Drop the view that kept the old name \(from.name) working (irreversible)",
+    emit(
+      .contract, ["drop-old-name-view", from.name], "Drop the view that kept the old name \(from.name) working (irreversible)",
       sql: ["DROP VIEW \(from.sql)"], locks: [LockedRelation(from, .accessExclusive)], cost: .catalogOnly, undo: nil,
       post: [.viewAbsent(from)])
     model.drop(SchemaModel.tableKey(from), origin)
@@ -160,19 +182,28 @@ extension IntentPlanner {
     useTable(t)
     report(model.create(SchemaModel.columnKey(t, c.name), origin))
     if c.primaryKey {
-      error("`add_column` cannot add a primary key to an existing table without a long lock", at: "column.primary_key",
-        hint: "add the column, then `add_unique` (built concurrently) and `set_not_null`; promote it with a `sql` step in contract")
+      error(
+        "`add_column` cannot add a primary key to an existing table without a long lock", at: "column.primary_key",
+        hint:
+          "add the column, then `add_unique` (built concurrently) and `set_not_null`; promote it with a `sql` step in contract")
     }
     if c.identity != nil {
-      error("adding an identity column rewrites the whole table under ACCESS EXCLUSIVE to number existing rows", at: "column.identity",
-        hint: "add a plain bigint column with `default: \"nextval('a_sequence')\"` created in a `sql` step, and `backfill:` existing rows")
+      error(
+        "adding an identity column rewrites the whole table under ACCESS EXCLUSIVE to number existing rows",
+        at: "column.identity",
+        hint:
+          "add a plain bigint column with `default: \"nextval('a_sequence')\"` created in a `sql` step, and `backfill:` existing rows"
+      )
     }
     let volatileDefault = c.defaultExpression.map(Expressions.isVolatile) ?? false
     let existingRows = op.backfill ?? (volatileDefault ? c.defaultExpression : nil)
     if !c.nullable && c.defaultExpression == nil && op.backfill == nil {
-      error("`\(c.name)` is NOT NULL with no default and no backfill: existing rows have no value, and the old app's INSERTs, which don't know the column, would fail",
+      error(
+        "`\(c.name)` is NOT NULL with no default and no backfill: existing rows have no value, and the old app's INSERTs, which don't know the column, would fail",
         at: "column.nullable",
-        hint: "add `default:` (a constant default is catalog-only), or `backfill:` with an SQL expression for existing rows (old-app inserts are then filled by a trigger), or keep it nullable and use `set_not_null` later")
+        hint:
+          "add `default:` (a constant default is catalog-only), or `backfill:` with an SQL expression for existing rows (old-app inserts are then filled by a trigger), or keep it nullable and use `set_not_null` later"
+      )
     }
     let cq = SQL.quoteIdentifier(c.name)
     var plain = c
@@ -185,9 +216,11 @@ extension IntentPlanner {
     if existingRows == nil {
       // Nullable, or NOT NULL with a non-volatile default: PostgreSQL 11+ stores the default in
       // the catalog (no rewrite), and every existing row reads it, so NOT NULL needs no scan.
-      post = [.columnExists(t, c.name, type: c.type, nullable: c.nullable)]
+      post =
+        [.columnExists(t, c.name, type: c.type, nullable: c.nullable)]
         + (c.defaultExpression.map { [.columnDefault(t, c.name, $0)] } ?? [])
-      emitCatalogAlter(.expand, ["add-column", c.name],
+      emitCatalogAlter(
+        .expand, ["add-column", c.name],
         c.defaultExpression == nil
           ? "Add nullable column \(c.name): catalog only"
           : "Add column \(c.name) with a non-volatile default: catalog only on PostgreSQL 11+, old-app inserts get the default",
@@ -196,12 +229,14 @@ extension IntentPlanner {
     } else {
       plain.nullable = true
       plain.defaultExpression = nil
-      emitCatalogAlter(.expand, ["add-column", c.name],
+      emitCatalogAlter(
+        .expand, ["add-column", c.name],
         "Add \(c.name) nullable and without default (a volatile default or a NOT NULL here would rewrite or scan the table)",
         table: t, "ADD COLUMN \(Self.columnSQL(plain, table: t, inline: false))",
         undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(cq)", post: [.columnExists(t, c.name, type: c.type, nullable: true)])
       if let d = c.defaultExpression {
-        emitCatalogAlter(.expand, ["set-default", c.name], "Set the default of \(c.name) for new rows: catalog only", table: t,
+        emitCatalogAlter(
+          .expand, ["set-default", c.name], "Set the default of \(c.name) for new rows: catalog only", table: t,
           "ALTER COLUMN \(cq) SET DEFAULT \(d)", undo: "ALTER TABLE \(t.sql) ALTER COLUMN \(cq) DROP DEFAULT",
           post: [.columnDefault(t, c.name, d)])
       } else if let fill = op.backfill, !c.nullable {
@@ -209,7 +244,8 @@ extension IntentPlanner {
       }
     }
     if let comment = c.comment {
-      emit(.expand, ["comment", c.name], "Comment on \(c.name)",
+      emit(
+        .expand, ["comment", c.name], "Comment on \(c.name)",
         sql: ["COMMENT ON COLUMN \(t.sql).\(cq) IS \(SQL.quoteLiteral(comment))"],
         locks: [LockedRelation(t, .shareUpdateExclusive)], cost: .catalogOnly, undo: nil, post: [])
     }
@@ -217,14 +253,16 @@ extension IntentPlanner {
     if needsNotNullDance {
       let check = Names.fit("\(t.name)_\(c.name)_not_null")
       let k = SQL.quoteIdentifier(check)
-      emitCatalogAlter(.expand, ["add-not-null-check", c.name],
+      emitCatalogAlter(
+        .expand, ["add-not-null-check", c.name],
         "Add CHECK (\(c.name) IS NOT NULL) NOT VALID: new rows are covered (default or fill trigger), existing ones are backfilled first",
         table: t, "ADD CONSTRAINT \(k) CHECK (\(cq) IS NOT NULL) NOT VALID",
         undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)", post: [.constraintExists(t, check, validated: false)])
     }
     if let check = c.check {
       let name = Self.checkName(t, c.name)
-      emitCatalogAlter(.expand, ["add-check", name], "Add CHECK \(name) NOT VALID: enforced on new rows, no scan", table: t,
+      emitCatalogAlter(
+        .expand, ["add-check", name], "Add CHECK \(name) NOT VALID: enforced on new rows, no scan", table: t,
         "ADD CONSTRAINT \(SQL.quoteIdentifier(name)) CHECK (\(check)) NOT VALID",
         undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(SQL.quoteIdentifier(name))",
         post: [.constraintExists(t, name, validated: false)])
@@ -232,32 +270,41 @@ extension IntentPlanner {
     if let r = c.references {
       useTable(r.table)
       let name = Self.foreignKeyName(t, c.name)
-      var clause = "ADD CONSTRAINT \(SQL.quoteIdentifier(name)) FOREIGN KEY (\(cq)) REFERENCES \(r.table.sql) (\(SQL.quoteIdentifier(r.column)))"
+      var clause =
+        "ADD CONSTRAINT \(SQL.quoteIdentifier(name)) FOREIGN KEY (\(cq)) REFERENCES \(r.table.sql) (\(SQL.quoteIdentifier(r.column)))"
       if let a = r.onDelete { clause += " ON DELETE \(a.sql)" }
       if let a = r.onUpdate { clause += " ON UPDATE \(a.sql)" }
-      emit(.expand, ["add-foreign-key", name], "Add FOREIGN KEY \(name) NOT VALID: no scan of either table",
+      emit(
+        .expand, ["add-foreign-key", name], "Add FOREIGN KEY \(name) NOT VALID: no scan of either table",
         sql: ["ALTER TABLE \(t.sql) \(clause) NOT VALID"],
         locks: [LockedRelation(t, .shareRowExclusive), LockedRelation(r.table, .shareRowExclusive)], cost: .catalogOnly,
         undo: Undo(sql: ["ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(SQL.quoteIdentifier(name))"]),
         post: [.constraintExists(t, name, validated: false)])
     }
     if let existingRows {
-      emitBatchedUpdate(.backfill, ["backfill", c.name], "Fill \(c.name) on existing rows in small batches (resumable; only rows still NULL)",
+      emitBatchedUpdate(
+        .backfill, ["backfill", c.name], "Fill \(c.name) on existing rows in small batches (resumable; only rows still NULL)",
         table: t, assignments: [Assignment(column: c.name, expression: existingRows)], pending: "\(cq) IS NULL",
         checkable: true)
     }
-    if c.check != nil { emitValidate(.backfill, table: t, constraint: Self.checkName(t, c.name), slug: ["validate", Self.checkName(t, c.name)]) }
+    if c.check != nil {
+      emitValidate(.backfill, table: t, constraint: Self.checkName(t, c.name), slug: ["validate", Self.checkName(t, c.name)])
+    }
     if let r = c.references {
-      emitValidate(.backfill, table: t, constraint: Self.foreignKeyName(t, c.name), slug: ["validate", Self.foreignKeyName(t, c.name)], referenced: r.table)
+      emitValidate(
+        .backfill, table: t, constraint: Self.foreignKeyName(t, c.name), slug: ["validate", Self.foreignKeyName(t, c.name)],
+        referenced: r.table)
     }
     if needsNotNullDance {
       let check = Names.fit("\(t.name)_\(c.name)_not_null")
       emitValidate(.backfill, table: t, constraint: check, slug: ["validate-not-null-check", c.name])
-      emitCatalogAlter(.backfill, ["set-not-null", c.name],
+      emitCatalogAlter(
+        .backfill, ["set-not-null", c.name],
         "SET NOT NULL on \(c.name): the validated check lets PostgreSQL skip the scan; old-app inserts are still filled",
         table: t, "ALTER COLUMN \(cq) SET NOT NULL", undo: "ALTER TABLE \(t.sql) ALTER COLUMN \(cq) DROP NOT NULL",
         post: [.columnExists(t, c.name, type: nil, nullable: false)])
-      emitCatalogAlter(.backfill, ["drop-not-null-check", c.name], "Drop the CHECK, now redundant with NOT NULL", table: t,
+      emitCatalogAlter(
+        .backfill, ["drop-not-null-check", c.name], "Drop the CHECK, now redundant with NOT NULL", table: t,
         "DROP CONSTRAINT \(SQL.quoteIdentifier(check))", undo: nil, post: [.constraintAbsent(t, check)])
     }
     if c.unique {
@@ -266,7 +313,8 @@ extension IntentPlanner {
     }
     let trig = takeTriggerDrops()
     if !trig.sql.isEmpty {
-      emit(.contract, ["drop-fill-trigger", c.name], "Drop the fill trigger: only the new app, which sets \(c.name), remains",
+      emit(
+        .contract, ["drop-fill-trigger", c.name], "Drop the fill trigger: only the new app, which sets \(c.name), remains",
         sql: trig.sql, locks: [LockedRelation(t, .accessExclusive)], cost: .catalogOnly, undo: nil, post: trig.post)
     }
     model.addColumn(t, c)
@@ -275,10 +323,12 @@ extension IntentPlanner {
   private mutating func dropColumn(table t: QualifiedName, column: String) {
     useColumn(t, column)
     let cq = SQL.quoteIdentifier(column)
-    emitCatalogAlter(.expand, ["drop-not-null", column],
+    emitCatalogAlter(
+      .expand, ["drop-not-null", column],
       "Make \(column) nullable so the new app, which no longer writes it, can insert (no undo: restoring NOT NULL would scan)",
       table: t, "ALTER COLUMN \(cq) DROP NOT NULL", undo: nil, post: [.columnExists(t, column, type: nil, nullable: true)])
-    emitCatalogAlter(.contract, ["drop-column", column], "Drop column \(column): catalog only, irreversible", table: t,
+    emitCatalogAlter(
+      .contract, ["drop-column", column], "Drop column \(column): catalog only, irreversible", table: t,
       "DROP COLUMN \(cq)", undo: nil, post: [.columnAbsent(t, column)])
     model.drop(SchemaModel.columnKey(t, column), origin)
     model.dropColumn(t, column)
@@ -289,14 +339,19 @@ extension IntentPlanner {
     useColumn(t, op.from, path: "from")
     let known = model.column(t, op.from)
     guard let type = op.type ?? known?.type else {
-      error("`rename_column` needs the type of `\(op.from)`: the planner cannot see the live database, and no earlier intent created this column",
-        hint: "add `type: <the column's type>` (and `nullable: false` / `default:` if the column has them, so the new name keeps them)")
+      error(
+        "`rename_column` needs the type of `\(op.from)`: the planner cannot see the live database, and no earlier intent created this column",
+        hint:
+          "add `type: <the column's type>` (and `nullable: false` / `default:` if the column has them, so the new name keeps them)"
+      )
       return
     }
     let nullable = op.nullable ?? known?.nullable ?? true
     let defaultExpression = op.defaultExpression ?? known?.defaultExpression
     report(model.create(SchemaModel.columnKey(t, op.to), origin))
-    shadowColumn(table: t, old: op.from, shadow: op.to, finalName: op.to, type: type, nullable: nullable, defaultExpression: defaultExpression,
+    shadowColumn(
+      table: t, old: op.from, shadow: op.to, finalName: op.to, type: type, nullable: nullable,
+      defaultExpression: defaultExpression,
       up: .column(op.from), down: .column(op.to), upSQL: SQL.quoteIdentifier(op.from), renameShadowTo: nil, kind: "rename")
     model.drop(SchemaModel.columnKey(t, op.from), origin)
     model.renameColumn(t, from: op.from, to: op.to)
@@ -309,18 +364,23 @@ extension IntentPlanner {
     if op.type == nil && op.up == nil && op.down == nil {
       guard let newName = op.newName else {
         if op.nullable != nil || op.defaultExpression != nil {
-          error("`alter_column` with only `nullable` or `default` has nothing to convert",
+          error(
+            "`alter_column` with only `nullable` or `default` has nothing to convert",
             hint: "use `set_not_null` / `drop_not_null` / `set_default` / `drop_default` instead")
         } else {
           error("`alter_column` says nothing to change", hint: "give `type`, `up`/`down`, or `new_name`")
         }
         return
       }
-      renameColumn(RenameColumn(table: t, from: op.column, to: newName, type: known?.type, nullable: op.nullable, defaultExpression: op.defaultExpression))
+      renameColumn(
+        RenameColumn(
+          table: t, from: op.column, to: newName, type: known?.type, nullable: op.nullable,
+          defaultExpression: op.defaultExpression))
       return
     }
     guard let newType = op.type ?? known?.type else {
-      error("`alter_column` needs `type`: the planner cannot see the live type of `\(op.column)`", at: nil,
+      error(
+        "`alter_column` needs `type`: the planner cannot see the live type of `\(op.column)`", at: nil,
         hint: "add `type:` with the column's (new) type")
       return
     }
@@ -335,15 +395,18 @@ extension IntentPlanner {
     } else if let oldType = known?.type {
       down = "CAST(\(SQL.quoteIdentifier(finalName)) AS \(oldType))"
     } else {
-      error("`alter_column` needs `down` (new value → old) so writes by the new app reach the old column", at: nil,
+      error(
+        "`alter_column` needs `down` (new value → old) so writes by the new app reach the old column", at: nil,
         hint: "for a type change write e.g. `down: \"\(finalName)::<old type>\"`")
       return
     }
     if let newName = op.newName { report(model.create(SchemaModel.columnKey(t, newName), origin)) }
     let nullable = op.nullable ?? known?.nullable ?? true
-    shadowColumn(table: t, old: op.column, shadow: shadow, finalName: finalName, type: newType, nullable: nullable,
+    shadowColumn(
+      table: t, old: op.column, shadow: shadow, finalName: finalName, type: newType, nullable: nullable,
       defaultExpression: op.defaultExpression, up: .expression(up), down: .expression(down), upSQL: "(\(up))",
-      renameShadowTo: op.newName == nil ? op.column : nil, kind: op.newName == nil ? "type change, swapped in at contract" : "change into \(finalName)")
+      renameShadowTo: op.newName == nil ? op.column : nil,
+      kind: op.newName == nil ? "type change, swapped in at contract" : "change into \(finalName)")
     if let newName = op.newName {
       model.drop(SchemaModel.columnKey(t, op.column), origin)
       model.renameColumn(t, from: op.column, to: newName)
@@ -363,24 +426,28 @@ extension IntentPlanner {
     defaultExpression: String?, up: SyncValue, down: SyncValue, upSQL: String, renameShadowTo: String?, kind: String
   ) {
     let s = SQL.quoteIdentifier(shadow)
-    emitCatalogAlter(.expand, ["add-column", shadow],
+    emitCatalogAlter(
+      .expand, ["add-column", shadow],
       "Add \(shadow) \(type), nullable and without default (the trigger fills it; a default would hide old-app writes)",
       table: t, "ADD COLUMN \(s) \(type)", undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(s)",
       post: [.columnExists(t, shadow, type: type, nullable: true)])
     emitSyncTrigger(table: t, old: old, new: shadow, finalName: finalName, up: up, down: down, kind: kind)
     let check = Names.fit("\(t.name)_\(shadow)_not_null")
     if !nullable {
-      emitCatalogAlter(.expand, ["add-not-null-check", shadow],
+      emitCatalogAlter(
+        .expand, ["add-not-null-check", shadow],
         "Add CHECK (\(shadow) IS NOT NULL) NOT VALID: the trigger fills new rows", table: t,
         "ADD CONSTRAINT \(SQL.quoteIdentifier(check)) CHECK (\(s) IS NOT NULL) NOT VALID",
         undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(SQL.quoteIdentifier(check))",
         post: [.constraintExists(t, check, validated: false)])
     }
-    emitBatchedUpdate(.backfill, ["copy", old, shadow], "Copy \(old) into \(shadow) in small batches (resumable; only rows not yet in sync)",
+    emitBatchedUpdate(
+      .backfill, ["copy", old, shadow], "Copy \(old) into \(shadow) in small batches (resumable; only rows not yet in sync)",
       table: t, assignments: [Assignment(column: shadow, expression: upSQL)], pending: "\(s) IS DISTINCT FROM \(upSQL)")
     if !nullable { emitValidate(.backfill, table: t, constraint: check, slug: ["validate-not-null-check", shadow]) }
     if let d = defaultExpression {
-      emitCatalogAlter(.contract, ["set-default", shadow], "Give \(shadow) its default now that only the new app writes", table: t,
+      emitCatalogAlter(
+        .contract, ["set-default", shadow], "Give \(shadow) its default now that only the new app writes", table: t,
         "ALTER COLUMN \(s) SET DEFAULT \(d)", undo: nil, post: [.columnDefault(t, shadow, d)])
     }
     let trig = takeTriggerDrops()
@@ -393,16 +460,19 @@ extension IntentPlanner {
     } else {
       post.append(.columnAbsent(t, old))
     }
-    emit(.contract, ["drop-old-column", old],
+    emit(
+      .contract, ["drop-old-column", old],
       renameShadowTo == nil
         ? "Drop the sync trigger and the old column \(old) in one transaction (irreversible)"
         : "Drop the sync trigger and old \(old), and rename \(shadow) to \(old), in one transaction (irreversible)",
       sql: sql, locks: [LockedRelation(t, .accessExclusive)], cost: .catalogOnly, undo: nil, post: post)
     if !nullable {
       let c = SQL.quoteIdentifier(finalName)
-      emitCatalogAlter(.contract, ["set-not-null", finalName], "SET NOT NULL on \(finalName): the validated check lets PostgreSQL skip the scan",
+      emitCatalogAlter(
+        .contract, ["set-not-null", finalName], "SET NOT NULL on \(finalName): the validated check lets PostgreSQL skip the scan",
         table: t, "ALTER COLUMN \(c) SET NOT NULL", undo: nil, post: [.columnExists(t, finalName, type: nil, nullable: false)])
-      emitCatalogAlter(.contract, ["drop-not-null-check", finalName], "Drop the CHECK, now redundant with NOT NULL", table: t,
+      emitCatalogAlter(
+        .contract, ["drop-not-null-check", finalName], "Drop the CHECK, now redundant with NOT NULL", table: t,
         "DROP CONSTRAINT \(SQL.quoteIdentifier(check))", undo: nil, post: [.constraintAbsent(t, check)])
     }
   }
@@ -413,7 +483,8 @@ extension IntentPlanner {
       emitFillTrigger(table: t, column: column, expression: fill)
       emitNotNullWithBackfill(table: t, column: column, fill: fill)
       let trig = takeTriggerDrops()
-      emit(.contract, ["drop-fill-trigger", column], "Drop the fill trigger: only the new app, which never writes NULL, remains",
+      emit(
+        .contract, ["drop-fill-trigger", column], "Drop the fill trigger: only the new app, which never writes NULL, remains",
         sql: trig.sql, locks: [LockedRelation(t, .accessExclusive)], cost: .catalogOnly, undo: nil, post: trig.post)
     } else {
       // Without a backfill expression nothing can fill the old app's NULL writes, so the check
@@ -426,25 +497,30 @@ extension IntentPlanner {
   private mutating func emitNotNullWithBackfill(table t: QualifiedName, column: String, fill: String) {
     let check = Names.fit("\(t.name)_\(column)_not_null")
     let cq = SQL.quoteIdentifier(column)
-    emitCatalogAlter(.expand, ["add-not-null-check", column],
+    emitCatalogAlter(
+      .expand, ["add-not-null-check", column],
       "Add CHECK (\(column) IS NOT NULL) NOT VALID: the fill trigger covers new writes, existing rows are backfilled first",
       table: t, "ADD CONSTRAINT \(SQL.quoteIdentifier(check)) CHECK (\(cq) IS NOT NULL) NOT VALID",
       undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(SQL.quoteIdentifier(check))",
       post: [.constraintExists(t, check, validated: false)])
-    emitBatchedUpdate(.backfill, ["backfill", column], "Fill NULLs in \(column) in small batches (resumable)", table: t,
+    emitBatchedUpdate(
+      .backfill, ["backfill", column], "Fill NULLs in \(column) in small batches (resumable)", table: t,
       assignments: [Assignment(column: column, expression: fill)], pending: "\(cq) IS NULL")
     emitValidate(.backfill, table: t, constraint: check, slug: ["validate-not-null-check", column])
-    emitCatalogAlter(.backfill, ["set-not-null", column],
+    emitCatalogAlter(
+      .backfill, ["set-not-null", column],
       "SET NOT NULL on \(column): the validated check lets PostgreSQL skip the scan", table: t,
       "ALTER COLUMN \(cq) SET NOT NULL", undo: "ALTER TABLE \(t.sql) ALTER COLUMN \(cq) DROP NOT NULL",
       post: [.columnExists(t, column, type: nil, nullable: false)])
-    emitCatalogAlter(.backfill, ["drop-not-null-check", column], "Drop the CHECK, now redundant with NOT NULL", table: t,
+    emitCatalogAlter(
+      .backfill, ["drop-not-null-check", column], "Drop the CHECK, now redundant with NOT NULL", table: t,
       "DROP CONSTRAINT \(SQL.quoteIdentifier(check))", undo: nil, post: [.constraintAbsent(t, check)])
   }
 
   private mutating func dropNotNull(table t: QualifiedName, column: String) {
     useColumn(t, column)
-    emitCatalogAlter(.expand, ["drop-not-null", column],
+    emitCatalogAlter(
+      .expand, ["drop-not-null", column],
       "DROP NOT NULL on \(column): relaxing is backward compatible (no undo: restoring NOT NULL would scan)", table: t,
       "ALTER COLUMN \(SQL.quoteIdentifier(column)) DROP NOT NULL", undo: nil,
       post: [.columnExists(t, column, type: nil, nullable: true)])
@@ -457,17 +533,21 @@ extension IntentPlanner {
     let cq = SQL.quoteIdentifier(column)
     var undo: String?
     if let previous {
-      undo = "ALTER TABLE \(t.sql) ALTER COLUMN \(cq) " + (previous.defaultExpression.map { "SET DEFAULT \($0)" } ?? "DROP DEFAULT")
+      undo =
+        "ALTER TABLE \(t.sql) ALTER COLUMN \(cq) " + (previous.defaultExpression.map { "SET DEFAULT \($0)" } ?? "DROP DEFAULT")
     }
-    emitCatalogAlter(.expand, ["set-default", column],
-      "Set the default of \(column) for new rows: catalog only, existing rows keep their values" + (undo == nil ? " (no undo: the previous default is unknown to the planner)" : ""),
+    emitCatalogAlter(
+      .expand, ["set-default", column],
+      "Set the default of \(column) for new rows: catalog only, existing rows keep their values"
+        + (undo == nil ? " (no undo: the previous default is unknown to the planner)" : ""),
       table: t, "ALTER COLUMN \(cq) SET DEFAULT \(value)", undo: undo, post: [.columnDefault(t, column, value)])
     model.setColumn(t, column) { $0.defaultExpression = value }
   }
 
   private mutating func dropDefault(table t: QualifiedName, column: String) {
     useColumn(t, column)
-    emitCatalogAlter(.contract, ["drop-default", column],
+    emitCatalogAlter(
+      .contract, ["drop-default", column],
       "Drop the default of \(column) once no app version relies on it for inserts (irreversible)", table: t,
       "ALTER COLUMN \(SQL.quoteIdentifier(column)) DROP DEFAULT", undo: nil, post: [.columnDefault(t, column, nil)])
     model.setColumn(t, column) { $0.defaultExpression = nil }
@@ -479,7 +559,8 @@ extension IntentPlanner {
     useTable(t)
     report(model.create(SchemaModel.constraintKey(t, name), origin))
     let k = SQL.quoteIdentifier(name)
-    emitCatalogAlter(.expand, ["add-check", name], "Add CHECK \(name) NOT VALID: enforced on new writes, no scan", table: t,
+    emitCatalogAlter(
+      .expand, ["add-check", name], "Add CHECK \(name) NOT VALID: enforced on new writes, no scan", table: t,
       "ADD CONSTRAINT \(k) CHECK (\(expression)) NOT VALID", undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)",
       post: [.constraintExists(t, name, validated: false)])
     emitValidate(.backfill, table: t, constraint: name, slug: ["validate", name])
@@ -491,13 +572,17 @@ extension IntentPlanner {
     useTable(op.references.table)
     report(model.create(SchemaModel.constraintKey(t, op.name), origin))
     let k = SQL.quoteIdentifier(op.name)
-    var clause = "ADD CONSTRAINT \(k) FOREIGN KEY (\(op.columns.map(SQL.quoteIdentifier).joined(separator: ", "))) REFERENCES \(op.references.table.sql) (\(op.references.columns.map(SQL.quoteIdentifier).joined(separator: ", ")))"
+    var clause =
+      "ADD CONSTRAINT \(k) FOREIGN KEY (\(op.columns.map(SQL.quoteIdentifier).joined(separator: ", "))) REFERENCES \(op.references.table.sql) (\(op.references.columns.map(SQL.quoteIdentifier).joined(separator: ", ")))"
     if let a = op.onDelete { clause += " ON DELETE \(a.sql)" }
     if let a = op.onUpdate { clause += " ON UPDATE \(a.sql)" }
-    emit(.expand, ["add-foreign-key", op.name], "Add FOREIGN KEY \(op.name) NOT VALID: enforced on new writes, no scan of either table",
+    emit(
+      .expand, ["add-foreign-key", op.name],
+      "Add FOREIGN KEY \(op.name) NOT VALID: enforced on new writes, no scan of either table",
       sql: ["ALTER TABLE \(t.sql) \(clause) NOT VALID"],
       locks: [LockedRelation(t, .shareRowExclusive), LockedRelation(op.references.table, .shareRowExclusive)], cost: .catalogOnly,
-      undo: Undo(sql: ["ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)"]), post: [.constraintExists(t, op.name, validated: false)])
+      undo: Undo(sql: ["ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)"]),
+      post: [.constraintExists(t, op.name, validated: false)])
     emitValidate(.backfill, table: t, constraint: op.name, slug: ["validate", op.name], referenced: op.references.table)
   }
 
@@ -512,10 +597,12 @@ extension IntentPlanner {
   private mutating func addUniqueSteps(index: CreateIndex, phase: Phase) {
     let t = index.table
     report(model.create(SchemaModel.indexKey(t.sibling(index.name)), origin))
-    emitCreateIndex(phase, index: index, slug: ["create-unique-index", index.name],
+    emitCreateIndex(
+      phase, index: index, slug: ["create-unique-index", index.name],
       summary: "Build unique index \(index.name) concurrently: outside a transaction, without blocking writes")
     let k = SQL.quoteIdentifier(index.name)
-    emitCatalogAlter(phase, ["add-unique", index.name], "Attach the index as UNIQUE constraint \(index.name): catalog only",
+    emitCatalogAlter(
+      phase, ["add-unique", index.name], "Attach the index as UNIQUE constraint \(index.name): catalog only",
       table: t, "ADD CONSTRAINT \(k) UNIQUE USING INDEX \(k)",
       undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)", post: [.constraintExists(t, index.name, validated: true)])
   }
@@ -523,7 +610,8 @@ extension IntentPlanner {
   private mutating func dropConstraint(table t: QualifiedName, name: String) {
     useTable(t)
     if let d = model.use(SchemaModel.constraintKey(t, name), at: change.location(of: "name")) { diagnostics.append(d) }
-    emitCatalogAlter(.contract, ["drop-constraint", name], "Drop constraint \(name) once no app version relies on it (irreversible)",
+    emitCatalogAlter(
+      .contract, ["drop-constraint", name], "Drop constraint \(name) once no app version relies on it (irreversible)",
       table: t, "DROP CONSTRAINT \(SQL.quoteIdentifier(name))", undo: nil, post: [.constraintAbsent(t, name)])
     model.drop(SchemaModel.constraintKey(t, name), origin)
   }
@@ -531,13 +619,17 @@ extension IntentPlanner {
   private mutating func createIndex(_ op: CreateIndex) {
     useTable(op.table)
     report(model.create(SchemaModel.indexKey(op.table.sibling(op.name)), origin))
-    emitCreateIndex(.expand, index: op, slug: ["create-index", op.name],
-      summary: "Build index \(op.name) concurrently: outside a transaction, without blocking writes; the executor checks it is valid")
+    emitCreateIndex(
+      .expand, index: op, slug: ["create-index", op.name],
+      summary:
+        "Build index \(op.name) concurrently: outside a transaction, without blocking writes; the executor checks it is valid")
   }
 
   private mutating func dropIndex(_ name: QualifiedName) {
     if let d = model.use(SchemaModel.indexKey(name), at: change.location(of: "name")) { diagnostics.append(d) }
-    emit(.contract, ["drop-index", name.name], "Drop index \(name.name) concurrently: outside a transaction, without blocking reads or writes",
+    emit(
+      .contract, ["drop-index", name.name],
+      "Drop index \(name.name) concurrently: outside a transaction, without blocking reads or writes",
       sql: ["DROP INDEX CONCURRENTLY \(name.sql)"], transactional: false, locks: [LockedRelation(name, .shareUpdateExclusive)],
       cost: .catalogOnly, undo: nil, post: [.indexAbsent(name)])
     model.drop(SchemaModel.indexKey(name), origin)
@@ -552,13 +644,15 @@ extension IntentPlanner {
     var pending = differs.count == 1 ? differs[0] : "(" + differs.joined(separator: " OR ") + ")"
     if let w = op.predicate { pending = "(\(w)) AND \(pending)" }
     let deterministic = !op.assignments.contains { Expressions.isVolatile($0.expression) }
-    emitBatchedUpdate(.backfill, ["backfill", op.table.name] + op.assignments.map(\.column),
+    emitBatchedUpdate(
+      .backfill, ["backfill", op.table.name] + op.assignments.map(\.column),
       "Update \(op.table.name) in small batches, each its own short transaction; only rows that still differ are touched",
       table: op.table, assignments: op.assignments, pending: pending, checkable: deterministic)
   }
 
   private mutating func rawSQL(_ op: RawSQL) {
-    emit(op.phase, ["sql"], "User SQL (escape hatch): locks and cost are not analysed by the planner; `pgphase lint` checks it",
+    emit(
+      op.phase, ["sql"], "User SQL (escape hatch): locks and cost are not analysed by the planner; `pgphase lint` checks it",
       sql: [op.up], transactional: op.transactional, locks: [], cost: .unknown,
       undo: op.down.map { Undo(sql: [$0], transactional: op.transactional) }, post: [.unchecked])
   }

@@ -1,5 +1,5 @@
-public import PGPhaseModel
 import Foundation
+public import PGPhaseModel
 
 /// Renders a plan as the files committed under `plans/<intent-id>/`: `plan.json` for machines,
 /// one psql-runnable `.sql` file per phase for reviewers, and `undo.sql`. Deterministic: the
@@ -34,8 +34,11 @@ public enum PlanRenderer {
   }
 
   static func describe(_ step: Step) -> String {
-    let locks = step.locks.isEmpty ? "not analysed" : step.locks.map { "\($0.mode.rawValue) on \($0.relation.sql)" }.joined(separator: ", ")
-    let mode = step.backfill != nil ? "batched: each batch its own short transaction"
+    let locks =
+      step.locks.isEmpty ? "not analysed" : step.locks.map { "\($0.mode.rawValue) on \($0.relation.sql)" }.joined(separator: ", ")
+    let mode =
+      step.backfill != nil
+      ? "batched: each batch its own short transaction"
       : step.transactional ? "transactional" : "NON-TRANSACTIONAL: runs alone, outside any transaction"
     return "-- lock: \(locks) | cost: \(step.cost.rawValue) | \(mode)"
   }
@@ -49,9 +52,14 @@ public enum PlanRenderer {
     let steps = plan.steps(in: phase)
     var lines = header(plan, "phase \(phase.rawValue) (\(steps.count) step\(steps.count == 1 ? "" : "s"))")
     switch phase {
-    case .expand: lines.append("-- Expand: additive and backward compatible; the app before and after this intent both work afterwards.")
-    case .backfill: lines.append("-- Backfill: data work in small batches, then constraint validation; nothing blocks writes for longer than a batch.")
-    case .contract: lines.append("-- Contract: removes what only the old app needed. Run only once no old app version is running. Irreversible.")
+    case .expand:
+      lines.append("-- Expand: additive and backward compatible; the app before and after this intent both work afterwards.")
+    case .backfill:
+      lines.append(
+        "-- Backfill: data work in small batches, then constraint validation; nothing blocks writes for longer than a batch.")
+    case .contract:
+      lines.append(
+        "-- Contract: removes what only the old app needed. Run only once no old app version is running. Irreversible.")
     }
     guard !steps.isEmpty else {
       lines.append("")
@@ -118,17 +126,25 @@ public enum LineDiff {
         lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
       }
     }
-    enum Line { case same(String), removed(String), added(String) }
+    enum Line {
+      case same(String)
+      case removed(String)
+      case added(String)
+    }
     var ops: [Line] = []
     var i = 0
     var j = 0
     while i < a.count || j < b.count {
       if i < a.count, j < b.count, a[i] == b[j] {
-        ops.append(.same(a[i])); i += 1; j += 1
+        ops.append(.same(a[i]))
+        i += 1
+        j += 1
       } else if j < b.count, i == a.count || lcs[i][j + 1] >= lcs[i + 1][j] {
-        ops.append(.added(b[j])); j += 1
+        ops.append(.added(b[j]))
+        j += 1
       } else {
-        ops.append(.removed(a[i])); i += 1
+        ops.append(.removed(a[i]))
+        i += 1
       }
     }
     let changed = ops.indices.filter { if case .same = ops[$0] { return false } else { return true } }

@@ -66,7 +66,8 @@ struct IntentPlanner {
       }
       phases.append(PhasePlan(phase: phase, steps: steps))
     }
-    return Plan(intent: intent.id, description: intent.description, source: intent.file,
+    return Plan(
+      intent: intent.id, description: intent.description, source: intent.file,
       lockTimeout: intent.settings.lockTimeout ?? Planner.defaultLockTimeout,
       backfillBatchSize: intent.settings.backfillBatchSize, phases: phases)
   }
@@ -85,7 +86,8 @@ struct IntentPlanner {
     _ phase: Phase, _ slug: [String], _ summary: String, sql: [String], transactional: Bool = true,
     locks: [LockedRelation], cost: CostClass, undo: Undo?, post: [Postcondition], backfill: BackfillSpec? = nil
   ) {
-    let step = Step(id: "", phase: phase, change: changeIndex, operation: change.operation.name, summary: summary, sql: sql,
+    let step = Step(
+      id: "", phase: phase, change: changeIndex, operation: change.operation.name, summary: summary, sql: sql,
       transactional: transactional, locks: locks, cost: cost, undo: undo, postconditions: post, backfill: backfill)
     drafts.append(DraftStep(phase: phase, slug: Names.slug(slug), step: step))
   }
@@ -95,7 +97,8 @@ struct IntentPlanner {
     _ phase: Phase, _ slug: [String], _ summary: String, table: QualifiedName, _ clause: String, undo: String?,
     post: [Postcondition], extraLocks: [LockedRelation] = []
   ) {
-    emit(phase, slug, summary, sql: ["ALTER TABLE \(table.sql) \(clause)"],
+    emit(
+      phase, slug, summary, sql: ["ALTER TABLE \(table.sql) \(clause)"],
       locks: [LockedRelation(table, .accessExclusive)] + extraLocks, cost: .catalogOnly,
       undo: undo.map { Undo(sql: [$0]) }, post: post)
   }
@@ -105,7 +108,8 @@ struct IntentPlanner {
     checkable: Bool = true
   ) {
     let set = assignments.map { "\(SQL.quoteIdentifier($0.column)) = (\($0.expression))" }.joined(separator: ", ")
-    emit(phase, slug, summary, sql: ["UPDATE \(table.sql) SET \(set) WHERE \(pending)"], transactional: false,
+    emit(
+      phase, slug, summary, sql: ["UPDATE \(table.sql) SET \(set) WHERE \(pending)"], transactional: false,
       locks: [LockedRelation(table, .rowExclusive)], cost: .scanNoWriteBlock, undo: nil,
       post: checkable ? [.noRowsMatch(table, pending)] : [.unchecked],
       backfill: BackfillSpec(table: table, assignments: assignments, pending: pending))
@@ -117,23 +121,29 @@ struct IntentPlanner {
     let check = Names.fit("\(table.name)_\(column)_not_null")
     let c = SQL.quoteIdentifier(column)
     let k = SQL.quoteIdentifier(check)
-    emitCatalogAlter(addIn, ["add-not-null-check", column],
+    emitCatalogAlter(
+      addIn, ["add-not-null-check", column],
       "Add CHECK (\(column) IS NOT NULL) NOT VALID: checks new rows only, no scan", table: table,
       "ADD CONSTRAINT \(k) CHECK (\(c) IS NOT NULL) NOT VALID", undo: "ALTER TABLE \(table.sql) DROP CONSTRAINT IF EXISTS \(k)",
       post: [.constraintExists(table, check, validated: false)])
     emitValidate(validateIn, table: table, constraint: check, slug: ["validate-not-null-check", column])
-    emitCatalogAlter(enforceIn, ["set-not-null", column],
+    emitCatalogAlter(
+      enforceIn, ["set-not-null", column],
       "SET NOT NULL on \(column): the validated check lets PostgreSQL skip the table scan", table: table,
       "ALTER COLUMN \(c) SET NOT NULL", undo: "ALTER TABLE \(table.sql) ALTER COLUMN \(c) DROP NOT NULL",
       post: [.columnExists(table, column, type: nil, nullable: false)])
-    emitCatalogAlter(enforceIn, ["drop-not-null-check", column], "Drop the CHECK, now redundant with NOT NULL", table: table,
+    emitCatalogAlter(
+      enforceIn, ["drop-not-null-check", column], "Drop the CHECK, now redundant with NOT NULL", table: table,
       "DROP CONSTRAINT \(k)", undo: nil, post: [.constraintAbsent(table, check)])
   }
 
-  mutating func emitValidate(_ phase: Phase, table: QualifiedName, constraint: String, slug: [String], referenced: QualifiedName? = nil) {
+  mutating func emitValidate(
+    _ phase: Phase, table: QualifiedName, constraint: String, slug: [String], referenced: QualifiedName? = nil
+  ) {
     var locks = [LockedRelation(table, .shareUpdateExclusive)]
     if let referenced { locks.append(LockedRelation(referenced, .rowShare)) }
-    emit(phase, slug, "VALIDATE CONSTRAINT \(constraint): scans existing rows without blocking reads or writes",
+    emit(
+      phase, slug, "VALIDATE CONSTRAINT \(constraint): scans existing rows without blocking reads or writes",
       sql: ["ALTER TABLE \(table.sql) VALIDATE CONSTRAINT \(SQL.quoteIdentifier(constraint))"],
       locks: locks, cost: .scanNoWriteBlock, undo: nil, post: [.constraintExists(table, constraint, validated: true)])
   }
@@ -145,7 +155,8 @@ struct IntentPlanner {
     sql += " (\(index.keys.map(\.sql).joined(separator: ", ")))"
     if !index.include.isEmpty { sql += " INCLUDE (\(index.include.map(SQL.quoteIdentifier).joined(separator: ", ")))" }
     if let predicate = index.predicate { sql += " WHERE \(predicate)" }
-    emit(phase, slug, summary, sql: [sql], transactional: false,
+    emit(
+      phase, slug, summary, sql: [sql], transactional: false,
       locks: [LockedRelation(index.table, .shareUpdateExclusive)], cost: .scanNoWriteBlock,
       undo: Undo(sql: ["DROP INDEX CONCURRENTLY IF EXISTS \(name.sql)"], transactional: false),
       post: [.indexExists(name, on: index.table, unique: index.unique)])
@@ -171,7 +182,8 @@ struct IntentPlanner {
       END
       $pgphase$
       """
-    emitTrigger(table: table, function: function, body: body, events: "INSERT OR UPDATE", slug: ["fill-trigger", column],
+    emitTrigger(
+      table: table, function: function, body: body, events: "INSERT OR UPDATE", slug: ["fill-trigger", column],
       summary: "Trigger that fills \(column) from `\(expression)` when a write leaves it NULL (old app inserts keep working)")
   }
 
@@ -184,7 +196,9 @@ struct IntentPlanner {
   /// maps old to new (evaluated on the row), `down` maps new back to old. It only assigns to
   /// NEW, so it can never recurse. A write already consistent with up(old) (as the batched copy
   /// is) leaves the old column untouched.
-  mutating func emitSyncTrigger(table: QualifiedName, old: String, new: String, finalName: String, up: SyncValue, down: SyncValue, kind: String) {
+  mutating func emitSyncTrigger(
+    table: QualifiedName, old: String, new: String, finalName: String, up: SyncValue, down: SyncValue, kind: String
+  ) {
     let base = Names.fit("pgphase_sync_\(table.name)_\(old)_\(NameHash.hex("\(intent.id)|\(table.sql)|\(old)|\(new)|sync"))")
     let function = table.sibling(base)
     let o = SQL.quoteIdentifier(old)
@@ -221,13 +235,17 @@ struct IntentPlanner {
       END
       $pgphase$
       """
-    emitTrigger(table: table, function: function, body: body, events: "INSERT OR UPDATE", slug: ["sync-trigger", old, new],
+    emitTrigger(
+      table: table, function: function, body: body, events: "INSERT OR UPDATE", slug: ["sync-trigger", old, new],
       summary: "Trigger that keeps \(old) and \(new) in sync both ways, so old and new app can both write (\(kind))")
   }
 
-  private mutating func emitTrigger(table: QualifiedName, function: QualifiedName, body: String, events: String, slug: [String], summary: String) {
+  private mutating func emitTrigger(
+    table: QualifiedName, function: QualifiedName, body: String, events: String, slug: [String], summary: String
+  ) {
     let trigger = SQL.quoteIdentifier(function.name)
-    emit(.expand, slug, summary,
+    emit(
+      .expand, slug, summary,
       sql: [body, "CREATE TRIGGER \(trigger) BEFORE \(events) ON \(table.sql) FOR EACH ROW EXECUTE FUNCTION \(function.sql)()"],
       locks: [LockedRelation(table, .shareRowExclusive)], cost: .catalogOnly,
       undo: Undo(sql: ["DROP TRIGGER IF EXISTS \(trigger) ON \(table.sql)", "DROP FUNCTION IF EXISTS \(function.sql)()"]),

@@ -43,7 +43,8 @@ struct SchemaModel {
   /// Records that `key` is created here; returns an error when an earlier change created it too.
   mutating func create(_ key: String, _ origin: Origin) -> Diagnostic? {
     if let first = created[key] {
-      return .error("\(key) is already created by intent `\(first.intent)` at \(first.location)", at: origin.location,
+      return .error(
+        "\(key) is already created by intent `\(first.intent)` at \(first.location)", at: origin.location,
         hint: "two changes cannot create the same object; remove one, or drop the first before creating it again")
     }
     created[key] = origin
@@ -59,7 +60,8 @@ struct SchemaModel {
   /// An error when an earlier change dropped the object this change uses.
   func use(_ key: String, at location: SourceLocation) -> Diagnostic? {
     guard let drop = dropped[key] else { return nil }
-    return .error("\(key) was dropped by intent `\(drop.intent)` at \(drop.location)", at: location,
+    return .error(
+      "\(key) was dropped by intent `\(drop.intent)` at \(drop.location)", at: location,
       hint: "intents apply in id order; this one runs after the drop")
   }
 

@@ -15,7 +15,9 @@ enum IntentFiles {
     for root in roots {
       var isDirectory: ObjCBool = false
       guard fm.fileExists(atPath: root, isDirectory: &isDirectory) else {
-        printError("\(root): error: no such file or folder" + (paths.isEmpty ? " (give intent files or folders, e.g. `pgphase plan examples/intents`)" : ""))
+        printError(
+          "\(root): error: no such file or folder"
+            + (paths.isEmpty ? " (give intent files or folders, e.g. `pgphase plan examples/intents`)" : ""))
         throw ExitCodeError(ExitStatus.badInput)
       }
       if isDirectory.boolValue {

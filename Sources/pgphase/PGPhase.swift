@@ -34,7 +34,8 @@ struct PGPhase: AsyncParsableCommand {
       } else {
         FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
       }
-      Foundation.exit(code == .success ? 0 : (code.rawValue == ExitCode.validationFailure.rawValue ? ExitStatus.badInput : code.rawValue))
+      Foundation.exit(
+        code == .success ? 0 : (code.rawValue == ExitCode.validationFailure.rawValue ? ExitStatus.badInput : code.rawValue))
     }
   }
 }

@@ -63,7 +63,9 @@ struct PlanCommand: ParsableCommand {
         let onDisk = String(decoding: data, as: UTF8.self)
         if onDisk != content {
           print("stale: \(path)")
-          print(LineDiff.unified(old: onDisk, new: content, oldName: "\(path) (committed)", newName: "\(path) (from intents)"), terminator: "")
+          print(
+            LineDiff.unified(old: onDisk, new: content, oldName: "\(path) (committed)", newName: "\(path) (from intents)"),
+            terminator: "")
           problems += 1
         }
       }
@@ -73,7 +75,9 @@ struct PlanCommand: ParsableCommand {
       problems += 1
     }
     if problems > 0 {
-      printError("\(problems) plan file\(problems == 1 ? " is" : "s are") out of date; run `pgphase plan \(paths.joined(separator: " "))\(out == "plans" ? "" : " --out \(out)")` and commit the result")
+      printError(
+        "\(problems) plan file\(problems == 1 ? " is" : "s are") out of date; run `pgphase plan \(paths.joined(separator: " "))\(out == "plans" ? "" : " --out \(out)")` and commit the result"
+      )
       throw ExitCode(ExitStatus.problems)
     }
     print("plans in \(out)/ are up to date (\(rendered.count) intent\(rendered.count == 1 ? "" : "s"))")

@@ -50,7 +50,8 @@ import Testing
       #expect(postconditionsChecked > 100)
 
       // Nothing of pgphase's machinery is left behind, and no index is invalid.
-      let leftovers = try c.execute("""
+      let leftovers = try c.execute(
+        """
         SELECT tgname FROM pg_trigger WHERE tgname LIKE 'pgphase%' AND NOT tgisinternal
         UNION ALL SELECT proname FROM pg_proc WHERE proname LIKE 'pgphase%'
         UNION ALL SELECT attname FROM pg_attribute WHERE attname LIKE '_pgphase%' AND NOT attisdropped
@@ -64,28 +65,31 @@ import Testing
   /// Compares a readable dump of the public schema with a committed file.
   /// `PGPHASE_RECORD=1` rewrites the file, and then the test fails so CI cannot pass by recording.
   func expectCatalog(on c: Connection, matches path: String) throws {
-    let dump = try c.execute("""
-      SELECT 'table ' || c.relname || ' (' || c.relkind::text || ')' FROM pg_class c
-        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v')
-      UNION ALL
-      SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
-        || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
-        || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
-        || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity::text ELSE '' END
-      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-      WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped
-      UNION ALL
-      SELECT 'constraint ' || conrelid::regclass::text || '.' || conname || ' ' || pg_get_constraintdef(oid)
-        || CASE WHEN convalidated THEN '' ELSE ' (not validated)' END
-      FROM pg_constraint WHERE connamespace = 'public'::regnamespace
-      UNION ALL
-      SELECT 'index ' || pg_get_indexdef(i.indexrelid) || CASE WHEN i.indisvalid THEN '' ELSE ' (INVALID)' END
-      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace
-      UNION ALL
-      SELECT 'trigger ' || tgrelid::regclass::text || '.' || tgname FROM pg_trigger WHERE NOT tgisinternal
-      ORDER BY 1
-      """).rows.map { $0[0] ?? "" }.joined(separator: "\n") + "\n"
+    let dump =
+      try c.execute(
+        """
+        SELECT 'table ' || c.relname || ' (' || c.relkind::text || ')' FROM pg_class c
+          WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v')
+        UNION ALL
+        SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+          || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+          || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+          || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity::text ELSE '' END
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped
+        UNION ALL
+        SELECT 'constraint ' || conrelid::regclass::text || '.' || conname || ' ' || pg_get_constraintdef(oid)
+          || CASE WHEN convalidated THEN '' ELSE ' (not validated)' END
+        FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+        UNION ALL
+        SELECT 'index ' || pg_get_indexdef(i.indexrelid) || CASE WHEN i.indisvalid THEN '' ELSE ' (INVALID)' END
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace
+        UNION ALL
+        SELECT 'trigger ' || tgrelid::regclass::text || '.' || tgname FROM pg_trigger WHERE NOT tgisinternal
+        ORDER BY 1
+        """
+      ).rows.map { $0[0] ?? "" }.joined(separator: "\n") + "\n"
     let url = repositoryRoot.appendingPathComponent(path)
     let expected = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
     if ProcessInfo.processInfo.environment["PGPHASE_RECORD"] == "1" {
@@ -93,6 +97,8 @@ import Testing
       Issue.record("PGPHASE_RECORD=1 rewrote \(path); rerun without it")
       return
     }
-    #expect(dump == expected, "final catalog differs from \(path); if the change is intended, rerun with PGPHASE_RECORD=1 and review the diff")
+    #expect(
+      dump == expected,
+      "final catalog differs from \(path); if the change is intended, rerun with PGPHASE_RECORD=1 and review the diff")
   }
 }

@@ -6,13 +6,36 @@ import Testing
   static let valid = "changes:\n  - create_index: {table: incidents, name: a_idx, columns: [created_at]}\n"
 
   static let cases: [(name: String, files: [String: String], expected: String)] = [
-    ("malformed YAML", ["20261201_a.yaml": "changes:\n  - add_column: {table: t\n  - oops\n"], "20261201_a.yaml:4:1: error: malformed YAML: did not find expected ',' or '}' (while parsing a flow mapping at line 2, column 17)"),
-    ("unknown operation", ["20261201_a.yaml": "changes:\n  - ad_column: {table: t}\n"], "20261201_a.yaml:2:5: error: unknown operation `ad_column`\n  hint: did you mean `add_column`?"),
-    ("missing field", ["20261201_a.yaml": "changes:\n  - drop_column:\n      table: t\n"], "20261201_a.yaml:3:7: error: `drop_column` is missing required key `column`"),
-    ("wrong type", ["20261201_a.yaml": "changes:\n  - create_index: {table: t, name: i, columns: [a], unique: often}\n"], "20261201_a.yaml:2:61: error: `create_index.unique` must be true or false, found `often`"),
-    ("duplicate ids", ["20261201_a.yaml": "id: same\n" + valid, "20261202_b.yaml": "id: same\nchanges:\n  - drop_index: {name: x}\n"], "20261202_b.yaml:1:5: error: duplicate intent id `same`"),
-    ("two intents create the same object", ["20261201_a.yaml": valid, "20261202_b.yaml": valid], "20261202_b.yaml:2:5: error: index a_idx is already created by intent `20261201_a`"),
-    ("unsafe NOT NULL", ["20261201_a.yaml": "changes:\n  - add_column:\n      table: t\n      column: {name: c, type: text, nullable: false}\n"], "20261201_a.yaml:4:47: error: `c` is NOT NULL with no default and no backfill"),
+    (
+      "malformed YAML", ["20261201_a.yaml": "changes:\n  - add_column: {table: t\n  - oops\n"],
+      "20261201_a.yaml:4:1: error: malformed YAML: did not find expected ',' or '}' (while parsing a flow mapping at line 2, column 17)"
+    ),
+    (
+      "unknown operation", ["20261201_a.yaml": "changes:\n  - ad_column: {table: t}\n"],
+      "20261201_a.yaml:2:5: error: unknown operation `ad_column`\n  hint: did you mean `add_column`?"
+    ),
+    (
+      "missing field", ["20261201_a.yaml": "changes:\n  - drop_column:\n      table: t\n"],
+      "20261201_a.yaml:3:7: error: `drop_column` is missing required key `column`"
+    ),
+    (
+      "wrong type", ["20261201_a.yaml": "changes:\n  - create_index: {table: t, name: i, columns: [a], unique: often}\n"],
+      "20261201_a.yaml:2:61: error: `create_index.unique` must be true or false, found `often`"
+    ),
+    (
+      "duplicate ids",
+      ["20261201_a.yaml": "id: same\n" + valid, "20261202_b.yaml": "id: same\nchanges:\n  - drop_index: {name: x}\n"],
+      "20261202_b.yaml:1:5: error: duplicate intent id `same`"
+    ),
+    (
+      "two intents create the same object", ["20261201_a.yaml": valid, "20261202_b.yaml": valid],
+      "20261202_b.yaml:2:5: error: index a_idx is already created by intent `20261201_a`"
+    ),
+    (
+      "unsafe NOT NULL",
+      ["20261201_a.yaml": "changes:\n  - add_column:\n      table: t\n      column: {name: c, type: text, nullable: false}\n"],
+      "20261201_a.yaml:4:47: error: `c` is NOT NULL with no default and no backfill"
+    ),
   ]
 
   @Test(arguments: cases.indices)
@@ -23,7 +46,8 @@ import Testing
     let intents = dir.appendingPathComponent("intents")
     try FileManager.default.createDirectory(at: intents, withIntermediateDirectories: true)
     // A valid intent beside the bad one: nothing at all may be written.
-    try "changes:\n  - drop_index: {name: unrelated_idx}\n".write(to: intents.appendingPathComponent("20261130_ok.yaml"), atomically: true, encoding: .utf8)
+    try "changes:\n  - drop_index: {name: unrelated_idx}\n".write(
+      to: intents.appendingPathComponent("20261130_ok.yaml"), atomically: true, encoding: .utf8)
     for (file, text) in files { try text.write(to: intents.appendingPathComponent(file), atomically: true, encoding: .utf8) }
     let result = try runPGPhase(["plan", "intents", "--out", "plans"], in: dir)
     #expect(result.status == 2, "\(name): \(result.stderr)")
@@ -54,7 +78,8 @@ import Testing
     #expect(try String(contentsOf: dir.appendingPathComponent("plans/20261201_a/expand.sql"), encoding: .utf8) == planBefore)
 
     try FileManager.default.removeItem(at: file)
-    try "changes:\n  - drop_index: {name: b}\n".write(to: intents.appendingPathComponent("20261202_b.yaml"), atomically: true, encoding: .utf8)
+    try "changes:\n  - drop_index: {name: b}\n".write(
+      to: intents.appendingPathComponent("20261202_b.yaml"), atomically: true, encoding: .utf8)
     let extra = try runPGPhase(["plan", "--check", "intents"], in: dir)
     #expect(extra.status == 1)
     #expect(extra.stdout.contains("extra: plans/20261201_a/ has no intent any more"))

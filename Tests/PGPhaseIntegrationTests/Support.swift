@@ -4,7 +4,8 @@ import PGPhasePlanner
 import PGPhasePostgres
 
 /// The repository root, found from this file's path.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent()
 
 /// The committed plans (the golden set under plans/), in apply order.
 func committedPlans() throws -> [Plan] {
@@ -12,7 +13,9 @@ func committedPlans() throws -> [Plan] {
   let ids = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
     FileManager.default.fileExists(atPath: dir.appendingPathComponent("\($0)/plan.json").path)
   }.sorted()
-  return try ids.map { try PlanRenderer.decode(json: String(contentsOf: dir.appendingPathComponent("\($0)/plan.json"), encoding: .utf8)) }
+  return try ids.map {
+    try PlanRenderer.decode(json: String(contentsOf: dir.appendingPathComponent("\($0)/plan.json"), encoding: .utf8))
+  }
 }
 
 func readRepositoryFile(_ path: String) throws -> String {
@@ -47,7 +50,9 @@ func runPGPhase(_ arguments: [String], in directory: URL) throws -> CommandResul
   let stdout = out.fileHandleForReading.readDataToEndOfFile()
   let stderr = err.fileHandleForReading.readDataToEndOfFile()
   process.waitUntilExit()
-  return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+  return CommandResult(
+    status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+    stderr: String(decoding: stderr, as: UTF8.self))
 }
 
 func makeTemporaryDirectory() throws -> URL {

@@ -43,7 +43,8 @@ private func parse(_ yaml: String, file: String = "intents/x.yaml") -> (Intent?,
     #expect(add.table == QualifiedName(schema: "public", "incidents"))
     #expect(add.column.defaultExpression == "'minor'")
     #expect(add.column.nullable == false)
-    #expect(i.changes[0].location(of: "column.nullable") == PGPhaseModel.SourceLocation(file: "intents/x.yaml", line: 14, column: 19))
+    #expect(
+      i.changes[0].location(of: "column.nullable") == PGPhaseModel.SourceLocation(file: "intents/x.yaml", line: 14, column: 19))
     guard case .createIndex(let index) = i.changes[1].operation else {
       Issue.record("expected create_index")
       return
@@ -52,7 +53,8 @@ private func parse(_ yaml: String, file: String = "intents/x.yaml") -> (Intent?,
   }
 
   @Test func idDefaultsToTheFileName() throws {
-    let (intent, _) = IntentParser.parse(yaml: "changes:\n  - drop_index: {name: old_idx}\n", file: "a/20261201_x.yaml",
+    let (intent, _) = IntentParser.parse(
+      yaml: "changes:\n  - drop_index: {name: old_idx}\n", file: "a/20261201_x.yaml",
       defaultID: IntentParser.defaultID(forFileName: "20261201_x.yaml"))
     #expect(try #require(intent).id == "20261201_x")
   }
@@ -93,7 +95,8 @@ private func parse(_ yaml: String, file: String = "intents/x.yaml") -> (Intent?,
             unique: maybe
       """
     let (_, diagnostics) = parse(yaml)
-    #expect(diagnostics.contains { $0.message.contains("`create_index.columns` must be a non-empty list") && $0.location?.line == 5 })
+    #expect(
+      diagnostics.contains { $0.message.contains("`create_index.columns` must be a non-empty list") && $0.location?.line == 5 })
     #expect(diagnostics.contains { $0.message.contains("`create_index.unique` must be true or false") && $0.location?.line == 6 })
   }
 
@@ -126,7 +129,8 @@ private func parse(_ yaml: String, file: String = "intents/x.yaml") -> (Intent?,
   }
 
   @Test func badIDsAndSettings() {
-    let (_, diagnostics) = parse("id: ../escape\nsettings: {lock_timeout: soon, backfill_batch_size: 0}\nchanges:\n  - drop_index: {name: i}\n")
+    let (_, diagnostics) = parse(
+      "id: ../escape\nsettings: {lock_timeout: soon, backfill_batch_size: 0}\nchanges:\n  - drop_index: {name: i}\n")
     #expect(diagnostics.contains { $0.message.contains("intent id `../escape` may contain only") })
     #expect(diagnostics.contains { $0.message.contains("`settings.lock_timeout` must be a duration") })
     #expect(diagnostics.contains { $0.message.contains("`settings.backfill_batch_size` must be at least 1") })

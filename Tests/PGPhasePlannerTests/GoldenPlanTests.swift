@@ -16,7 +16,9 @@ import Testing
         let url = plansDir.appendingPathComponent("\(plan.intent)/\(name)")
         let onDisk = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
         if onDisk != content {
-          stale.append("plans/\(plan.intent)/\(name)\n" + LineDiff.unified(old: onDisk, new: content, oldName: "committed", newName: "planned"))
+          stale.append(
+            "plans/\(plan.intent)/\(name)\n"
+              + LineDiff.unified(old: onDisk, new: content, oldName: "committed", newName: "planned"))
           if record {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try content.write(to: url, atomically: true, encoding: .utf8)

@@ -28,7 +28,8 @@ import Testing
   }
 
   @Test func everyOperationsStatementsParse() {
-    let plan = planChanges("""
+    let plan = planChanges(
+      """
         - create_table: {table: t2, columns: [{name: a, type: int, primary_key: true}, {name: b, type: text, unique: true, check: "b <> ''"}], constraints: [{name: k, check: "a > 0"}, {name: u, unique: [a, b]}, {name: f, columns: [a], references: {table: t, columns: [id]}, on_delete: set_null}]}
         - rename_table: {from: x, to: y}
         - add_column: {table: t, column: {name: c, type: uuid, default: "gen_random_uuid()", nullable: false, unique: true, references: {table: u, column: id}, check: "c IS NOT NULL"}}

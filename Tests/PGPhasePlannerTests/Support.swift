@@ -15,7 +15,8 @@ func planIntents(_ yamls: [String]) -> (plans: [Plan], diagnostics: [Diagnostic]
 }
 
 /// Plans one intent whose `changes:` list is given, and fails the test on any diagnostic.
-func planChanges(_ changes: String, schema: String? = "public", sourceLocation: Testing.SourceLocation = #_sourceLocation) -> Plan {
+func planChanges(_ changes: String, schema: String? = "public", sourceLocation: Testing.SourceLocation = #_sourceLocation) -> Plan
+{
   let yaml = (schema.map { "schema: \($0)\n" } ?? "") + "changes:\n" + changes
   let (plans, diagnostics) = planIntents([yaml])
   #expect(diagnostics.isEmpty, "\(diagnostics.map(\.description))", sourceLocation: sourceLocation)
@@ -33,13 +34,16 @@ extension Plan {
 }
 
 /// The repository root, found from this file's path.
-let repositoryRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let repositoryRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent()
 
 /// The example intents, parsed and planned as `pgphase plan examples/intents` does.
 func examplePlans() throws -> [Plan] {
   let dir = repositoryRoot.appendingPathComponent("examples/intents")
   let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
-  let sources = try names.map { IntentSource(path: "examples/intents/\($0)", text: try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8)) }
+  let sources = try names.map {
+    IntentSource(path: "examples/intents/\($0)", text: try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8))
+  }
   let (intents, d1) = IntentLoader.load(sources)
   let (plans, d2) = Planner.plan(intents)
   #expect((d1 + d2).isEmpty, "\((d1 + d2).map(\.description))")
