@@ -1,0 +1,269 @@
+import Foundation
+import PGPhaseExecutor
+import PGPhaseModel
+import PGPhasePostgres
+import PGPhaseTestSupport
+import Testing
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let plansDir = repoRoot.appendingPathComponent("plans").path
+let schemaFile = repoRoot.appendingPathComponent("examples/schema.sql").path
+
+/// Collects lines written from any thread.
+final class Lines: @unchecked Sendable {
+  // Safety: guarded by `lock`.
+  private let lock = NSLock()
+  private var items: [String] = []
+  func append(_ line: String) {
+    lock.lock()
+    items.append(line)
+    lock.unlock()
+  }
+  var all: [String] {
+    lock.lock()
+    defer { lock.unlock() }
+    return items
+  }
+}
+
+func makeExecutor(_ db: TestDatabase, options: ExecutorOptions = ExecutorOptions(), output: Lines = Lines(), log: Lines = Lines()) -> Executor {
+  Executor(dsn: db.conninfo, options: options, output: { output.append($0) }, log: { log.append($0) })
+}
+
+/// A one-phase plan made of the given steps.
+func testPlan(_ intent: String, lockTimeout: String = "1s", _ steps: [Step]) throws -> LoadedPlan {
+  let phases = Phase.allCases.map { phase in PhasePlan(phase: phase, steps: steps.filter { $0.phase == phase }) }
+  return try LoadedPlan(
+    Plan(intent: intent, description: nil, source: "", lockTimeout: lockTimeout, backfillBatchSize: nil, phases: phases))
+}
+
+func sqlStep(_ id: String, _ sql: [String], locks: [LockedRelation] = [], postconditions: [Postcondition] = [.unchecked]) -> Step {
+  Step(
+    id: id, phase: Phase(rawValue: String(id.prefix { $0 != "/" })) ?? .expand, change: 1, operation: "sql", summary: id,
+    sql: sql, transactional: true, locks: locks, cost: .unknown, undo: nil, postconditions: postconditions)
+}
+
+@Suite("Executor", .serialized)
+struct ExecutorTests {
+  /// (a) Every example plan, intent by intent and phase by phase, on the example schema: the
+  /// journal says done and every done step's postconditions hold in the catalog.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func appliesEveryExamplePlanAndJournalAgreesWithCatalog() throws {
+    try withTestDatabase { db in
+      try db.connection.runSQLFile(schemaFile)
+      let plans = try LoadedPlan.loadAll(from: plansDir)
+      #expect(plans.count >= 10)
+      let output = Lines()
+      let executor = makeExecutor(db, output: output)
+      var checked = 0
+      for lp in plans {
+        for phase in Phase.allCases {
+          // One step at a time (a plan cut after that step, which the executor accepts since only
+          // steps not yet run differ), so each step's postconditions are checked right after it,
+          // before a later step of the same phase changes the same object.
+          let steps = lp.plan.steps(in: phase)
+          for (k, step) in steps.enumerated() {
+            var cut = lp.plan
+            cut.phases = Phase.allCases.map { p in
+              PhasePlan(phase: p, steps: p < phase ? lp.plan.steps(in: p) : p == phase ? Array(steps.prefix(k + 1)) : [])
+            }
+            try executor.apply(phase: phase, intents: [lp.plan.intent], plans: [try LoadedPlan(cut)])
+            let journal = try Journal.steps(intent: lp.plan.intent, on: db.connection)[lp.plan.intent] ?? [:]
+            #expect(journal[step.id]?.state == .done, "\(lp.plan.intent) \(step.id)")
+            #expect(journal[step.id]?.attempts == 1, "\(lp.plan.intent) \(step.id)")
+            for p in step.postconditions {
+              let result = try PostconditionChecker.check(p, on: db.connection)
+              #expect(result == .holds, "\(lp.plan.intent) \(step.id) \(p.kind.rawValue): \(result)")
+              checked += 1
+            }
+          }
+          // The whole plan then finds the phase done.
+          try executor.apply(phase: phase, intents: [lp.plan.intent], plans: plans)
+        }
+      }
+      #expect(checked > 50)
+      // A second runner finds everything done and says so.
+      let again = Lines()
+      try makeExecutor(db, output: again).advance(intents: nil, plans: plans)
+      #expect(again.all == ["nothing to do: every intent is fully applied"])
+      // status agrees.
+      let statuses = try StatusReader.read(plans: plans, on: db.connection)
+      #expect(statuses.allSatisfy { $0.phases.allSatisfy { $0.state == "done" } && $0.active.isEmpty })
+      #expect(output.all.contains { $0.hasPrefix("20261120_incident_severity expand/01-add-column-severity done in ") })
+    }
+  }
+
+  /// Phase order is enforced per intent, and a changed plan is refused once its steps ran.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func phaseOrderAndPlanChanges() throws {
+    try withTestDatabase { db in
+      try db.connection.runSQLFile(schemaFile)
+      let plans = try LoadedPlan.loadAll(from: plansDir)
+      let id = "20261121_checks_endpoint"
+      let executor = makeExecutor(db)
+      #expect(throws: ExecutorError.self) { try executor.apply(phase: .contract, intents: [id], plans: plans) }
+      try executor.apply(phase: .expand, intents: [id], plans: plans)
+      do {
+        try executor.apply(phase: .contract, intents: [id], plans: plans)
+        Issue.record("contract before backfill was accepted")
+      } catch let e as ExecutorError {
+        #expect(e.exitStatus == 1)
+        #expect("\(e)".contains(id) && "\(e)".contains("backfill"))
+      }
+      // Edit a done step: refused.
+      var edited = plans.first { $0.plan.intent == id }!.plan
+      edited.phases[0].steps[0].sql[0] += " -- edited"
+      let editedPlans = plans.map { $0.plan.intent == id ? try! LoadedPlan(edited) : $0 }
+      #expect(throws: ExecutorError.self) { try executor.apply(phase: .backfill, intents: [id], plans: editedPlans) }
+      // Edit a step not yet run: accepted.
+      var later = plans.first { $0.plan.intent == id }!.plan
+      later.phases[2].steps[0].summary += " (reworded)"
+      later.phases[2].steps[0].sql[0] += " "
+      let laterPlans = plans.map { $0.plan.intent == id ? try! LoadedPlan(later) : $0 }
+      try executor.apply(phase: .backfill, intents: [id], plans: laterPlans)
+      // Rollback undoes backfill and expand; then expand can run again.
+      try executor.rollback(intent: id, plans: laterPlans)
+      let journal = try Journal.steps(intent: id, on: db.connection)[id] ?? [:]
+      #expect(journal.values.allSatisfy { $0.state == .undone })
+      #expect(try Catalog(db.connection).column("endpoint", of: QualifiedName(schema: "public", "checks")) == nil)
+      try executor.apply(phase: .expand, intents: [id], plans: laterPlans)
+      try executor.apply(phase: .backfill, intents: [id], plans: laterPlans)
+      try executor.apply(phase: .contract, intents: [id], plans: laterPlans)
+      #expect(throws: ExecutorError.self) { try executor.rollback(intent: id, plans: laterPlans) }
+    }
+  }
+
+  /// (b) A transactional step whose second statement fails leaves nothing of the first, and the
+  /// journal records the original error.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func transactionalStepIsAtomic() throws {
+    try withTestDatabase { db in
+      let lp = try testPlan(
+        "t_atomic",
+        [
+          sqlStep("expand/01-ok", ["CREATE TABLE first_ok (x int)"]),
+          sqlStep("expand/02-two", ["CREATE TABLE atom_a (x int)", "SELECT 1/0"]),
+        ])
+      let executor = makeExecutor(db)
+      do {
+        try executor.apply(phase: .expand, intents: nil, plans: [lp])
+        Issue.record("expected a failure")
+      } catch let e as ExecutorError {
+        #expect(e.exitStatus == 1)
+      }
+      let journal = try Journal.steps(intent: "t_atomic", on: db.connection)["t_atomic"] ?? [:]
+      #expect(journal["expand/01-ok"]?.state == .done)
+      let failed = try #require(journal["expand/02-two"])
+      #expect(failed.state == .failed)
+      #expect(failed.errorSQLState == "22012")
+      #expect(failed.errorMessage == "division by zero")
+      #expect(failed.errorStatement == "SELECT 1/0")
+      #expect(failed.attempts == 1)
+      #expect(try db.connection.execute("SELECT to_regclass('atom_a') IS NULL").scalarBool() == true)
+      #expect(try db.connection.execute("SELECT to_regclass('first_ok') IS NOT NULL").scalarBool() == true)
+      // Fixed plan (the failed step's SQL may change): reruns only the failed step.
+      let fixed = try testPlan(
+        "t_atomic",
+        [
+          sqlStep("expand/01-ok", ["CREATE TABLE first_ok (x int)"]),
+          sqlStep("expand/02-two", ["CREATE TABLE atom_a (x int)", "SELECT 1/1"]),
+        ])
+      try executor.apply(phase: .expand, intents: nil, plans: [fixed])
+      let after = try Journal.steps(intent: "t_atomic", on: db.connection)["t_atomic"] ?? [:]
+      #expect(after["expand/02-two"]?.state == .done)
+      #expect(after["expand/02-two"]?.attempts == 2)
+      #expect(after["expand/02-two"]?.errorMessage == nil)
+    }
+  }
+
+  /// (d) lock_timeout: a session holding ACCESS SHARE makes the ALTER time out; the step is
+  /// retried, the blocker's pid is logged, and it succeeds once the lock is released.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func lockTimeoutIsRetriedUntilReleased() throws {
+    try withTestDatabase { db in
+      try db.connection.execute("CREATE TABLE incidents (id int)")
+      let holder = try db.connect(applicationName: "blocker")
+      try holder.execute("BEGIN")
+      try holder.execute("LOCK TABLE incidents IN ACCESS SHARE MODE")
+      let holderPID = holder.backendPID
+      let lp = try testPlan(
+        "t_lock", lockTimeout: "100ms",
+        [
+          sqlStep(
+            "expand/01-add", ["ALTER TABLE public.incidents ADD COLUMN extra int"],
+            locks: [LockedRelation(QualifiedName(schema: "public", "incidents"), .accessExclusive)])
+        ])
+      let log = Lines()
+      let options = ExecutorOptions(retry: RetryPolicy(baseDelay: 0.1, maxDelay: 0.4, maxRetries: 100, deadline: 30))
+      let executor = makeExecutor(db, options: options, log: log)
+      let transfer = UnsafeTransfer(holder)
+      let release = BackgroundWork {
+        Thread.sleep(forTimeInterval: 1)
+        try transfer.value.execute("COMMIT")
+      }
+      let start = Date()
+      try executor.apply(phase: .expand, intents: nil, plans: [lp])
+      try release.wait()
+      holder.close()
+      #expect(Date().timeIntervalSince(start) >= 0.9)
+      let retries = log.all.filter { $0.contains("55P03") && $0.contains("retry") }
+      #expect(!retries.isEmpty)
+      #expect(retries.contains { $0.contains("pid \(holderPID)") && $0.contains("AccessShareLock") })
+      let journal = try Journal.steps(intent: "t_lock", on: db.connection)["t_lock"] ?? [:]
+      #expect(journal["expand/01-add"]?.state == .done)
+      #expect(try Catalog(db.connection).column("extra", of: QualifiedName(schema: "public", "incidents")) != nil)
+    }
+  }
+
+  /// (d) ... and fails cleanly at the retry deadline, journaling 55P03.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func lockTimeoutFailsCleanlyAtDeadline() throws {
+    try withTestDatabase { db in
+      try db.connection.execute("CREATE TABLE incidents (id int)")
+      let holder = try db.connect(applicationName: "blocker")
+      try holder.execute("BEGIN")
+      try holder.execute("LOCK TABLE incidents IN ACCESS SHARE MODE")
+      let lp = try testPlan(
+        "t_lock", lockTimeout: "50ms",
+        [
+          sqlStep(
+            "expand/01-add", ["ALTER TABLE public.incidents ADD COLUMN extra int"],
+            locks: [LockedRelation(QualifiedName(schema: "public", "incidents"), .accessExclusive)])
+        ])
+      let log = Lines()
+      let options = ExecutorOptions(retry: RetryPolicy(baseDelay: 0.05, maxDelay: 0.2, maxRetries: 100, deadline: 1))
+      let executor = makeExecutor(db, options: options, log: log)
+      let start = Date()
+      #expect(throws: ExecutorError.self) { try executor.apply(phase: .expand, intents: nil, plans: [lp]) }
+      let elapsed = Date().timeIntervalSince(start)
+      #expect(elapsed < 5)
+      #expect(log.all.contains { $0.contains("giving up") && $0.contains("pid \(holder.backendPID)") })
+      let journal = try Journal.steps(intent: "t_lock", on: db.connection)["t_lock"] ?? [:]
+      #expect(journal["expand/01-add"]?.state == .failed)
+      #expect(journal["expand/01-add"]?.errorSQLState == "55P03")
+      try holder.execute("ROLLBACK")
+      holder.close()
+      #expect(try Catalog(db.connection).column("extra", of: QualifiedName(schema: "public", "incidents")) == nil)
+    }
+  }
+
+  /// A runner that cannot get the runner lock in time gives up with exit status 3.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func runnerLockWaitTimesOut() throws {
+    try withTestDatabase { db in
+      let other = try db.connect(applicationName: "other runner")
+      try other.execute("SELECT pg_advisory_lock($1::int, $2::int)", [String(RunnerLock.key1), String(RunnerLock.key2)])
+      let log = Lines()
+      let executor = makeExecutor(db, options: ExecutorOptions(lockWait: 0.6), log: log)
+      do {
+        try executor.apply(phase: .expand, intents: nil, plans: [try testPlan("t", [sqlStep("expand/01-a", ["SELECT 1"])])])
+        Issue.record("expected a lock wait timeout")
+      } catch let e as ExecutorError {
+        #expect(e.exitStatus == 3)
+        #expect("\(e)".contains("other runner"))
+      }
+      #expect(log.all.contains { $0.contains("waiting for the pgphase runner lock") && $0.contains("pid \(other.backendPID)") })
+      other.close()
+    }
+  }
+}
