@@ -20,7 +20,7 @@ struct IgnoreComments {
     let bytes = source.bytes
     let marker = Array("pgphase:ignore".utf8)
     // Cheap pre-check: most files have no ignore comments at all.
-    guard source.text.contains("pgphase:ignore") else { return }
+    guard Self.contains(bytes, marker) else { return }
     let spans = statements.map { (source.line(ofByte: $0.start), source.line(ofByte: max($0.start, $0.end - 1)), $0.start) }
     for (lineIndex, lineStart) in source.lineStarts.enumerated() {
       let lineEnd = lineIndex + 1 < source.lineStarts.count ? source.lineStarts[lineIndex + 1] : bytes.count
@@ -69,6 +69,21 @@ struct IgnoreComments {
       }
       comments.append(Comment(rules: rules, fileWide: fileWide, location: source.location(ofByte: dash), statement: statement))
     }
+  }
+
+  static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
+    guard bytes.count >= needle.count, let first = needle.first else { return false }
+    var i = 0
+    let last = bytes.count - needle.count
+    while i <= last {
+      if bytes[i] == first {
+        var j = 1
+        while j < needle.count, bytes[i + j] == needle[j] { j += 1 }
+        if j == needle.count { return true }
+      }
+      i += 1
+    }
+    return false
   }
 
   /// Drops ignored findings and adds `unused-ignore` warnings.

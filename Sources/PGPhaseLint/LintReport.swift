@@ -61,20 +61,17 @@ public struct LintReport: Sendable {
 
   /// Schema: docs/rules/README.md.
   public func json() -> String {
-    let items: [[String: Any]] = findings.map { f in
-      var item: [String: Any] = [
-        "rule": f.rule.rawValue, "severity": f.severity.rawValue, "message": f.message,
-        "file": f.location.file, "line": f.location.line, "column": f.location.column,
-      ]
-      item["help"] = f.help ?? NSNull()
-      item["lock"] = f.lock?.rawValue ?? NSNull()
-      return item
+    let items: [JSONOut] = findings.map { f in
+      .object([
+        ("rule", .string(f.rule.rawValue)), ("severity", .string(f.severity.rawValue)), ("message", .string(f.message)),
+        ("help", .optional(f.help)), ("lock", .optional(f.lock?.rawValue)),
+        ("file", .string(f.location.file)), ("line", .int(f.location.line)), ("column", .int(f.location.column)),
+      ])
     }
-    let document: [String: Any] = [
-      "version": 1, "files": files, "findings": items,
-      "summary": ["errors": errorCount, "warnings": warningCount],
-    ]
-    return Self.serialize(document)
+    return JSONOut.object([
+      ("version", .int(1)), ("files", .array(files.map { .string($0) })), ("findings", .array(items)),
+      ("summary", .object([("errors", .int(errorCount)), ("warnings", .int(warningCount))])),
+    ]).rendered()
   }
 
   // MARK: github
@@ -103,54 +100,71 @@ public struct LintReport: Sendable {
   public func sarif() -> String {
     let rules = Rule.allCases
     let ruleIndex = Dictionary(uniqueKeysWithValues: rules.enumerated().map { ($1, $0) })
-    let ruleObjects: [[String: Any]] = rules.map { rule in
-      [
-        "id": rule.rawValue,
-        "name": rule.rawValue.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(),
-        "shortDescription": ["text": rule.summary],
-        "fullDescription": ["text": rule.rationale],
-        "help": ["text": "Safer:\n" + rule.alternative, "markdown": RuleDocs.markdown(for: rule)],
-        "helpUri": "\(Self.informationURI)/blob/main/docs/rules/\(rule.rawValue).md",
-        "defaultConfiguration": ["level": Self.sarifLevel(rule.defaultSeverity), "enabled": rule.enabledByDefault],
-        "properties": ["tags": rule.lock.map { ["lock:" + $0.rawValue] } ?? []],
-      ]
+    let ruleObjects: [JSONOut] = rules.map { rule in
+      .object([
+        ("id", .string(rule.rawValue)),
+        ("name", .string(rule.rawValue.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined())),
+        ("shortDescription", .object([("text", .string(rule.summary))])),
+        ("fullDescription", .object([("text", .string(rule.rationale))])),
+        ("help", .object([("text", .string("Safer:\n" + rule.alternative)), ("markdown", .string(RuleDocs.markdown(for: rule)))])),
+        ("helpUri", .string("\(Self.informationURI)/blob/main/docs/rules/\(rule.rawValue).md")),
+        ("defaultConfiguration", .object([("enabled", .bool(rule.enabledByDefault)), ("level", .string(Self.sarifLevel(rule.defaultSeverity)))])),
+        ("properties", .object([("tags", .array(rule.lock.map { [.string("lock:" + $0.rawValue)] } ?? []))])),
+      ])
     }
-    let results: [[String: Any]] = findings.map { f in
+    var uris: [String: String] = [:]
+    func uri(_ file: String) -> String {
+      if let u = uris[file] { return u }
+      let u = Self.uri(file)
+      uris[file] = u
+      return u
+    }
+    let results: [JSONOut] = findings.map { f in
       var message = f.message
       if let help = f.help { message += "\nSafer:\n" + help }
-      return [
-        "ruleId": f.rule.rawValue,
-        "ruleIndex": ruleIndex[f.rule] ?? 0,
-        "level": Self.sarifLevel(f.severity),
-        "message": ["text": message],
-        "locations": [
-          [
-            "physicalLocation": [
-              "artifactLocation": ["uri": Self.uri(f.location.file)],
-              "region": ["startLine": max(1, f.location.line), "startColumn": max(1, f.location.column)],
-            ]
-          ]
-        ],
-      ]
+      return .object([
+        ("ruleId", .string(f.rule.rawValue)),
+        ("ruleIndex", .int(ruleIndex[f.rule] ?? 0)),
+        ("level", .string(Self.sarifLevel(f.severity))),
+        ("message", .object([("text", .string(message))])),
+        (
+          "locations",
+          .array([
+            .object([
+              (
+                "physicalLocation",
+                .object([
+                  ("artifactLocation", .object([("uri", .string(uri(f.location.file)))])),
+                  ("region", .object([("startLine", .int(max(1, f.location.line))), ("startColumn", .int(max(1, f.location.column)))])),
+                ])
+              )
+            ])
+          ])
+        ),
+      ])
     }
-    let document: [String: Any] = [
-      "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-      "version": "2.1.0",
-      "runs": [
-        [
-          "tool": [
-            "driver": [
-              "name": "pgphase", "version": Self.toolVersion, "semanticVersion": Self.toolVersion,
-              "informationUri": Self.informationURI, "rules": ruleObjects,
-            ]
-          ],
-          "columnKind": "unicodeCodePoints",
-          "artifacts": files.map { ["location": ["uri": Self.uri($0)]] },
-          "results": results,
-        ]
-      ],
-    ]
-    return Self.serialize(document)
+    let run: JSONOut = .object([
+      (
+        "tool",
+        .object([
+          (
+            "driver",
+            .object([
+              ("name", .string("pgphase")), ("version", .string(Self.toolVersion)), ("semanticVersion", .string(Self.toolVersion)),
+              ("informationUri", .string(Self.informationURI)), ("rules", .array(ruleObjects)),
+            ])
+          )
+        ])
+      ),
+      ("columnKind", .string("unicodeCodePoints")),
+      ("artifacts", .array(files.map { .object([("location", .object([("uri", .string(uri($0)))]))]) })),
+      ("results", .array(results)),
+    ])
+    return JSONOut.object([
+      ("$schema", .string("https://json.schemastore.org/sarif-2.1.0.json")),
+      ("version", .string("2.1.0")),
+      ("runs", .array([run])),
+    ]).rendered()
   }
 
   static func sarifLevel(_ severity: Diagnostic.Severity) -> String {
@@ -169,12 +183,5 @@ public struct LintReport: Sendable {
     var trimmed = encoded
     while trimmed.hasPrefix("./") { trimmed.removeFirst(2) }
     return path.hasPrefix("/") ? "file://" + encoded : trimmed
-  }
-
-  static func serialize(_ object: Any) -> String {
-    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else {
-      return "{}"
-    }
-    return String(decoding: data, as: UTF8.self) + "\n"
   }
 }

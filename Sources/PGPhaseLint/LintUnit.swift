@@ -88,8 +88,16 @@ final class LintUnit {
 
   private var currentIndex = 0
   private var locate: (Int) -> SourceLocation = { _ in SourceLocation(file: "", line: 1, column: 1) }
-  private var statementText = ""
+  private var statementSource: SQLSource?
+  private var statementEnd = 0
   private var statementStart = 0
+  /// The statement as written, for help text; computed only when a finding needs it.
+  var statementText: String {
+    guard let source = statementSource else { return "" }
+    var end = statementEnd
+    while end > statementStart, [0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ";")].contains(source.bytes[end - 1]) { end -= 1 }
+    return source.text(statementStart..<end)
+  }
 
   func emit(_ rule: Rule, at offset: Int?, _ message: String, help: String? = nil, lock: LockMode? = nil, severity: Diagnostic.Severity? = nil) {
     guard options.enabledRules.contains(rule) else { return }
@@ -104,7 +112,8 @@ final class LintUnit {
     currentIndex = index
     self.locate = locate
     statementStart = statement.start
-    statementText = source.text(statement.start..<statement.end).trimmingCharacters(in: .whitespacesAndNewlines)
+    statementSource = source
+    statementEnd = statement.end
     let f = statement.fields
     let locks = Linter.locks(of: statement)
 
@@ -315,9 +324,22 @@ final class LintUnit {
 
   /// `CREATE UNIQUE INDEX i ON t` → `CREATE UNIQUE INDEX CONCURRENTLY i ON t`.
   static func insertingConcurrently(into sql: String, after keyword: String) -> String {
-    guard let range = sql.range(of: keyword, options: .caseInsensitive) else { return sql }
-    let isUpper = sql[range] == sql[range].uppercased()
-    return sql.replacingCharacters(in: range, with: sql[range] + (isUpper ? " CONCURRENTLY" : " concurrently"))
+    let bytes = Array(sql.utf8)
+    let key = Array(keyword.uppercased().utf8)
+    guard bytes.count >= key.count else { return sql }
+    for i in 0...(bytes.count - key.count) {
+      var match = true
+      for j in 0..<key.count where bytes[i + j] & 0xDF != key[j] {
+        match = false
+        break
+      }
+      guard match else { continue }
+      let isUpper = bytes[i] < 0x60
+      let head = String(decoding: bytes[..<(i + key.count)], as: UTF8.self)
+      let tail = String(decoding: bytes[(i + key.count)...], as: UTF8.self)
+      return head + (isUpper ? " CONCURRENTLY" : " concurrently") + tail
+    }
+    return sql
   }
 
   // MARK: ALTER TABLE
@@ -528,7 +550,7 @@ final class LintUnit {
       let isFK = type == "CONSTR_FOREIGN"
       let what = isFK ? "FOREIGN KEY \(conname)" : "CHECK \(conname)"
       let lockText = isFK ? "SHARE ROW EXCLUSIVE on \(table) and \(c["pktable"]?.relationName ?? "the referenced table")" : "ACCESS EXCLUSIVE on \(table)"
-      let original = statementText.hasSuffix(";") ? String(statementText.dropLast()) : statementText
+      let original = statementText
       emit(
         .constraintMissingNotValid, at: c.location,
         "adding \(what) without NOT VALID scans \(table) while holding \(lockText)",

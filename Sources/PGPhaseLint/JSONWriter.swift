@@ -1,0 +1,73 @@
+/// Output JSON, written by hand: keys stay in the order given (stable, reviewable output) and it
+/// is several times faster than JSONSerialization on reports with thousands of findings.
+enum JSONOut {
+  case string(String)
+  case int(Int)
+  case bool(Bool)
+  case null
+  case array([JSONOut])
+  case object([(String, JSONOut)])
+
+  static func optional(_ s: String?) -> JSONOut { s.map { .string($0) } ?? .null }
+
+  func rendered() -> String {
+    var out = ""
+    out.reserveCapacity(4096)
+    write(to: &out, indent: 0)
+    out += "\n"
+    return out
+  }
+
+  private func write(to out: inout String, indent: Int) {
+    switch self {
+    case .string(let s): Self.escape(s, into: &out)
+    case .int(let i): out += String(i)
+    case .bool(let b): out += b ? "true" : "false"
+    case .null: out += "null"
+    case .array(let items):
+      if items.isEmpty {
+        out += "[]"
+        return
+      }
+      out += "[\n"
+      for (i, item) in items.enumerated() {
+        out += String(repeating: " ", count: indent + 2)
+        item.write(to: &out, indent: indent + 2)
+        out += i + 1 < items.count ? ",\n" : "\n"
+      }
+      out += String(repeating: " ", count: indent) + "]"
+    case .object(let members):
+      if members.isEmpty {
+        out += "{}"
+        return
+      }
+      out += "{\n"
+      for (i, (key, value)) in members.enumerated() {
+        out += String(repeating: " ", count: indent + 2)
+        Self.escape(key, into: &out)
+        out += ": "
+        value.write(to: &out, indent: indent + 2)
+        out += i + 1 < members.count ? ",\n" : "\n"
+      }
+      out += String(repeating: " ", count: indent) + "}"
+    }
+  }
+
+  static func escape(_ s: String, into out: inout String) {
+    out += "\""
+    for scalar in s.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      case _ where scalar.value < 0x20:
+        let hex = String(scalar.value, radix: 16)
+        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    out += "\""
+  }
+}
