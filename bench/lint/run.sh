@@ -3,7 +3,7 @@
 #
 #   bench/lint/run.sh [FILES] [STATEMENTS_PER_FILE]     (default 500 files x 24 = 12,000+ statements)
 #
-# Generates the corpus under bench/lint/.corpus (git-ignored by being regenerated; see README.md),
+# Generates the corpus under $TMPDIR/pgphase-lint-bench/corpus (see bench/lint/README.md),
 # builds pgphase in release mode (scratch path .build-bench), and times both tools with
 # hyperfine (apt-get install hyperfine) if present, else with a `date +%s%N` loop; reports the
 # median of the runs and the ratio. squawk comes from `pip install squawk-cli` and is invoked as
@@ -14,7 +14,9 @@ cd "$(dirname "$0")/../.."
 files=${1:-500}
 per_file=${2:-24}
 runs=${RUNS:-7}
-corpus=bench/lint/.corpus
+work=${TMPDIR:-/tmp}/pgphase-lint-bench
+mkdir -p "$work"
+corpus=$work/corpus
 rm -rf "$corpus"
 python3 bench/lint/gen_corpus.py "$corpus" "$files" "$per_file"
 
@@ -39,12 +41,12 @@ echo "pgphase findings: $($pgphase lint --format json "${sql_files[@]}" | python
 echo "squawk findings:  $(squawk --reporter json "${sql_files[@]}" 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' || true)"
 
 if command -v hyperfine >/dev/null; then
-  hyperfine --warmup 2 --runs "$runs" -i -N --export-json bench/lint/.results.json \
+  hyperfine --warmup 2 --runs "$runs" -i -N --export-json $work/results.json \
     -n pgphase "$pgphase lint --format json ${sql_files[*]}" \
     -n squawk "$squawk_bin --reporter json ${sql_files[*]}" >/dev/null
-  python3 - <<'PY'
-import json
-r = {x["command"]: x for x in json.load(open("bench/lint/.results.json"))["results"]}
+  python3 - "$work/results.json" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 pg, sq = r["pgphase"]["median"], r["squawk"]["median"]
 print(f"pgphase median {pg*1000:.1f} ms (min {r['pgphase']['min']*1000:.1f})")
 print(f"squawk  median {sq*1000:.1f} ms (min {r['squawk']['min']*1000:.1f})")
