@@ -11,7 +11,9 @@ public struct Finding: Hashable, Sendable, Codable {
   /// The lock the offending statement takes, when there is one.
   public var lock: LockMode?
 
-  public init(rule: Rule, severity: Diagnostic.Severity, message: String, help: String?, location: SourceLocation, lock: LockMode?) {
+  public init(
+    rule: Rule, severity: Diagnostic.Severity, message: String, help: String?, location: SourceLocation, lock: LockMode?
+  ) {
     self.rule = rule
     self.severity = severity
     self.message = message

@@ -50,7 +50,10 @@ struct IgnoreComments {
       while true {
         while j < lineEnd, bytes[j] == 0x20 || bytes[j] == 0x09 { j += 1 }
         let start = j
-        while j < lineEnd, (bytes[j] >= 0x61 && bytes[j] <= 0x7A) || (bytes[j] >= 0x30 && bytes[j] <= 0x39) || bytes[j] == UInt8(ascii: "-") || (bytes[j] >= 0x41 && bytes[j] <= 0x5A) {
+        while j < lineEnd,
+          (bytes[j] >= 0x61 && bytes[j] <= 0x7A) || (bytes[j] >= 0x30 && bytes[j] <= 0x39) || bytes[j] == UInt8(ascii: "-")
+            || (bytes[j] >= 0x41 && bytes[j] <= 0x5A)
+        {
           j += 1
         }
         if j > start { rules.append(String(decoding: bytes[start..<j], as: UTF8.self)) }
@@ -110,7 +113,8 @@ struct IgnoreComments {
       }
       for rule in comment.rules where !used[index].contains(rule) {
         guard let known = Rule(rawValue: rule), !known.isMeta else {
-          kept.append(unused(comment, "\(form) names unknown rule '\(rule)'", help: "`pgphase lint --list-rules` lists the rule ids"))
+          kept.append(
+            unused(comment, "\(form) names unknown rule '\(rule)'", help: "`pgphase lint --list-rules` lists the rule ids"))
           continue
         }
         // A rule the config turned off cannot fire; an ignore for it is not stale.

@@ -212,7 +212,9 @@ enum JSONValue: Sendable {
           case UInt8(ascii: "f"): out.append(0x0C)
           case UInt8(ascii: "u"):
             var scalar = try hex4()
-            if scalar >= 0xD800, scalar < 0xDC00, i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
+            if scalar >= 0xD800, scalar < 0xDC00, i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"),
+              bytes[i + 1] == UInt8(ascii: "u")
+            {
               i += 2
               let low = try hex4()
               scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)

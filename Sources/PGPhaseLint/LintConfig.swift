@@ -19,7 +19,8 @@ public struct LintConfig: Hashable, Sendable {
     var rules = Rule.defaultEnabled
     rules.formUnion(enable)
     rules.subtract(disable)
-    return LintOptions(pgVersion: pgVersionOverride ?? pgVersion ?? 15, enabledRules: rules, transactionalFiles: transactionalFiles ?? false)
+    return LintOptions(
+      pgVersion: pgVersionOverride ?? pgVersion ?? 15, enabledRules: rules, transactionalFiles: transactionalFiles ?? false)
   }
 
   /// Parses the config text; every problem is reported, with its line and column.
@@ -50,7 +51,10 @@ public struct LintConfig: Hashable, Sendable {
       for item in sequence {
         guard let id = item.string, let rule = Rule(rawValue: id), !rule.isMeta else {
           let near = Rule.allCases.map(\.rawValue).first { $0.hasPrefix(String((item.string ?? "").prefix(6))) }
-          problems.append(.error("unknown rule '\(item.string ?? "")'", at: location(item), hint: near.map { "did you mean '\($0)'? (`pgphase lint --list-rules` lists them all)" }))
+          problems.append(
+            .error(
+              "unknown rule '\(item.string ?? "")'", at: location(item),
+              hint: near.map { "did you mean '\($0)'? (`pgphase lint --list-rules` lists them all)" }))
           continue
         }
         result.append(rule)
@@ -69,7 +73,10 @@ public struct LintConfig: Hashable, Sendable {
           switch ruleKey.string {
           case "enable": config.enable = rules(list)
           case "disable": config.disable = rules(list)
-          default: problems.append(.error("unknown key 'rules.\(ruleKey.string ?? "")'", at: location(ruleKey), hint: "expected 'enable' or 'disable'"))
+          default:
+            problems.append(
+              .error("unknown key 'rules.\(ruleKey.string ?? "")'", at: location(ruleKey), hint: "expected 'enable' or 'disable'")
+            )
           }
         }
       case "pg_version":
@@ -91,7 +98,10 @@ public struct LintConfig: Hashable, Sendable {
           problems.append(.error("'transactional_files' must be true or false", at: location(value)))
         }
       default:
-        problems.append(.error("unknown key '\(key)'", at: location(keyNode), hint: "expected one of: rules, pg_version, exclude, transactional_files"))
+        problems.append(
+          .error(
+            "unknown key '\(key)'", at: location(keyNode),
+            hint: "expected one of: rules, pg_version, exclude, transactional_files"))
       }
     }
     if !problems.isEmpty { throw DiagnosticsError(problems) }

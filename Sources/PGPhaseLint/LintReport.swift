@@ -1,5 +1,5 @@
-import PGPhaseModel
 import Foundation
+import PGPhaseModel
 
 /// The findings of a run and their renderings: text, JSON, GitHub workflow commands and SARIF.
 public struct LintReport: Sendable {
@@ -53,7 +53,9 @@ public struct LintReport: Sendable {
       }
     }
     let files = self.files.count == 1 ? "1 file" : "\(self.files.count) files"
-    out += findings.isEmpty ? "\(files) checked, no problems\n" : "\(files) checked: \(errorCount) error(s), \(warningCount) warning(s)\n"
+    out +=
+      findings.isEmpty
+      ? "\(files) checked, no problems\n" : "\(files) checked: \(errorCount) error(s), \(warningCount) warning(s)\n"
     return out
   }
 
@@ -78,7 +80,8 @@ public struct LintReport: Sendable {
 
   public func github() -> String {
     func escapeData(_ s: String) -> String {
-      s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+      s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(
+        of: "\n", with: "%0A")
     }
     func escapeProperty(_ s: String) -> String {
       escapeData(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
@@ -88,7 +91,8 @@ public struct LintReport: Sendable {
       let command = f.severity == .error ? "error" : (f.severity == .warning ? "warning" : "notice")
       var message = f.message
       if let help = f.help { message += "\n\nSafer:\n" + help }
-      out += "::\(command) file=\(escapeProperty(f.location.file)),line=\(f.location.line),col=\(f.location.column),title=\(escapeProperty("pgphase " + f.rule.rawValue))::\(escapeData(message))\n"
+      out +=
+        "::\(command) file=\(escapeProperty(f.location.file)),line=\(f.location.line),col=\(f.location.column),title=\(escapeProperty("pgphase " + f.rule.rawValue))::\(escapeData(message))\n"
     }
     return out
   }
@@ -106,9 +110,15 @@ public struct LintReport: Sendable {
         ("name", .string(rule.rawValue.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined())),
         ("shortDescription", .object([("text", .string(rule.summary))])),
         ("fullDescription", .object([("text", .string(rule.rationale))])),
-        ("help", .object([("text", .string("Safer:\n" + rule.alternative)), ("markdown", .string(RuleDocs.markdown(for: rule)))])),
+        (
+          "help",
+          .object([("text", .string("Safer:\n" + rule.alternative)), ("markdown", .string(RuleDocs.markdown(for: rule)))])
+        ),
         ("helpUri", .string("\(Self.informationURI)/blob/main/docs/rules/\(rule.rawValue).md")),
-        ("defaultConfiguration", .object([("enabled", .bool(rule.enabledByDefault)), ("level", .string(Self.sarifLevel(rule.defaultSeverity)))])),
+        (
+          "defaultConfiguration",
+          .object([("enabled", .bool(rule.enabledByDefault)), ("level", .string(Self.sarifLevel(rule.defaultSeverity)))])
+        ),
         ("properties", .object([("tags", .array(rule.lock.map { [.string("lock:" + $0.rawValue)] } ?? []))])),
       ])
     }
@@ -135,7 +145,10 @@ public struct LintReport: Sendable {
                 "physicalLocation",
                 .object([
                   ("artifactLocation", .object([("uri", .string(uri(f.location.file)))])),
-                  ("region", .object([("startLine", .int(max(1, f.location.line))), ("startColumn", .int(max(1, f.location.column)))])),
+                  (
+                    "region",
+                    .object([("startLine", .int(max(1, f.location.line))), ("startColumn", .int(max(1, f.location.column)))])
+                  ),
                 ])
               )
             ])
@@ -150,7 +163,8 @@ public struct LintReport: Sendable {
           (
             "driver",
             .object([
-              ("name", .string("pgphase")), ("version", .string(Self.toolVersion)), ("semanticVersion", .string(Self.toolVersion)),
+              ("name", .string("pgphase")), ("version", .string(Self.toolVersion)),
+              ("semanticVersion", .string(Self.toolVersion)),
               ("informationUri", .string(Self.informationURI)), ("rules", .array(ruleObjects)),
             ])
           )

@@ -1,5 +1,5 @@
-import PGPhaseModel
 import Foundation
+import PGPhaseModel
 
 /// The state of linting one file (or one phase of a plan): transaction, lock_timeout, tables
 /// created so far, and the findings.
@@ -99,7 +99,10 @@ final class LintUnit {
     return source.text(statementStart..<end)
   }
 
-  func emit(_ rule: Rule, at offset: Int?, _ message: String, help: String? = nil, lock: LockMode? = nil, severity: Diagnostic.Severity? = nil) {
+  func emit(
+    _ rule: Rule, at offset: Int?, _ message: String, help: String? = nil, lock: LockMode? = nil,
+    severity: Diagnostic.Severity? = nil
+  ) {
     guard options.enabledRules.contains(rule) else { return }
     findings.append(
       Finding(
@@ -162,16 +165,23 @@ final class LintUnit {
     case "VacuumStmt":
       if locks.contains(where: { $0.mode == .accessExclusive }) {
         let table = locks.first?.relation ?? "the table"
-        emit(.vacuumFull, at: nil, "VACUUM FULL rewrites \(table) under ACCESS EXCLUSIVE, blocking reads and writes", help: "VACUUM (ANALYZE) \(table);  -- or pg_repack --table=\(table) to shrink it online")
+        emit(
+          .vacuumFull, at: nil, "VACUUM FULL rewrites \(table) under ACCESS EXCLUSIVE, blocking reads and writes",
+          help: "VACUUM (ANALYZE) \(table);  -- or pg_repack --table=\(table) to shrink it online")
       }
       if !(f["is_vacuumcmd"]?.bool == false) { checkNotInTransaction("VACUUM") }
     case "ClusterStmt":
       let table = f["relation"]?.relationName ?? "the table"
-      emit(.cluster, at: f["relation"]?.location, "CLUSTER rewrites \(table) under ACCESS EXCLUSIVE, blocking reads and writes", help: "pg_repack --table=\(table) --order-by=<columns>  -- reorders online")
+      emit(
+        .cluster, at: f["relation"]?.location, "CLUSTER rewrites \(table) under ACCESS EXCLUSIVE, blocking reads and writes",
+        help: "pg_repack --table=\(table) --order-by=<columns>  -- reorders online")
     case "RefreshMatViewStmt":
       if f["concurrent"]?.bool != true {
         let view = f["relation"]?.relationName ?? "view"
-        emit(.requireConcurrentRefresh, at: nil, "REFRESH MATERIALIZED VIEW \(view) without CONCURRENTLY blocks every read of the view", help: "REFRESH MATERIALIZED VIEW CONCURRENTLY \(view);  -- needs a unique index on the view")
+        emit(
+          .requireConcurrentRefresh, at: nil,
+          "REFRESH MATERIALIZED VIEW \(view) without CONCURRENTLY blocks every read of the view",
+          help: "REFRESH MATERIALIZED VIEW CONCURRENTLY \(view);  -- needs a unique index on the view")
       }
     case "LockStmt":
       let mode = locks.first?.mode ?? .accessExclusive
@@ -231,7 +241,11 @@ final class LintUnit {
 
   func checkNotInTransaction(_ what: String) {
     guard inTransaction else { return }
-    let why = inPlan ? "this plan step is transactional" : (options.transactionalFiles ? "the runner wraps this file in a transaction (transactional_files: true)" : "it follows BEGIN")
+    let why =
+      inPlan
+      ? "this plan step is transactional"
+      : (options.transactionalFiles
+        ? "the runner wraps this file in a transaction (transactional_files: true)" : "it follows BEGIN")
     emit(
       .concurrentlyInTransaction, at: nil, "\(what) cannot run inside a transaction block, and \(why)",
       help: options.transactionalFiles && !inPlan
@@ -241,13 +255,17 @@ final class LintUnit {
 
   /// Records DDL on existing tables in this transaction, and flags DDL after unbatched DML.
   func noteDDL(_ type: String, _ locks: [StatementLock]) {
-    guard inTransaction, !["UpdateStmt", "DeleteStmt", "InsertStmt", "MergeStmt", "SelectStmt", "LockStmt"].contains(type) else { return }
+    guard inTransaction, !["UpdateStmt", "DeleteStmt", "InsertStmt", "MergeStmt", "SelectStmt", "LockStmt"].contains(type) else {
+      return
+    }
     for lock in locks where lock.mode >= .shareUpdateExclusive && !isNew(lock.relation) {
       if let line = txUnbatchedDML[lock.relation] {
         emit(
           .unbatchedDMLWithDDL, at: nil,
           "DDL on \(lock.relation) in the same transaction as the unbatched data change at line \(line): row locks and the DDL lock are held together",
-          help: "COMMIT;  -- between the data change and the DDL; change the data in batches of a few thousand rows, each in its own transaction")
+          help:
+            "COMMIT;  -- between the data change and the DDL; change the data in batches of a few thousand rows, each in its own transaction"
+        )
         txUnbatchedDML[lock.relation] = nil
       }
       txDDL[lock.relation] = txDDL[lock.relation] ?? locate(statementStart).line
@@ -262,12 +280,15 @@ final class LintUnit {
     }
     // A LIMIT anywhere (typically `WHERE id IN (SELECT id ... LIMIT n)`) marks a batch.
     if f.contains(where: { $0["limitCount"] != nil }) { return }
-    let verb = ["UpdateStmt": "UPDATE", "DeleteStmt": "DELETE", "InsertStmt": "INSERT ... SELECT", "MergeStmt": "MERGE"][type] ?? type
+    let verb =
+      ["UpdateStmt": "UPDATE", "DeleteStmt": "DELETE", "InsertStmt": "INSERT ... SELECT", "MergeStmt": "MERGE"][type] ?? type
     if let line = txDDL[table] {
       emit(
         .unbatchedDMLWithDDL, at: nil,
         "unbatched \(verb) on \(table) in the same transaction as the DDL on \(table) at line \(line): every changed row stays locked, and so does the DDL's lock, until COMMIT",
-        help: "COMMIT;  -- after the DDL, then \(verb) in batches: ... WHERE id IN (SELECT id FROM \(table) WHERE <pending> LIMIT 1000)")
+        help:
+          "COMMIT;  -- after the DDL, then \(verb) in batches: ... WHERE id IN (SELECT id FROM \(table) WHERE <pending> LIMIT 1000)"
+      )
     } else {
       txUnbatchedDML[table] = locate(statementStart).line
     }
@@ -296,14 +317,18 @@ final class LintUnit {
       emit(.preferBigint, at: at, "column \(name) is \(type); a 32-bit value runs out at 2^31", help: "\(name) \(better)")
     }
     if TypeRef.serialNames.contains(type.name) {
-      emit(.preferIdentity, at: at, "column \(name) is \(type.name); prefer an identity column", help: "\(name) bigint GENERATED BY DEFAULT AS IDENTITY")
+      emit(
+        .preferIdentity, at: at, "column \(name) is \(type.name); prefer an identity column",
+        help: "\(name) bigint GENERATED BY DEFAULT AS IDENTITY")
     }
     if (type.name == "varchar" && !type.modifiers.isEmpty) || type.name == "bpchar" {
       let limit = type.modifiers.first.map { " CHECK (length(\(name)) <= \($0))" } ?? ""
       emit(.preferText, at: at, "column \(name) is \(type); prefer text", help: "\(name) text\(limit)")
     }
     if type.name == "timestamp" {
-      emit(.preferTimestamptz, at: at, "column \(name) is timestamp without time zone; prefer timestamptz", help: "\(name) timestamptz")
+      emit(
+        .preferTimestamptz, at: at, "column \(name) is timestamp without time zone; prefer timestamptz",
+        help: "\(name) timestamptz")
     }
   }
 
@@ -353,15 +378,22 @@ final class LintUnit {
       switch subtype {
       case "AT_AddColumn":
         guard let column = c["def"]?.node("ColumnDef") else { continue }
-        if let name = column["colname"]?.string, let type = TypeRef(column["typeName"]) { schema.columns[table, default: [:]][name] = type }
+        if let name = column["colname"]?.string, let type = TypeRef(column["typeName"]) {
+          schema.columns[table, default: [:]][name] = type
+        }
         checkColumnStyle(column)
         if !isNewTable { checkAddColumn(table, column) }
       case "AT_AlterColumnType":
-        guard let column = c["name"]?.string, let def = c["def"]?.node("ColumnDef"), let newType = TypeRef(def["typeName"]) else { continue }
+        guard let column = c["name"]?.string, let def = c["def"]?.node("ColumnDef"), let newType = TypeRef(def["typeName"]) else {
+          continue
+        }
         let oldType = schema.columns[table]?[column]
         schema.columns[table, default: [:]][column] = newType
         checkColumnStyle(def.settingName(column))
-        if !isNewTable { checkAlterType(table, column, from: oldType, to: newType, using: def["raw_default"] != nil, at: def["typeName"]?.location) }
+        if !isNewTable {
+          checkAlterType(
+            table, column, from: oldType, to: newType, using: def["raw_default"] != nil, at: def["typeName"]?.location)
+        }
       case "AT_SetNotNull":
         guard let column = c["name"]?.string, !isNewTable else { continue }
         checkSetNotNull(table, column)
@@ -383,8 +415,11 @@ final class LintUnit {
         guard !isNewTable, !contractPhase else { continue }
         let phaseNote = inPlan ? " outside the contract phase" : ""
         emit(
-          .dropColumn, at: nil, "dropping column \(table).\(column)\(phaseNote) breaks the app version still running during the deploy",
-          help: "Stop reading and writing \(column) in a deploy first; drop it in a later migration (a pgphase intent's contract phase).")
+          .dropColumn, at: nil,
+          "dropping column \(table).\(column)\(phaseNote) breaks the app version still running during the deploy",
+          help:
+            "Stop reading and writing \(column) in a deploy first; drop it in a later migration (a pgphase intent's contract phase)."
+        )
       default: break
       }
     }
@@ -403,7 +438,9 @@ final class LintUnit {
       emit(
         .addStoredGeneratedColumn, at: generated.location,
         "adding STORED generated column \(table).\(name) computes it for every row: the table is rewritten under ACCESS EXCLUSIVE",
-        help: "ALTER TABLE \(table) ADD COLUMN \(name) \(typeText);  -- plain column: fill it with a trigger and a batched backfill, or compute it in a view")
+        help:
+          "ALTER TABLE \(table) ADD COLUMN \(name) \(typeText);  -- plain column: fill it with a trigger and a batched backfill, or compute it in a view"
+      )
     }
     let serial = type.map { TypeRef.serialNames.contains($0.name) } ?? false
     let identity = constraints.first { kind($0) == "CONSTR_IDENTITY" }
@@ -422,15 +459,21 @@ final class LintUnit {
       emit(
         .addColumnRewritingDefault, at: defaultExpr.node?.fields.location,
         "on PostgreSQL \(pgVersion) any non-null default on ADD COLUMN rewrites \(table) under ACCESS EXCLUSIVE (instant only from 11)",
-        help: "ALTER TABLE \(table) ADD COLUMN \(name) \(typeText);\nALTER TABLE \(table) ALTER COLUMN \(name) SET DEFAULT <expr>;  -- then backfill existing rows in batches")
+        help:
+          "ALTER TABLE \(table) ADD COLUMN \(name) \(typeText);\nALTER TABLE \(table) ALTER COLUMN \(name) SET DEFAULT <expr>;  -- then backfill existing rows in batches"
+      )
     }
-    let hasDefault = (defaultExpr.map { !Self.isNullConstant($0) } ?? false) || serial || identity != nil
+    let hasDefault =
+      (defaultExpr.map { !Self.isNullConstant($0) } ?? false) || serial || identity != nil
       || constraints.contains { kind($0) == "CONSTR_GENERATED" }
     if notNull && !hasDefault {
       emit(
-        .addColumnNotNullWithoutDefault, at: constraints.first { kind($0) == "CONSTR_NOTNULL" || kind($0) == "CONSTR_PRIMARY" }?.location,
+        .addColumnNotNullWithoutDefault,
+        at: constraints.first { kind($0) == "CONSTR_NOTNULL" || kind($0) == "CONSTR_PRIMARY" }?.location,
         "adding NOT NULL column \(table).\(name) without a default fails as soon as \(table) has a row",
-        help: "ALTER TABLE \(table) ADD COLUMN \(name) \(typeText) NOT NULL DEFAULT <constant>;  -- instant on PG 11+; or add it nullable, backfill, then SET NOT NULL via a validated CHECK")
+        help:
+          "ALTER TABLE \(table) ADD COLUMN \(name) \(typeText) NOT NULL DEFAULT <constant>;  -- instant on PG 11+; or add it nullable, backfill, then SET NOT NULL via a validated CHECK"
+      )
     }
     for c in constraints {
       switch kind(c) {
@@ -450,7 +493,9 @@ final class LintUnit {
         emit(
           .constraintMissingNotValid, at: c.location,
           "CHECK on a new column of \(table) scans the table under ACCESS EXCLUSIVE",
-          help: "Add the column without the CHECK, then ADD CONSTRAINT ... CHECK (...) NOT VALID and VALIDATE it in a later transaction.", lock: .accessExclusive)
+          help:
+            "Add the column without the CHECK, then ADD CONSTRAINT ... CHECK (...) NOT VALID and VALIDATE it in a later transaction.",
+          lock: .accessExclusive)
       case "CONSTR_UNIQUE", "CONSTR_PRIMARY":
         let what = kind(c) == "CONSTR_UNIQUE" ? "UNIQUE" : "PRIMARY KEY"
         emit(
@@ -490,12 +535,17 @@ final class LintUnit {
       -- sync writes with a trigger, backfill in batches, switch the app, then drop \(column) and rename in a later deploy
       """
     if using {
-      emit(.columnTypeRewrite, at: at, "ALTER COLUMN \(table).\(column) TYPE \(new) USING ... rewrites \(table) under ACCESS EXCLUSIVE", help: alternative)
+      emit(
+        .columnTypeRewrite, at: at,
+        "ALTER COLUMN \(table).\(column) TYPE \(new) USING ... rewrites \(table) under ACCESS EXCLUSIVE", help: alternative)
       return
     }
     if let old {
       if TypeRef.isBinaryCompatible(from: old, to: new) { return }
-      emit(.columnTypeRewrite, at: at, "changing \(table).\(column) from \(old) to \(new) rewrites \(table) and its indexes under ACCESS EXCLUSIVE", help: alternative)
+      emit(
+        .columnTypeRewrite, at: at,
+        "changing \(table).\(column) from \(old) to \(new) rewrites \(table) and its indexes under ACCESS EXCLUSIVE",
+        help: alternative)
       return
     }
     // Old type unknown: a change to text/varchar/numeric is often binary-compatible.
@@ -549,7 +599,10 @@ final class LintUnit {
       guard !notValid else { return }
       let isFK = type == "CONSTR_FOREIGN"
       let what = isFK ? "FOREIGN KEY \(conname)" : "CHECK \(conname)"
-      let lockText = isFK ? "SHARE ROW EXCLUSIVE on \(table) and \(c["pktable"]?.relationName ?? "the referenced table")" : "ACCESS EXCLUSIVE on \(table)"
+      let lockText =
+        isFK
+        ? "SHARE ROW EXCLUSIVE on \(table) and \(c["pktable"]?.relationName ?? "the referenced table")"
+        : "ACCESS EXCLUSIVE on \(table)"
       let original = statementText
       emit(
         .constraintMissingNotValid, at: c.location,
@@ -573,7 +626,9 @@ final class LintUnit {
       emit(
         .excludeConstraint, at: c.location,
         "adding EXCLUDE constraint \(conname) builds its index under ACCESS EXCLUSIVE on \(table); PostgreSQL has no online way to add one",
-        help: "No safe form exists (EXCLUDE has neither NOT VALID nor USING INDEX): run it in a maintenance window, or enforce the rule with a trigger or in the application.")
+        help:
+          "No safe form exists (EXCLUDE has neither NOT VALID nor USING INDEX): run it in a maintenance window, or enforce the rule with a trigger or in the application."
+      )
     default: break
     }
   }
@@ -610,7 +665,8 @@ final class LintUnit {
       // Swapping a column into the place of one dropped in this transaction keeps the name working.
       if txDroppedColumns.contains("\(table).\(newName)") { return }
       emit(
-        .renameColumn, at: nil, "renaming \(table).\(column) to \(newName) breaks the app version still running during the deploy",
+        .renameColumn, at: nil,
+        "renaming \(table).\(column) to \(newName) breaks the app version still running during the deploy",
         help: """
           ALTER TABLE \(table) ADD COLUMN \(newName) <type>;  -- expand; sync both columns, backfill, move the app to \(newName)
           ALTER TABLE \(table) DROP COLUMN \(column);  -- contract, in a later deploy
@@ -648,8 +704,11 @@ final class LintUnit {
       guard !existing.isEmpty, !contractPhase else { return }
       let phaseNote = inPlan ? " outside the contract phase" : ""
       emit(
-        .dropTable, at: nil, "dropping table \(existing.joined(separator: ", "))\(phaseNote) breaks the app version still running during the deploy",
-        help: "Stop using \(existing.joined(separator: ", ")) in a deploy first; drop it in a later migration (a pgphase intent's contract phase).")
+        .dropTable, at: nil,
+        "dropping table \(existing.joined(separator: ", "))\(phaseNote) breaks the app version still running during the deploy",
+        help:
+          "Stop using \(existing.joined(separator: ", ")) in a deploy first; drop it in a later migration (a pgphase intent's contract phase)."
+      )
     default: break
     }
   }
@@ -662,14 +721,19 @@ final class LintUnit {
     }
     let target = f["relation"]?.relationName ?? f["name"]?.string ?? "index"
     if pgVersion >= 12 {
-      let fixed = Self.insertingConcurrently(into: statementText, after: f["kind"]?.string == "REINDEX_OBJECT_INDEX" ? "INDEX" : "TABLE")
+      let fixed = Self.insertingConcurrently(
+        into: statementText, after: f["kind"]?.string == "REINDEX_OBJECT_INDEX" ? "INDEX" : "TABLE")
       emit(
-        .requireConcurrentReindex, at: nil, "REINDEX \(target) without CONCURRENTLY blocks writes, and reads that plan with the index",
+        .requireConcurrentReindex, at: nil,
+        "REINDEX \(target) without CONCURRENTLY blocks writes, and reads that plan with the index",
         help: "\(fixed);  -- alone, outside a transaction block")
     } else {
       emit(
-        .requireConcurrentReindex, at: nil, "REINDEX \(target) blocks writes, and reads that plan with the index; PostgreSQL \(pgVersion) has no REINDEX CONCURRENTLY",
-        help: "CREATE INDEX CONCURRENTLY <new_name> ON <table> (...);  -- same definition\nDROP INDEX CONCURRENTLY \(target);\nALTER INDEX <new_name> RENAME TO \(target);")
+        .requireConcurrentReindex, at: nil,
+        "REINDEX \(target) blocks writes, and reads that plan with the index; PostgreSQL \(pgVersion) has no REINDEX CONCURRENTLY",
+        help:
+          "CREATE INDEX CONCURRENTLY <new_name> ON <table> (...);  -- same definition\nDROP INDEX CONCURRENTLY \(target);\nALTER INDEX <new_name> RENAME TO \(target);"
+      )
     }
   }
 }

@@ -1,5 +1,5 @@
-public import PGPhaseModel
 import Foundation
+public import PGPhaseModel
 
 /// Finds lock-heavy and unsafe DDL. One `Linter` lints a run's files in order: what earlier files
 /// create (column types, validated NOT NULL checks) informs later ones, as it would on the server.
@@ -31,7 +31,9 @@ public struct Linter: Sendable {
     }
     schema = unit.schema
     let ignores = IgnoreComments(source: source, statements: statements, options: options)
-    return ignores.apply(to: unit.findings, statements: unit.findingStatements).sorted { ($0.location, $0.rule) < ($1.location, $1.rule) }
+    return ignores.apply(to: unit.findings, statements: unit.findingStatements).sorted {
+      ($0.location, $0.rule) < ($1.location, $1.rule)
+    }
   }
 
   /// Lints SQL text as one file, with fresh knowledge.
@@ -53,7 +55,8 @@ public struct Linter: Sendable {
     for phasePlan in plan.phases {
       let unit = LintUnit(options: options, schema: schema, mode: .plan(phase: phasePlan.phase, lockTimeout: lockTimeoutSet))
       for step in phasePlan.steps {
-        let stepLocation = planText.flatMap { Self.locate(step: step.id, in: $0) } ?? SourceLocation(file: file, line: 1, column: 1)
+        let stepLocation =
+          planText.flatMap { Self.locate(step: step.id, in: $0) } ?? SourceLocation(file: file, line: 1, column: 1)
         if step.transactional { unit.begin(implicit: true) }
         unit.batchedStep = step.backfill != nil
         for sql in step.sql {
@@ -62,7 +65,8 @@ public struct Linter: Sendable {
           case .failure(let error):
             unit.findings.append(
               Finding(
-                rule: .parseError, severity: .error, message: "step \(step.id): \(error.message)", help: Rule.parseError.alternative,
+                rule: .parseError, severity: .error, message: "step \(step.id): \(error.message)",
+                help: Rule.parseError.alternative,
                 location: stepLocation, lock: nil))
           case .success(let statements):
             for (index, statement) in statements.enumerated() {

@@ -44,7 +44,9 @@ extension Linter {
       return on(f["relation"], mode)
     case "DropStmt":
       let type = f["removeType"]?.string ?? ""
-      let relationTypes: Set<String> = ["OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE", "OBJECT_FOREIGN_TABLE"]
+      let relationTypes: Set<String> = [
+        "OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE", "OBJECT_FOREIGN_TABLE",
+      ]
       guard relationTypes.contains(type) else {
         if type == "OBJECT_TRIGGER" || type == "OBJECT_RULE" || type == "OBJECT_POLICY" {
           // DROP TRIGGER t ON table: objects = [[table..., trigger]]
@@ -60,12 +62,18 @@ extension Linter {
         ($0.node("List")?["items"]?.names.last).map { StatementLock(relation: $0, mode: mode) }
       }
     case "TruncateStmt":
-      return (f["relations"]?.array ?? []).compactMap { $0.node("RangeVar")?.relationName.map { StatementLock(relation: $0, mode: .accessExclusive) } }
+      return (f["relations"]?.array ?? []).compactMap {
+        $0.node("RangeVar")?.relationName.map { StatementLock(relation: $0, mode: .accessExclusive) }
+      }
     case "LockStmt":
-      let modes: [LockMode] = [.accessShare, .rowShare, .rowExclusive, .shareUpdateExclusive, .share, .shareRowExclusive, .exclusive, .accessExclusive]
+      let modes: [LockMode] = [
+        .accessShare, .rowShare, .rowExclusive, .shareUpdateExclusive, .share, .shareRowExclusive, .exclusive, .accessExclusive,
+      ]
       let raw = f["mode"]?.int ?? 8
       let mode = modes[max(1, min(8, raw)) - 1]
-      return (f["relations"]?.array ?? []).compactMap { $0.node("RangeVar")?.relationName.map { StatementLock(relation: $0, mode: mode) } }
+      return (f["relations"]?.array ?? []).compactMap {
+        $0.node("RangeVar")?.relationName.map { StatementLock(relation: $0, mode: mode) }
+      }
     case "VacuumStmt":
       let options = (f["options"]?.array ?? []).compactMap { $0.node("DefElem")?["defname"]?.string }
       let isVacuum = f["is_vacuumcmd"]?.bool == true

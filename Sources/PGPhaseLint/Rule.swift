@@ -88,8 +88,10 @@ public enum Rule: String, Sendable, CaseIterable, Codable, Comparable {
     case .addColumnNotNullWithoutDefault: "ADD COLUMN NOT NULL without a default fails on any table that has rows"
     case .setNotNullWithoutCheck: "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE"
     case .columnTypeRewrite: "ALTER COLUMN TYPE rewrites the table under ACCESS EXCLUSIVE unless the change is binary-compatible"
-    case .constraintMissingNotValid: "Adding a FOREIGN KEY or CHECK constraint without NOT VALID scans the table while holding a lock"
-    case .validateInSameTransaction: "VALIDATE CONSTRAINT in the transaction that added it NOT VALID keeps the strong lock during the scan"
+    case .constraintMissingNotValid:
+      "Adding a FOREIGN KEY or CHECK constraint without NOT VALID scans the table while holding a lock"
+    case .validateInSameTransaction:
+      "VALIDATE CONSTRAINT in the transaction that added it NOT VALID keeps the strong lock during the scan"
     case .uniqueWithoutUsingIndex: "ADD UNIQUE / PRIMARY KEY builds its index under ACCESS EXCLUSIVE"
     case .excludeConstraint: "ADD EXCLUDE builds its index under ACCESS EXCLUSIVE, and has no online form"
     case .renameColumn: "Renaming a column breaks every running app that still uses the old name"
@@ -181,10 +183,13 @@ public enum Rule: String, Sendable, CaseIterable, Codable, Comparable {
   /// The safer way, generic; findings carry a concrete version built from the statement.
   public var alternative: String {
     switch self {
-    case .requireConcurrentIndex: "CREATE INDEX CONCURRENTLY orders_customer_id_idx ON orders (customer_id);  -- outside a transaction block"
-    case .concurrentlyInTransaction: "Run the CONCURRENTLY statement on its own, outside BEGIN/COMMIT (and outside a file the runner wraps in a transaction)."
+    case .requireConcurrentIndex:
+      "CREATE INDEX CONCURRENTLY orders_customer_id_idx ON orders (customer_id);  -- outside a transaction block"
+    case .concurrentlyInTransaction:
+      "Run the CONCURRENTLY statement on its own, outside BEGIN/COMMIT (and outside a file the runner wraps in a transaction)."
     case .requireConcurrentDropIndex: "DROP INDEX CONCURRENTLY orders_customer_id_idx;  -- outside a transaction block"
-    case .requireConcurrentReindex: "REINDEX INDEX CONCURRENTLY orders_customer_id_idx;  -- PostgreSQL 12+, outside a transaction block"
+    case .requireConcurrentReindex:
+      "REINDEX INDEX CONCURRENTLY orders_customer_id_idx;  -- PostgreSQL 12+, outside a transaction block"
     case .addColumnRewritingDefault:
       """
       ALTER TABLE orders ADD COLUMN token uuid;                   -- instant
@@ -227,7 +232,8 @@ public enum Rule: String, Sendable, CaseIterable, Codable, Comparable {
       CREATE UNIQUE INDEX CONCURRENTLY orders_number_key ON orders (number);
       ALTER TABLE orders ADD CONSTRAINT orders_number_key UNIQUE USING INDEX orders_number_key;
       """
-    case .excludeConstraint: "No safe form exists: add it in a maintenance window, or enforce the rule with a trigger or in the application."
+    case .excludeConstraint:
+      "No safe form exists: add it in a maintenance window, or enforce the rule with a trigger or in the application."
     case .renameColumn:
       """
       ALTER TABLE orders ADD COLUMN total_cents bigint;  -- expand: new name
@@ -240,14 +246,17 @@ public enum Rule: String, Sendable, CaseIterable, Codable, Comparable {
       CREATE VIEW orders AS SELECT * FROM purchases;  -- same transaction: old name keeps working
       -- drop the view once no running app uses the old name
       """
-    case .dropColumn: "Remove every use of the column from the app, deploy, then drop it in a later migration (the contract phase of a pgphase intent)."
-    case .dropTable: "Remove every use of the table from the app, deploy, then drop it in a later migration (the contract phase of a pgphase intent)."
+    case .dropColumn:
+      "Remove every use of the column from the app, deploy, then drop it in a later migration (the contract phase of a pgphase intent)."
+    case .dropTable:
+      "Remove every use of the table from the app, deploy, then drop it in a later migration (the contract phase of a pgphase intent)."
     case .vacuumFull: "VACUUM (ANALYZE) orders;  -- or pg_repack to shrink online"
     case .cluster: "pg_repack --table=orders --order-by=created_at  -- online reorder"
     case .requireConcurrentRefresh: "REFRESH MATERIALIZED VIEW CONCURRENTLY daily_totals;  -- needs a unique index on the view"
     case .lockTable: "Drop the explicit LOCK, or use the weakest mode that works after SET lock_timeout = '2s';"
     case .requireLockTimeout: "SET lock_timeout = '2s';  -- before the statement; retry on SQLSTATE 55P03"
-    case .multipleAccessExclusive: "Split the transaction: one table's strong-lock DDL per transaction, each under a short lock_timeout."
+    case .multipleAccessExclusive:
+      "Split the transaction: one table's strong-lock DDL per transaction, each under a short lock_timeout."
     case .unbatchedDMLWithDDL:
       """
       COMMIT;  -- end the DDL transaction first, then in batches, each its own transaction:

@@ -21,17 +21,20 @@ public enum RuleDocs {
       out += "For a whole file: `-- pgphase:ignore-file \(rule.rawValue) <reason>`. "
       out += "Everywhere: `rules: {disable: [\(rule.rawValue)]}` in `.pgphase.yaml`.\n"
     }
-    out += "\n<!-- Generated from Sources/PGPhaseLint/Rule.swift by RuleDocs; edit the code, then run the tests with PGPHASE_RECORD=1. -->\n"
+    out +=
+      "\n<!-- Generated from Sources/PGPhaseLint/Rule.swift by RuleDocs; edit the code, then run the tests with PGPHASE_RECORD=1. -->\n"
     return out
   }
 
   /// A table of every rule, for docs/rules/index.md.
   public static func index() -> String {
     var out = "# pgphase lint rules\n\n"
-    out += "Generated from the rule metadata; `pgphase lint --explain RULE` prints the same page. See README.md for the output formats.\n\n"
+    out +=
+      "Generated from the rule metadata; `pgphase lint --explain RULE` prints the same page. See README.md for the output formats.\n\n"
     out += "| rule | default | severity | lock | what it catches |\n|---|---|---|---|---|\n"
     for rule in Rule.allCases {
-      out += "| [\(rule.rawValue)](\(rule.rawValue).md) | \(rule.enabledByDefault ? "on" : "off") | \(rule.defaultSeverity.rawValue) | \(rule.lock?.rawValue ?? "") | \(rule.summary) |\n"
+      out +=
+        "| [\(rule.rawValue)](\(rule.rawValue).md) | \(rule.enabledByDefault ? "on" : "off") | \(rule.defaultSeverity.rawValue) | \(rule.lock?.rawValue ?? "") | \(rule.summary) |\n"
     }
     return out
   }

@@ -35,7 +35,9 @@ struct LintCommand: ParsableCommand {
   @Option(help: "Config file (default: .pgphase.yaml in the current folder, if any).")
   var config: String?
 
-  @Option(name: .customLong("pg-version"), help: "PostgreSQL major version the migrations run on (default 15, or the config's pg_version).")
+  @Option(
+    name: .customLong("pg-version"),
+    help: "PostgreSQL major version the migrations run on (default 15, or the config's pg_version).")
   var pgVersion: Int?
 
   @Option(help: "Print the documentation of one rule and exit.")
@@ -56,7 +58,9 @@ struct LintCommand: ParsableCommand {
   func run() throws {
     if listRules {
       for rule in Rule.allCases {
-        print("\(rule.rawValue.padding(toLength: 42, withPad: " ", startingAt: 0)) \(rule.enabledByDefault ? "on " : "off") \(rule.summary)")
+        print(
+          "\(rule.rawValue.padding(toLength: 42, withPad: " ", startingAt: 0)) \(rule.enabledByDefault ? "on " : "off") \(rule.summary)"
+        )
       }
       return
     }
@@ -177,7 +181,8 @@ struct LintCommand: ParsableCommand {
       }
       let base = root.hasSuffix("/") ? String(root.dropLast()) : root
       let entries = (fm.enumerator(atPath: root)?.allObjects as? [String] ?? []).sorted()
-      let planFolders = Set(entries.filter { $0 == "plan.json" || $0.hasSuffix("/plan.json") }.map { ($0 as NSString).deletingLastPathComponent })
+      let planFolders = Set(
+        entries.filter { $0 == "plan.json" || $0.hasSuffix("/plan.json") }.map { ($0 as NSString).deletingLastPathComponent })
       for entry in entries {
         let path = base == "." ? entry : "\(base)/\(entry)"
         if entry.split(separator: "/").contains(where: { $0.hasPrefix(".") }) || excluded(path) { continue }

@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct IgnoreTests {
   @Test func ignoreOnTheLineBefore() {
-    let sql = "-- pgphase:ignore require-concurrent-index tiny table\nCREATE INDEX i ON orders (a);\nCREATE INDEX j ON orders (b);"
+    let sql =
+      "-- pgphase:ignore require-concurrent-index tiny table\nCREATE INDEX i ON orders (a);\nCREATE INDEX j ON orders (b);"
     let found = Linter.lint(sql: sql)
     #expect(found.map(\.location.line) == [3])
   }
@@ -20,7 +21,8 @@ import Testing
   }
 
   @Test func ignoreFile() {
-    let sql = "-- pgphase:ignore-file require-concurrent-index seeding an empty database\nCREATE INDEX i ON a (x);\nCREATE INDEX j ON b (y);"
+    let sql =
+      "-- pgphase:ignore-file require-concurrent-index seeding an empty database\nCREATE INDEX i ON a (x);\nCREATE INDEX j ON b (y);"
     #expect(Linter.lint(sql: sql).isEmpty)
   }
 

@@ -22,12 +22,18 @@ func plan(_ steps: [Step], lockTimeout: String = "2s") -> Plan {
   @Test func aWellFormedPlanLintsClean() {
     let spec = BackfillSpec(table: QualifiedName("orders"), assignments: [], pending: "token IS NULL")
     let p = plan([
-      step("expand/01-add-column", .expand, ["ALTER TABLE orders ADD COLUMN token uuid", "ALTER TABLE orders ALTER COLUMN token SET DEFAULT gen_random_uuid()"]),
+      step(
+        "expand/01-add-column", .expand,
+        ["ALTER TABLE orders ADD COLUMN token uuid", "ALTER TABLE orders ALTER COLUMN token SET DEFAULT gen_random_uuid()"]),
       step("expand/02-index", .expand, ["CREATE INDEX CONCURRENTLY orders_token_idx ON orders (token)"], transactional: false),
-      step("expand/03-check", .expand, ["ALTER TABLE orders ADD CONSTRAINT orders_token_not_null CHECK (token IS NOT NULL) NOT VALID"]),
+      step(
+        "expand/03-check", .expand,
+        ["ALTER TABLE orders ADD CONSTRAINT orders_token_not_null CHECK (token IS NOT NULL) NOT VALID"]),
       step("backfill/01-fill", .backfill, ["UPDATE orders SET token = gen_random_uuid() WHERE token IS NULL"], backfill: spec),
       step("backfill/02-validate", .backfill, ["ALTER TABLE orders VALIDATE CONSTRAINT orders_token_not_null"]),
-      step("contract/01-not-null", .contract, ["ALTER TABLE orders ALTER COLUMN token SET NOT NULL", "ALTER TABLE orders DROP CONSTRAINT orders_token_not_null"]),
+      step(
+        "contract/01-not-null", .contract,
+        ["ALTER TABLE orders ALTER COLUMN token SET NOT NULL", "ALTER TABLE orders DROP CONSTRAINT orders_token_not_null"]),
       step("contract/02-drop", .contract, ["ALTER TABLE orders DROP COLUMN legacy_token"]),
     ])
     let found = Linter(options: LintOptions()).lint(plan: p, file: "plans/t/plan.json")
@@ -66,9 +72,13 @@ func plan(_ steps: [Step], lockTimeout: String = "2s") -> Plan {
   @Test func everyExamplePlanLintsClean() throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let folder = root.appendingPathComponent("examples/intents")
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.filter { $0.hasSuffix(".yaml") }.sorted() ?? []
+    let names =
+      (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.filter { $0.hasSuffix(".yaml") }.sorted() ?? []
     try #require(!names.isEmpty, "no example intents")
-    let sources = try names.map { IntentSource(path: "examples/intents/\($0)", text: try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8)) }
+    let sources = try names.map {
+      IntentSource(
+        path: "examples/intents/\($0)", text: try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8))
+    }
     let (intents, diagnostics) = IntentLoader.load(sources)
     try #require(!diagnostics.hasErrors, "\(diagnostics)")
     let (plans, planDiagnostics) = Planner.plan(intents)

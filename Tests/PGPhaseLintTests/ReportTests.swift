@@ -4,7 +4,8 @@ import PGPhaseModel
 import Testing
 
 @Suite struct ReportTests {
-  let report = LintReport(findings: Linter.lint(sql: "-- x\nCREATE INDEX i ON orders (a);", file: "db/001 init.sql"), files: ["db/001 init.sql"])
+  let report = LintReport(
+    findings: Linter.lint(sql: "-- x\nCREATE INDEX i ON orders (a);", file: "db/001 init.sql"), files: ["db/001 init.sql"])
 
   @Test func textHasLocationRuleAndHelp() {
     let text = report.text(color: false)
@@ -54,7 +55,8 @@ import Testing
 /// drift. `PGPHASE_RECORD=1 swift test --filter RuleDocsTests` rewrites them, and fails anyway so
 /// that CI can never pass by recording.
 @Suite struct RuleDocsTests {
-  static let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+  static let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
     .appendingPathComponent("docs/rules")
 
   static var expected: [(String, String)] {
@@ -77,9 +79,13 @@ import Testing
       }
     }
     if record {
-      Issue.record("PGPHASE_RECORD=1: \(problems.isEmpty ? "nothing changed" : problems.joined(separator: ", ")); recording runs always fail, rerun without it")
+      Issue.record(
+        "PGPHASE_RECORD=1: \(problems.isEmpty ? "nothing changed" : problems.joined(separator: ", ")); recording runs always fail, rerun without it"
+      )
     } else {
-      #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))\nrun `PGPHASE_RECORD=1 swift test --filter RuleDocsTests` to rewrite")
+      #expect(
+        problems.isEmpty,
+        "\(problems.joined(separator: "\n"))\nrun `PGPHASE_RECORD=1 swift test --filter RuleDocsTests` to rewrite")
     }
   }
 

@@ -45,26 +45,37 @@ let firing: [RuleCase] = [
   // Before PostgreSQL 11 every non-null default rewrites, now() included.
   RuleCase(.addColumnRewritingDefault, timeout + "ALTER TABLE orders ADD COLUMN created timestamptz DEFAULT now();", pg: 10),
   RuleCase(.addColumnRewritingDefault, timeout + "ALTER TABLE orders ADD COLUMN status text DEFAULT 'new';", pg: 10),
-  RuleCase(.addStoredGeneratedColumn, timeout + "ALTER TABLE orders ADD COLUMN total bigint GENERATED ALWAYS AS (price * qty) STORED;"),
+  RuleCase(
+    .addStoredGeneratedColumn, timeout + "ALTER TABLE orders ADD COLUMN total bigint GENERATED ALWAYS AS (price * qty) STORED;"),
   RuleCase(.addColumnNotNullWithoutDefault, timeout + "ALTER TABLE orders ADD COLUMN status text NOT NULL;"),
   RuleCase(.setNotNullWithoutCheck, timeout + "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;"),
   RuleCase(
     .setNotNullWithoutCheck,
-    timeout + "ALTER TABLE orders ADD CONSTRAINT c CHECK (status IS NOT NULL) NOT VALID;\nALTER TABLE orders ALTER COLUMN status SET NOT NULL;"),
+    timeout
+      + "ALTER TABLE orders ADD CONSTRAINT c CHECK (status IS NOT NULL) NOT VALID;\nALTER TABLE orders ALTER COLUMN status SET NOT NULL;"
+  ),
   RuleCase(
     .setNotNullWithoutCheck,
-    timeout + "ALTER TABLE orders ADD CONSTRAINT c CHECK (status IS NOT NULL);\nALTER TABLE orders ALTER COLUMN status SET NOT NULL;", pg: 11),
+    timeout
+      + "ALTER TABLE orders ADD CONSTRAINT c CHECK (status IS NOT NULL);\nALTER TABLE orders ALTER COLUMN status SET NOT NULL;",
+    pg: 11),
   RuleCase(.columnTypeRewrite, timeout + "ALTER TABLE orders ALTER COLUMN id TYPE bigint;"),
   RuleCase(.columnTypeRewrite, timeout + "ALTER TABLE orders ALTER COLUMN v TYPE text USING v::text;"),
-  RuleCase(.constraintMissingNotValid, timeout + "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (customer_id) REFERENCES customers (id);"),
+  RuleCase(
+    .constraintMissingNotValid,
+    timeout + "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (customer_id) REFERENCES customers (id);"),
   RuleCase(.constraintMissingNotValid, timeout + "ALTER TABLE orders ADD CONSTRAINT positive CHECK (amount > 0);"),
   RuleCase(.constraintMissingNotValid, timeout + "ALTER TABLE orders ADD COLUMN customer_id bigint REFERENCES customers (id);"),
   RuleCase(
     .validateInSameTransaction,
-    timeout + "BEGIN;\nALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (c) REFERENCES customers (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT fk;\nCOMMIT;"),
+    timeout
+      + "BEGIN;\nALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (c) REFERENCES customers (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT fk;\nCOMMIT;"
+  ),
   RuleCase(.uniqueWithoutUsingIndex, timeout + "ALTER TABLE orders ADD CONSTRAINT orders_number_key UNIQUE (number);"),
   RuleCase(.uniqueWithoutUsingIndex, timeout + "ALTER TABLE orders ADD PRIMARY KEY (id);"),
-  RuleCase(.excludeConstraint, timeout + "ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);"),
+  RuleCase(
+    .excludeConstraint,
+    timeout + "ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);"),
   RuleCase(.renameColumn, timeout + "ALTER TABLE orders RENAME COLUMN total TO total_cents;"),
   RuleCase(.renameTable, timeout + "ALTER TABLE orders RENAME TO purchases;"),
   RuleCase(.renameTable, timeout + "ALTER TABLE orders RENAME TO purchases;\nCREATE VIEW orders AS SELECT * FROM purchases;"),
@@ -79,11 +90,20 @@ let firing: [RuleCase] = [
   RuleCase(.requireLockTimeout, "ALTER TABLE orders ADD COLUMN note text;"),
   RuleCase(.requireLockTimeout, "BEGIN;\nSET LOCAL lock_timeout = '2s';\nCOMMIT;\nALTER TABLE orders ADD COLUMN note text;"),
   RuleCase(.requireLockTimeout, "SET lock_timeout = '2s';\nSET lock_timeout = 0;\nALTER TABLE orders ADD COLUMN note text;"),
-  RuleCase(.requireLockTimeout, "SET lock_timeout = '2s';\nRESET lock_timeout;\nDROP INDEX CONCURRENTLY i;\nALTER TABLE orders DROP CONSTRAINT c;"),
-  RuleCase(.multipleAccessExclusive, timeout + "BEGIN;\nALTER TABLE orders ADD COLUMN a text;\nALTER TABLE customers ADD COLUMN b text;\nCOMMIT;"),
-  RuleCase(.unbatchedDMLWithDDL, timeout + "BEGIN;\nALTER TABLE orders ADD COLUMN status text;\nUPDATE orders SET status = 'new';\nCOMMIT;"),
-  RuleCase(.unbatchedDMLWithDDL, timeout + "BEGIN;\nDELETE FROM orders WHERE legacy;\nALTER TABLE orders DROP CONSTRAINT c;\nCOMMIT;"),
-  RuleCase(.unbatchedDMLWithDDL, timeout + "ALTER TABLE orders ADD COLUMN x int;\nINSERT INTO orders (x) SELECT x FROM staging;", transactionalFiles: true),
+  RuleCase(
+    .requireLockTimeout,
+    "SET lock_timeout = '2s';\nRESET lock_timeout;\nDROP INDEX CONCURRENTLY i;\nALTER TABLE orders DROP CONSTRAINT c;"),
+  RuleCase(
+    .multipleAccessExclusive,
+    timeout + "BEGIN;\nALTER TABLE orders ADD COLUMN a text;\nALTER TABLE customers ADD COLUMN b text;\nCOMMIT;"),
+  RuleCase(
+    .unbatchedDMLWithDDL,
+    timeout + "BEGIN;\nALTER TABLE orders ADD COLUMN status text;\nUPDATE orders SET status = 'new';\nCOMMIT;"),
+  RuleCase(
+    .unbatchedDMLWithDDL, timeout + "BEGIN;\nDELETE FROM orders WHERE legacy;\nALTER TABLE orders DROP CONSTRAINT c;\nCOMMIT;"),
+  RuleCase(
+    .unbatchedDMLWithDDL, timeout + "ALTER TABLE orders ADD COLUMN x int;\nINSERT INTO orders (x) SELECT x FROM staging;",
+    transactionalFiles: true),
   RuleCase(.preferBigint, "CREATE TABLE t (id integer PRIMARY KEY);"),
   RuleCase(.preferBigint, "CREATE TABLE t (id serial PRIMARY KEY);"),
   RuleCase(.preferIdentity, "CREATE TABLE t (id bigserial PRIMARY KEY);"),
@@ -109,34 +129,55 @@ let silent: [RuleCase] = [
   RuleCase(.addColumnRewritingDefault, timeout + "ALTER TABLE orders ADD COLUMN created timestamptz DEFAULT now();"),
   RuleCase(.addColumnRewritingDefault, timeout + "ALTER TABLE orders ADD COLUMN created timestamptz DEFAULT CURRENT_TIMESTAMP;"),
   RuleCase(.addColumnRewritingDefault, timeout + "ALTER TABLE orders ADD COLUMN n int DEFAULT NULL;", pg: 10),
-  RuleCase(.addColumnRewritingDefault, "CREATE TABLE orders (id bigint);\nALTER TABLE orders ADD COLUMN token uuid DEFAULT gen_random_uuid();"),
+  RuleCase(
+    .addColumnRewritingDefault,
+    "CREATE TABLE orders (id bigint);\nALTER TABLE orders ADD COLUMN token uuid DEFAULT gen_random_uuid();"),
   RuleCase(.addStoredGeneratedColumn, timeout + "ALTER TABLE orders ADD COLUMN total bigint;"),
   RuleCase(.addColumnNotNullWithoutDefault, timeout + "ALTER TABLE orders ADD COLUMN status text NOT NULL DEFAULT 'new';"),
   RuleCase(.addColumnNotNullWithoutDefault, timeout + "ALTER TABLE orders ADD COLUMN status text;"),
   RuleCase(
     .setNotNullWithoutCheck,
-    timeout + "ALTER TABLE orders ADD CONSTRAINT c CHECK (status IS NOT NULL) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT c;\nALTER TABLE orders ALTER COLUMN status SET NOT NULL;"),
-  RuleCase(.setNotNullWithoutCheck, timeout + "ALTER TABLE orders ADD CONSTRAINT c CHECK (status IS NOT NULL);\nALTER TABLE orders ALTER COLUMN status SET NOT NULL;"),
+    timeout
+      + "ALTER TABLE orders ADD CONSTRAINT c CHECK (status IS NOT NULL) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT c;\nALTER TABLE orders ALTER COLUMN status SET NOT NULL;"
+  ),
+  RuleCase(
+    .setNotNullWithoutCheck,
+    timeout
+      + "ALTER TABLE orders ADD CONSTRAINT c CHECK (status IS NOT NULL);\nALTER TABLE orders ALTER COLUMN status SET NOT NULL;"),
   // Binary-compatible type changes are catalog-only (checked on PostgreSQL 15).
-  RuleCase(.columnTypeRewrite, "CREATE TABLE t (v varchar(10), n numeric(10,2));\nALTER TABLE t ALTER COLUMN v TYPE text;\nALTER TABLE t ALTER COLUMN n TYPE numeric(12,2);"),
-  RuleCase(.constraintMissingNotValid, timeout + "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;"),
+  RuleCase(
+    .columnTypeRewrite,
+    "CREATE TABLE t (v varchar(10), n numeric(10,2));\nALTER TABLE t ALTER COLUMN v TYPE text;\nALTER TABLE t ALTER COLUMN n TYPE numeric(12,2);"
+  ),
+  RuleCase(
+    .constraintMissingNotValid,
+    timeout + "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;"),
   RuleCase(.constraintMissingNotValid, timeout + "ALTER TABLE orders ADD CONSTRAINT positive CHECK (amount > 0) NOT VALID;"),
-  RuleCase(.constraintMissingNotValid, "CREATE TABLE orders (id bigint, customer_id bigint REFERENCES customers (id), CHECK (id > 0));"),
+  RuleCase(
+    .constraintMissingNotValid, "CREATE TABLE orders (id bigint, customer_id bigint REFERENCES customers (id), CHECK (id > 0));"),
   RuleCase(.constraintMissingNotValid, timeout + "ALTER TABLE orders VALIDATE CONSTRAINT fk;"),
   RuleCase(
     .validateInSameTransaction,
-    timeout + "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (c) REFERENCES customers (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT fk;"),
+    timeout
+      + "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (c) REFERENCES customers (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT fk;"
+  ),
   RuleCase(
     .uniqueWithoutUsingIndex,
-    "CREATE UNIQUE INDEX CONCURRENTLY k ON orders (number);\n" + timeout + "ALTER TABLE orders ADD CONSTRAINT k UNIQUE USING INDEX k;"),
+    "CREATE UNIQUE INDEX CONCURRENTLY k ON orders (number);\n" + timeout
+      + "ALTER TABLE orders ADD CONSTRAINT k UNIQUE USING INDEX k;"),
   RuleCase(.uniqueWithoutUsingIndex, "CREATE TABLE orders (id bigint PRIMARY KEY, number text UNIQUE);"),
-  RuleCase(.excludeConstraint, "CREATE TABLE bookings (room int, during tstzrange, EXCLUDE USING gist (room WITH =, during WITH &&));"),
+  RuleCase(
+    .excludeConstraint, "CREATE TABLE bookings (room int, during tstzrange, EXCLUDE USING gist (room WITH =, during WITH &&));"),
   RuleCase(.renameColumn, "CREATE TABLE t (a int);\nALTER TABLE t RENAME COLUMN a TO b;"),
   RuleCase(.renameTable, timeout + "ALTER INDEX orders_idx RENAME TO orders_customer_idx;"),
   // The old name keeps working through a view created in the same transaction.
-  RuleCase(.renameTable, timeout + "BEGIN;\nALTER TABLE orders RENAME TO purchases;\nCREATE VIEW orders AS SELECT * FROM purchases;\nCOMMIT;"),
+  RuleCase(
+    .renameTable,
+    timeout + "BEGIN;\nALTER TABLE orders RENAME TO purchases;\nCREATE VIEW orders AS SELECT * FROM purchases;\nCOMMIT;"),
   // Swapping a column into the place of one dropped in the same transaction keeps the name.
-  RuleCase(.renameColumn, timeout + "BEGIN;\nALTER TABLE t DROP COLUMN impact;\nALTER TABLE t RENAME COLUMN impact_new TO impact;\nCOMMIT;"),
+  RuleCase(
+    .renameColumn,
+    timeout + "BEGIN;\nALTER TABLE t DROP COLUMN impact;\nALTER TABLE t RENAME COLUMN impact_new TO impact;\nCOMMIT;"),
   RuleCase(.dropColumn, "CREATE TABLE t (a int, b int);\nALTER TABLE t DROP COLUMN b;"),
   RuleCase(.dropTable, "CREATE TABLE scratch (a int);\nDROP TABLE scratch;"),
   RuleCase(.vacuumFull, "VACUUM (ANALYZE) orders;"),
@@ -146,17 +187,25 @@ let silent: [RuleCase] = [
   RuleCase(.requireLockTimeout, "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN note text;"),
   RuleCase(.requireLockTimeout, "BEGIN;\nSET LOCAL lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;"),
   RuleCase(.requireLockTimeout, "SELECT set_config('lock_timeout', '2s', false);\nALTER TABLE orders ADD COLUMN note text;"),
-  RuleCase(.requireLockTimeout, "BEGIN;\nSELECT set_config('lock_timeout', '2s', true);\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;"),
+  RuleCase(
+    .requireLockTimeout,
+    "BEGIN;\nSELECT set_config('lock_timeout', '2s', true);\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;"),
   // Only ACCESS EXCLUSIVE statements need it; tables created in the file don't.
   RuleCase(.requireLockTimeout, "CREATE INDEX CONCURRENTLY i ON orders (a);\nALTER TABLE orders VALIDATE CONSTRAINT fk;"),
   RuleCase(.requireLockTimeout, "CREATE TABLE t (a int);\nALTER TABLE t ADD COLUMN b int;"),
-  RuleCase(.multipleAccessExclusive, timeout + "BEGIN;\nALTER TABLE orders ADD COLUMN a text;\nALTER TABLE orders ADD COLUMN b text;\nCOMMIT;"),
+  RuleCase(
+    .multipleAccessExclusive,
+    timeout + "BEGIN;\nALTER TABLE orders ADD COLUMN a text;\nALTER TABLE orders ADD COLUMN b text;\nCOMMIT;"),
   RuleCase(.multipleAccessExclusive, timeout + "ALTER TABLE orders ADD COLUMN a text;\nALTER TABLE customers ADD COLUMN b text;"),
   RuleCase(
     .unbatchedDMLWithDDL,
-    timeout + "BEGIN;\nALTER TABLE orders ADD COLUMN status text;\nUPDATE orders SET status = 'new' WHERE id IN (SELECT id FROM orders WHERE status IS NULL LIMIT 1000);\nCOMMIT;"),
+    timeout
+      + "BEGIN;\nALTER TABLE orders ADD COLUMN status text;\nUPDATE orders SET status = 'new' WHERE id IN (SELECT id FROM orders WHERE status IS NULL LIMIT 1000);\nCOMMIT;"
+  ),
   RuleCase(.unbatchedDMLWithDDL, timeout + "ALTER TABLE orders ADD COLUMN status text;\nUPDATE orders SET status = 'new';"),
-  RuleCase(.unbatchedDMLWithDDL, timeout + "BEGIN;\nALTER TABLE orders ADD COLUMN status text;\nINSERT INTO orders (status) VALUES ('x');\nCOMMIT;"),
+  RuleCase(
+    .unbatchedDMLWithDDL,
+    timeout + "BEGIN;\nALTER TABLE orders ADD COLUMN status text;\nINSERT INTO orders (status) VALUES ('x');\nCOMMIT;"),
   RuleCase(.preferBigint, "CREATE TABLE t (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY);"),
   RuleCase(.preferIdentity, "CREATE TABLE t (id bigint GENERATED BY DEFAULT AS IDENTITY);"),
   RuleCase(.preferText, "CREATE TABLE t (name text, v varchar);"),
@@ -175,7 +224,9 @@ let silent: [RuleCase] = [
   @Test(arguments: silent)
   func staysSilent(_ c: RuleCase) {
     let found = c.findings()
-    #expect(!found.contains { $0.rule == c.rule }, "unexpected \(c.rule.rawValue): \(found.filter { $0.rule == c.rule }.map(\.message))")
+    #expect(
+      !found.contains { $0.rule == c.rule }, "unexpected \(c.rule.rawValue): \(found.filter { $0.rule == c.rule }.map(\.message))"
+    )
   }
 
   @Test func everyRuleHasAFiringAndASilentCase() {
@@ -199,14 +250,15 @@ let silent: [RuleCase] = [
   @Test func typeChangesUseTypesFromEarlierFiles() {
     var linter = Linter(options: LintOptions())
     _ = linter.lint(SQLSource(file: "001.sql", text: "CREATE TABLE t (v varchar(10), n numeric(10,2), s text, i int);"))
-    let sql = timeout + """
-      ALTER TABLE t ALTER COLUMN v TYPE text;
-      ALTER TABLE t ALTER COLUMN n TYPE numeric(12,2);
-      ALTER TABLE t ALTER COLUMN s TYPE varchar;
-      ALTER TABLE t ALTER COLUMN v TYPE varchar;
-      ALTER TABLE t ALTER COLUMN i TYPE bigint;
-      ALTER TABLE t ALTER COLUMN n TYPE numeric(12,3);
-      """
+    let sql =
+      timeout + """
+        ALTER TABLE t ALTER COLUMN v TYPE text;
+        ALTER TABLE t ALTER COLUMN n TYPE numeric(12,2);
+        ALTER TABLE t ALTER COLUMN s TYPE varchar;
+        ALTER TABLE t ALTER COLUMN v TYPE varchar;
+        ALTER TABLE t ALTER COLUMN i TYPE bigint;
+        ALTER TABLE t ALTER COLUMN n TYPE numeric(12,3);
+        """
     let found = linter.lint(SQLSource(file: "002.sql", text: sql)).filter { $0.rule == .columnTypeRewrite }
     #expect(found.map(\.location.line) == [6, 7])
     #expect(found.allSatisfy { $0.severity == .error })
@@ -215,7 +267,10 @@ let silent: [RuleCase] = [
   @Test func varcharGrowthIsBinaryCompatibleButShrinkIsNot() {
     var linter = Linter(options: LintOptions())
     _ = linter.lint(SQLSource(file: "001.sql", text: "CREATE TABLE t (v varchar(10), w varchar(10));"))
-    let found = linter.lint(SQLSource(file: "002.sql", text: timeout + "ALTER TABLE t ALTER COLUMN v TYPE varchar(20);\nALTER TABLE t ALTER COLUMN w TYPE varchar(5);"))
+    let found = linter.lint(
+      SQLSource(
+        file: "002.sql",
+        text: timeout + "ALTER TABLE t ALTER COLUMN v TYPE varchar(20);\nALTER TABLE t ALTER COLUMN w TYPE varchar(5);"))
     #expect(found.filter { $0.rule == .columnTypeRewrite }.map(\.location.line) == [3])
   }
 
@@ -229,7 +284,10 @@ let silent: [RuleCase] = [
     let found = Linter.lint(sql: "CREATE UNIQUE INDEX orders_number_key ON orders (number);")
     #expect(found.first?.help?.hasPrefix("CREATE UNIQUE INDEX CONCURRENTLY orders_number_key ON orders (number);") == true)
     let fk = Linter.lint(sql: timeout + "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (c) REFERENCES customers (id);")
-    #expect(fk.first?.help?.hasPrefix("ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (c) REFERENCES customers (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT fk;") == true)
+    #expect(
+      fk.first?.help?.hasPrefix(
+        "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (c) REFERENCES customers (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT fk;"
+      ) == true)
   }
 
   @Test func excludeAdviceDoesNotSuggestNotValid() {
@@ -248,7 +306,8 @@ let silent: [RuleCase] = [
     #expect(Linter.lockMode(of: "CREATE INDEX i ON t (a)") == .share)
     #expect(Linter.lockMode(of: "CREATE INDEX CONCURRENTLY i ON t (a)") == .shareUpdateExclusive)
     #expect(Linter.lockMode(of: "ALTER TABLE t ADD COLUMN a int") == .accessExclusive)
-    #expect(Linter.lockMode(of: "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id) NOT VALID") == .shareRowExclusive)
+    #expect(
+      Linter.lockMode(of: "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id) NOT VALID") == .shareRowExclusive)
     #expect(Linter.lockMode(of: "ALTER TABLE t VALIDATE CONSTRAINT f") == .shareUpdateExclusive)
     #expect(Linter.lockMode(of: "DROP INDEX CONCURRENTLY i") == .shareUpdateExclusive)
     #expect(Linter.lockMode(of: "DROP INDEX i") == .accessExclusive)
