@@ -271,7 +271,7 @@ public final class Executor {
     if c.transactionStatus != .idle { _ = try? c.execute("ROLLBACK") }
     try c.transaction { c in
       try Journal.record(
-        step, position: position, intent: lp.plan.intent, state: .failed, countAttempt: !step.transactional ? false : true,
+        step, position: position, intent: lp.plan.intent, state: .failed, countAttempt: step.transactional,
         starting: step.transactional, finishing: true, runner: runnerName, error: e, on: c)
     }
     let summary = PostgresErrorSummary(sqlState: e.sqlState, message: e.message, detail: e.detail, statement: e.statement)

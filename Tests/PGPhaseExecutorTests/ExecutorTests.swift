@@ -176,6 +176,49 @@ struct ExecutorTests {
     }
   }
 
+  /// A failed concurrent unique build leaves an invalid index; the next run drops it and
+  /// rebuilds once the data is fixed. A step left 'running' whose postconditions hold is
+  /// resolved as done without running again.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func invalidIndexIsDroppedAndRebuiltAndRunningIsResolvedByCatalog() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript("CREATE TABLE t (id int, name text); INSERT INTO t VALUES (1, 'a'), (2, 'a'), (3, 'b');")
+      let table = QualifiedName(schema: "public", "t")
+      let step = Step(
+        id: "expand/01-unique-name", phase: .expand, change: 1, operation: "create_index", summary: "",
+        sql: ["CREATE UNIQUE INDEX CONCURRENTLY t_name_key ON public.t (name)"], transactional: false,
+        locks: [LockedRelation(table, .shareUpdateExclusive)], cost: .scanNoWriteBlock,
+        undo: Undo(sql: ["DROP INDEX CONCURRENTLY IF EXISTS public.t_name_key"], transactional: false),
+        postconditions: [.indexExists(QualifiedName(schema: "public", "t_name_key"), on: table, unique: true)])
+      let lp = try testPlan("t_index", [step])
+      let log = Lines()
+      let executor = makeExecutor(db, log: log)
+      #expect(throws: ExecutorError.self) { try executor.apply(phase: .expand, intents: nil, plans: [lp]) }
+      var journal = try Journal.steps(intent: "t_index", on: db.connection)["t_index"] ?? [:]
+      #expect(journal[step.id]?.state == .failed)
+      #expect(journal[step.id]?.errorSQLState == "23505")
+      let invalid = try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_name_key"))
+      #expect(invalid?.valid == false)
+      try db.connection.execute("DELETE FROM t WHERE id = 2")
+      try executor.apply(phase: .expand, intents: nil, plans: [lp])
+      #expect(log.all.contains { $0.contains("invalid") && $0.contains("dropping") })
+      #expect(try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_name_key"))?.isUsable == true)
+      journal = try Journal.steps(intent: "t_index", on: db.connection)["t_index"] ?? [:]
+      #expect(journal[step.id]?.state == .done)
+      #expect(journal[step.id]?.attempts == 2)
+      // Pretend a runner died after the build but before recording it: resolved from the catalog.
+      try db.connection.execute("UPDATE pgphase.steps SET state = 'running' WHERE step_id = $1", [step.id])
+      let output = Lines()
+      try makeExecutor(db, output: output).apply(phase: .expand, intents: nil, plans: [lp])
+      #expect(output.all.contains { $0.contains("already complete in the catalog") })
+      journal = try Journal.steps(intent: "t_index", on: db.connection)["t_index"] ?? [:]
+      #expect(journal[step.id]?.state == .done)
+      // Rollback runs the non-transactional undo.
+      try executor.rollback(intent: "t_index", plans: [lp])
+      #expect(try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_name_key")) == nil)
+    }
+  }
+
   /// (d) lock_timeout: a session holding ACCESS SHARE makes the ALTER time out; the step is
   /// retried, the blocker's pid is logged, and it succeeds once the lock is released.
   @Test(.enabled(if: TestServer.shouldRun))
