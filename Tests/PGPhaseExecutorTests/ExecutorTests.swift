@@ -219,6 +219,41 @@ struct ExecutorTests {
     }
   }
 
+  /// status shows a step left running by a live backend, and who blocks that backend.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func statusShowsRunningStepAndBlockers() throws {
+    try withTestDatabase { db in
+      try db.connection.execute("CREATE TABLE t (id int)")
+      let lp = try testPlan("t_status", [sqlStep("expand/01-a", ["SELECT 1"]), sqlStep("backfill/01-b", ["SELECT 2"])])
+      try makeExecutor(db).apply(phase: .expand, intents: nil, plans: [lp])
+      let holder = try db.connect(applicationName: "the blocker")
+      try holder.execute("BEGIN")
+      try holder.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+      let waiter = try db.connect(applicationName: "pgphase apply test:1")
+      let waiterPID = waiter.backendPID
+      let transfer = UnsafeTransfer(waiter)
+      let blocked = BackgroundWork { try transfer.value.execute("SELECT count(*) FROM t") }
+      try db.connection.waitUntil(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = $1::int AND NOT granted)", [String(waiterPID)])
+      try db.connection.execute(
+        """
+        INSERT INTO pgphase.steps (intent, step_id, phase, position, statements, state, attempts, started_at, runner, backend_pid)
+        VALUES ('t_status', 'backfill/01-b', 'backfill', 1, '{"SELECT 2"}', 'running', 1, now(), 'pgphase apply test:1', $1::int)
+        """, [String(waiterPID)])
+      let statuses = try StatusReader.read(plans: [lp], on: db.connection)
+      let s = try #require(statuses.first)
+      #expect(s.phases.map(\.state) == ["done", "in progress", "done"])
+      let running = try #require(s.active.first)
+      #expect(running.step == "backfill/01-b" && running.alive && running.backendPID == waiterPID)
+      #expect(running.blockedBy.contains { $0.contains("pid \(holder.backendPID)") && $0.contains("the blocker") })
+      #expect(StatusReader.render(statuses).contains("blocked by pid \(holder.backendPID)"))
+      try holder.execute("ROLLBACK")
+      _ = try blocked.wait()
+      holder.close()
+      waiter.close()
+    }
+  }
+
   /// (d) lock_timeout: a session holding ACCESS SHARE makes the ALTER time out; the step is
   /// retried, the blocker's pid is logged, and it succeeds once the lock is released.
   @Test(.enabled(if: TestServer.shouldRun))
