@@ -11,8 +11,15 @@ public struct ExecutorOptions: Sendable {
   public var retry: RetryPolicy
   /// Seconds between progress lines of backfills and index builds.
   public var progressInterval: Double
+  /// On SIGINT/SIGTERM, cancel the running statement, journal the step as failed and stop
+  /// (`ExecutorError.interrupted`); a second signal ends the process at once. For the CLI.
+  public var cancelOnSignals: Bool
 
-  public init(command: String = "apply", lockWait: Double = 600, retry: RetryPolicy = RetryPolicy(), progressInterval: Double = 5) {
+  public init(
+    command: String = "apply", lockWait: Double = 600, retry: RetryPolicy = RetryPolicy(), progressInterval: Double = 5,
+    cancelOnSignals: Bool = false
+  ) {
+    self.cancelOnSignals = cancelOnSignals
     self.command = command
     self.lockWait = lockWait
     self.retry = retry
@@ -34,6 +41,7 @@ public final class Executor {
 
   /// `pgphase <command> <host>:<pid>`, shown in pg_stat_activity and written to the journal.
   public let runnerName: String
+  private var signals: SignalCancellation?
 
   public init(dsn: String?, options: ExecutorOptions = ExecutorOptions(), output: @escaping (String) -> Void, log: @escaping (String) -> Void) {
     self.dsn = dsn
@@ -138,6 +146,13 @@ public final class Executor {
       throw ExecutorError.connection(error.description)
     }
     defer { c.close() }
+    if options.cancelOnSignals {
+      signals = installCancelOnSignals(try c.makeCanceller())
+    }
+    defer {
+      signals?.uninstall()
+      signals = nil
+    }
     try Journal.ensure(on: c)
     do {
       try body(c)
@@ -189,6 +204,7 @@ public final class Executor {
     try Journal.recordPlan(lp, on: c)
     let positions = Dictionary(uniqueKeysWithValues: lp.plan.allSteps.enumerated().map { ($1.id, $0) })
     for step in lp.plan.steps(in: phase) {
+      try checkInterrupted()
       let previous = journal[step.id]
       if previous?.state == .done { continue }
       let position = positions[step.id] ?? 0
@@ -265,6 +281,10 @@ public final class Executor {
     line(lp, step, "done in \(formatDuration(since: start))\(note)")
   }
 
+  private func checkInterrupted() throws {
+    if let signal = signals?.receivedSignal { throw ExecutorError.interrupted(signal: signal) }
+  }
+
   /// Records 'failed' with the original error in its own transaction, then throws.
   private func fail(_ step: Step, position: Int, of lp: LoadedPlan, error e: PostgresError, on c: Connection) throws -> Never {
     if e.connectionLost { throw e }
@@ -276,6 +296,7 @@ public final class Executor {
     }
     let summary = PostgresErrorSummary(sqlState: e.sqlState, message: e.message, detail: e.detail, statement: e.statement)
     line(lp, step, "FAILED: \(summary)")
+    try checkInterrupted()
     throw ExecutorError.stepFailed(intent: lp.plan.intent, step: step.id, error: summary)
   }
 
@@ -305,7 +326,7 @@ public final class Executor {
         try body()
         return
       } catch let e as PostgresError {
-        guard RetryPolicy.isRetryable(e), !e.connectionLost else { throw e }
+        guard RetryPolicy.isRetryable(e), !e.connectionLost, signals?.receivedSignal == nil else { throw e }
         let holders = (try? LockInspector.holders(of: step.locks.map(\.relation), on: c)) ?? []
         let who = holders.isEmpty ? "no session visible now" : holders.map(\.description).joined(separator: "; ")
         let delay = policy.delay(forRetry: retry)

@@ -81,6 +81,8 @@ public enum ExecutorError: Error, CustomStringConvertible {
   case phaseOrder(String)
   /// Rollback refused (exit 1).
   case rollbackRefused(String)
+  /// SIGINT or SIGTERM: the running step was cancelled and journaled (exit 128 + signal).
+  case interrupted(signal: Int32)
   /// The journal was written by a newer pgphase (exit 1).
   case journalTooNew(found: Int, supported: Int)
 
@@ -88,6 +90,7 @@ public enum ExecutorError: Error, CustomStringConvertible {
     switch self {
     case .badPlans, .usage: 2
     case .lockWaitTimeout, .connection: 3
+    case .interrupted(let signal): 128 + signal
     default: 1
     }
   }
@@ -104,6 +107,8 @@ public enum ExecutorError: Error, CustomStringConvertible {
       "plan of \(intent) changed after some of its steps ran: \(reason). Revert the plan edit, or write a new intent for the change"
     case .phaseOrder(let m): m
     case .rollbackRefused(let m): m
+    case .interrupted(let signal):
+      "interrupted by signal \(signal): the running step was cancelled and journaled; rerun to continue"
     case .journalTooNew(let found, let supported):
       "the pgphase journal is at version \(found) but this pgphase supports up to \(supported): upgrade pgphase"
     }

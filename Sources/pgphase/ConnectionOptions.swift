@@ -24,7 +24,8 @@ struct RunnerOptions: ParsableArguments {
   func executorOptions(command: String) throws -> ExecutorOptions {
     ExecutorOptions(
       command: command, lockWait: try parseDuration(lockWait, flag: "--lock-wait"),
-      retry: RetryPolicy(maxRetries: maxRetries, deadline: try parseDuration(retryDeadline, flag: "--retry-deadline")))
+      retry: RetryPolicy(maxRetries: maxRetries, deadline: try parseDuration(retryDeadline, flag: "--retry-deadline")),
+      cancelOnSignals: true)
   }
 }
 
