@@ -43,7 +43,10 @@ public final class Executor {
   public let runnerName: String
   private var signals: SignalCancellation?
 
-  public init(dsn: String?, options: ExecutorOptions = ExecutorOptions(), output: @escaping (String) -> Void, log: @escaping (String) -> Void) {
+  public init(
+    dsn: String?, options: ExecutorOptions = ExecutorOptions(), output: @escaping (String) -> Void,
+    log: @escaping (String) -> Void
+  ) {
     self.dsn = dsn
     self.options = options
     self.output = output
@@ -72,7 +75,9 @@ public final class Executor {
         let next = nextPhase(of: lp.plan, steps)
         if let next, next < phase {
           if intents != nil {
-            problems.append("cannot apply \(phase.rawValue) of \(lp.plan.intent): its \(next.rawValue) phase is not done (run `pgphase apply --phase \(next.rawValue) --intent \(lp.plan.intent)` first)")
+            problems.append(
+              "cannot apply \(phase.rawValue) of \(lp.plan.intent): its \(next.rawValue) phase is not done (run `pgphase apply --phase \(next.rawValue) --intent \(lp.plan.intent)` first)"
+            )
           }
           continue
         }
@@ -118,7 +123,8 @@ public final class Executor {
       }
       if let first = started.first {
         throw ExecutorError.rollbackRefused(
-          "cannot roll back \(intent): its contract phase has started (\(first.id) is \(journal[first.id]!.state.rawValue)); contract is the point of no return")
+          "cannot roll back \(intent): its contract phase has started (\(first.id) is \(journal[first.id]!.state.rawValue)); contract is the point of no return"
+        )
       }
       let positions = Dictionary(uniqueKeysWithValues: lp.plan.allSteps.enumerated().map { ($1.id, $0) })
       let candidates = (lp.plan.steps(in: .expand) + lp.plan.steps(in: .backfill)).reversed()
@@ -190,10 +196,12 @@ public final class Executor {
     let steps = Dictionary(uniqueKeysWithValues: lp.plan.allSteps.map { ($0.id, $0) })
     for record in ran.sorted(by: { $0.stepID < $1.stepID }) {
       guard let step = steps[record.stepID] else {
-        throw ExecutorError.planChanged(intent: lp.plan.intent, reason: "step \(record.stepID) is \(record.state.rawValue) but no longer in the plan")
+        throw ExecutorError.planChanged(
+          intent: lp.plan.intent, reason: "step \(record.stepID) is \(record.state.rawValue) but no longer in the plan")
       }
       if step.sql != record.statements {
-        throw ExecutorError.planChanged(intent: lp.plan.intent, reason: "step \(record.stepID) is \(record.state.rawValue) but its SQL differs")
+        throw ExecutorError.planChanged(
+          intent: lp.plan.intent, reason: "step \(record.stepID) is \(record.state.rawValue) but its SQL differs")
       }
     }
   }
@@ -242,7 +250,9 @@ public final class Executor {
   private func runAlone(_ step: Step, position: Int, previous: JournalStep?, of lp: LoadedPlan, on c: Connection) throws {
     let start = Date()
     if let previous, previous.state == .running {
-      log("\(lp.plan.intent) \(step.id) was left running by \(previous.runner ?? "an earlier runner"); resolving it from the catalog")
+      log(
+        "\(lp.plan.intent) \(step.id) was left running by \(previous.runner ?? "an earlier runner"); resolving it from the catalog"
+      )
     }
     try Journal.record(
       step, position: position, intent: lp.plan.intent, state: .running, countAttempt: true, starting: true,
@@ -332,13 +342,17 @@ public final class Executor {
         let delay = policy.delay(forRetry: retry)
         let elapsed = Date().timeIntervalSince(start)
         if retry >= policy.maxRetries || elapsed + delay > policy.deadline {
-          log("\(lp.plan.intent) \(step.id): \(e.message) (SQLSTATE \(e.sqlState ?? "?")); giving up after \(retry) retr\(retry == 1 ? "y" : "ies") in \(formatSeconds(elapsed)); blocked by: \(who)")
+          log(
+            "\(lp.plan.intent) \(step.id): \(e.message) (SQLSTATE \(e.sqlState ?? "?")); giving up after \(retry) retr\(retry == 1 ? "y" : "ies") in \(formatSeconds(elapsed)); blocked by: \(who)"
+          )
           var final = e
           if !holders.isEmpty { final.detail = [e.detail, "blocked by: \(who)"].compactMap { $0 }.joined(separator: "; ") }
           throw final
         }
         retry += 1
-        log("\(lp.plan.intent) \(step.id): \(e.message) (SQLSTATE \(e.sqlState ?? "?")); retry \(retry)/\(policy.maxRetries) in \(formatSeconds(delay)); blocked by: \(who)")
+        log(
+          "\(lp.plan.intent) \(step.id): \(e.message) (SQLSTATE \(e.sqlState ?? "?")); retry \(retry)/\(policy.maxRetries) in \(formatSeconds(delay)); blocked by: \(who)"
+        )
         Thread.sleep(forTimeInterval: delay)
       }
     }
@@ -380,7 +394,9 @@ public final class Executor {
       if Date().timeIntervalSince(lastReport) >= options.progressInterval {
         let done = progress.fractionDone.map { String(format: " %.0f%%", $0 * 100) } ?? ""
         let locker = progress.currentLockerPID.map { ", waiting for pid \($0)" } ?? ""
-        log("\(lp.plan.intent) \(step.id): a build of \(index) is still running in pid \(progress.pid) (\(progress.phase)\(done)\(locker)); waiting for it")
+        log(
+          "\(lp.plan.intent) \(step.id): a build of \(index) is still running in pid \(progress.pid) (\(progress.phase)\(done)\(locker)); waiting for it"
+        )
         lastReport = Date()
       }
       Thread.sleep(forTimeInterval: 0.5)
@@ -402,7 +418,8 @@ public final class Executor {
     let batch = max(1, lp.plan.backfillBatchSize ?? 1000)
     let table = spec.table.sql
     let assignments = spec.assignments.map { "\(SQL.quoteIdentifier($0.column)) = (\($0.expression))" }.joined(separator: ", ")
-    let sql = "UPDATE \(table) SET \(assignments) WHERE ctid = ANY(ARRAY(SELECT ctid FROM \(table) WHERE \(spec.pending) LIMIT \(batch)))"
+    let sql =
+      "UPDATE \(table) SET \(assignments) WHERE ctid = ANY(ARRAY(SELECT ctid FROM \(table) WHERE \(spec.pending) LIMIT \(batch)))"
     var total = 0
     var batches = 0
     let start = Date()

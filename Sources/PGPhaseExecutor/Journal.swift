@@ -115,7 +115,9 @@ public enum Journal {
   public static func intent(_ id: String, on connection: Connection) throws -> JournalIntent? {
     let result = try connection.execute(
       "SELECT intent, plan_hash, first_applied_at::text AS first FROM pgphase.intents WHERE intent = $1", [id])
-    return result.first.map { JournalIntent(intent: $0["intent"] ?? id, planHash: $0["plan_hash"] ?? "", firstAppliedAt: $0["first"]) }
+    return result.first.map {
+      JournalIntent(intent: $0["intent"] ?? id, planHash: $0["plan_hash"] ?? "", firstAppliedAt: $0["first"])
+    }
   }
 
   /// Steps of `intent` (every intent when nil), keyed by step id.
@@ -181,7 +183,9 @@ public enum Journal {
 
 /// `{"a","b"}` for a text[] parameter.
 func textArrayLiteral(_ items: [String]) -> String {
-  "{" + items.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+  "{"
+    + items.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+    .joined(separator: ",") + "}"
 }
 
 /// Parses PostgreSQL's text output of a one-dimensional text[].

@@ -30,7 +30,9 @@ public final class RunnerLock {
     var lastReport = start
     var holder: String?
     while true {
-      if try connection.execute("SELECT pg_try_advisory_lock($1::int, $2::int)", [String(key1), String(key2)]).scalarBool() == true {
+      if try connection.execute("SELECT pg_try_advisory_lock($1::int, $2::int)", [String(key1), String(key2)]).scalarBool()
+        == true
+      {
         return RunnerLock(connection: connection)
       }
       let now = Date()

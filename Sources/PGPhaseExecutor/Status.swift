@@ -59,17 +59,18 @@ public enum StatusReader {
         let states = planned.map { steps[$0.id]?.state ?? .pending }
         let done = states.filter { $0 == .done }.count
         let state: String =
-          if states.contains(.failed) { "failed" }
-          else if done == planned.count { "done" }
-          else if states.contains(.running) || done > 0 { "in progress" }
-          else { "not started" }
+          if states.contains(.failed) { "failed" } else if done == planned.count {
+            "done"
+          } else if states.contains(.running) || done > 0 { "in progress" } else { "not started" }
         phases.append(.init(phase: phase, state: state, steps: planned.count, done: done))
         for step in planned {
           guard let record = steps[step.id], record.state == .running || record.state == .failed else { continue }
           var alive = false
           var blockers: [String] = []
           if record.state == .running, let pid = record.backendPID {
-            alive = try c.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1::int)", [String(pid)]).scalarBool() ?? false
+            alive =
+              try c.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1::int)", [String(pid)]).scalarBool()
+              ?? false
             if alive {
               blockers = try Catalog(c).blockingPIDs(of: pid).map { b in
                 var text = "pid \(b.pid)"
@@ -105,7 +106,9 @@ public enum StatusReader {
       for a in s.active {
         if a.state == "running" {
           var text = "  running \(a.step) by \(a.runner ?? "?")"
-          if let pid = a.backendPID { text += " (pid \(pid), \(a.alive ? "alive" : "gone: it will be resolved by the next run"))" }
+          if let pid = a.backendPID {
+            text += " (pid \(pid), \(a.alive ? "alive" : "gone: it will be resolved by the next run"))"
+          }
           if let seconds = a.seconds { text += " for \(formatSeconds(seconds))" }
           if !a.blockedBy.isEmpty { text += "; blocked by \(a.blockedBy.joined(separator: "; "))" }
           lines.append(text)

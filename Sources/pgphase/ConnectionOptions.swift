@@ -66,5 +66,7 @@ func loadPlans(_ dir: String) throws -> [LoadedPlan] {
 }
 
 func makeExecutor(_ connection: ConnectionOptions, _ options: ExecutorOptions) -> Executor {
-  Executor(dsn: connection.dsn, options: options, output: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }, log: { printError($0) })
+  Executor(
+    dsn: connection.dsn, options: options, output: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) },
+    log: { printError($0) })
 }

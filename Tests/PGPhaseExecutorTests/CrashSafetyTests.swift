@@ -55,7 +55,9 @@ func fingerprint(_ c: Connection) throws -> [String] {
     "SELECT quote_ident(relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1"
   ).values.compactMap { $0[0] }
   for table in tables {
-    let sum = try c.execute("SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '-') FROM \(table) t").scalar
+    let sum = try c.execute(
+      "SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '-') FROM \(table) t"
+    ).scalar
     lines.append("data \(table) \(sum ?? "")")
   }
   return lines
@@ -112,7 +114,9 @@ struct CrashSafetyTests {
         try seedForCrashTests(db.connection)
         let start = Date()
         for phase in phases {
-          let r = try runUntil(["apply", "--phase", phase, "--dsn", db.conninfo] + intentArgs + [plansDir], deadline: start.addingTimeInterval(delay))
+          let r = try runUntil(
+            ["apply", "--phase", phase, "--dsn", db.conninfo] + intentArgs + [plansDir], deadline: start.addingTimeInterval(delay)
+          )
           if r.killed {
             killed += 1
             break
@@ -121,12 +125,17 @@ struct CrashSafetyTests {
         }
         try applyAll(db.conninfo)
         let result = try fingerprint(db.connection)
-        #expect(result == reference, "kill after \(Int(delay * 1000))ms: \(zip(result, reference).first { $0 != $1 }.map { "\($0) vs \($1)" } ?? "different lengths")")
+        #expect(
+          result == reference,
+          "kill after \(Int(delay * 1000))ms: \(zip(result, reference).first { $0 != $1 }.map { "\($0) vs \($1)" } ?? "different lengths")"
+        )
         let notDone = try db.connection.execute("SELECT count(*) FROM pgphase.steps WHERE state <> 'done'").scalarInt()
         #expect(notDone == 0)
       }
     }
-    print("crash safety: uninterrupted run \(String(format: "%.2f", uninterrupted))s; \(points) kill points, \(killed) runs actually killed mid-way")
+    print(
+      "crash safety: uninterrupted run \(String(format: "%.2f", uninterrupted))s; \(points) kill points, \(killed) runs actually killed mid-way"
+    )
     #expect(killed >= points / 4)
   }
 }

@@ -26,7 +26,9 @@ final class Lines: @unchecked Sendable {
   }
 }
 
-func makeExecutor(_ db: TestDatabase, options: ExecutorOptions = ExecutorOptions(), output: Lines = Lines(), log: Lines = Lines()) -> Executor {
+func makeExecutor(_ db: TestDatabase, options: ExecutorOptions = ExecutorOptions(), output: Lines = Lines(), log: Lines = Lines())
+  -> Executor
+{
   Executor(dsn: db.conninfo, options: options, output: { output.append($0) }, log: { log.append($0) })
 }
 
@@ -37,7 +39,8 @@ func testPlan(_ intent: String, lockTimeout: String = "1s", _ steps: [Step]) thr
     Plan(intent: intent, description: nil, source: "", lockTimeout: lockTimeout, backfillBatchSize: nil, phases: phases))
 }
 
-func sqlStep(_ id: String, _ sql: [String], locks: [LockedRelation] = [], postconditions: [Postcondition] = [.unchecked]) -> Step {
+func sqlStep(_ id: String, _ sql: [String], locks: [LockedRelation] = [], postconditions: [Postcondition] = [.unchecked]) -> Step
+{
   Step(
     id: id, phase: Phase(rawValue: String(id.prefix { $0 != "/" })) ?? .expand, change: 1, operation: "sql", summary: id,
     sql: sql, transactional: true, locks: locks, cost: .unknown, undo: nil, postconditions: postconditions)

@@ -107,7 +107,16 @@ struct RunnerProcessTests {
       let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-sig-\(UUID().uuidString)")
       defer { try? FileManager.default.removeItem(at: dir) }
       try FileManager.default.createDirectory(at: dir.appendingPathComponent("t_sig"), withIntermediateDirectories: true)
-      let lp = try testPlan("t_sig", [sqlStep("expand/01-slow", ["CREATE TABLE slow (x int)", "SELECT pg_sleep(0.3 * (SELECT count(*) FROM pg_stat_activity WHERE application_name = 'hold'))"])])
+      let lp = try testPlan(
+        "t_sig",
+        [
+          sqlStep(
+            "expand/01-slow",
+            [
+              "CREATE TABLE slow (x int)",
+              "SELECT pg_sleep(0.3 * (SELECT count(*) FROM pg_stat_activity WHERE application_name = 'hold'))",
+            ])
+        ])
       try Data(lp.canonicalJSON.utf8).write(to: dir.appendingPathComponent("t_sig/plan.json"))
       let hold = try db.connect(applicationName: "hold")  // makes the sleep 0.3s per 'hold' session
       let extra = try (0..<19).map { _ in try db.connect(applicationName: "hold") }
@@ -117,7 +126,8 @@ struct RunnerProcessTests {
       process.standardOutput = FileHandle.nullDevice
       process.standardError = FileHandle.nullDevice
       try process.run()
-      try db.connection.waitUntil("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active')")
+      try db.connection.waitUntil(
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active')")
       kill(process.processIdentifier, SIGTERM)
       process.waitUntilExit()
       #expect(process.terminationStatus == 143)
@@ -126,7 +136,7 @@ struct RunnerProcessTests {
       #expect(journal["expand/01-slow"]?.errorSQLState == "57014")
       #expect(try db.connection.execute("SELECT to_regclass('slow') IS NULL").scalarBool() == true)
       hold.close()
-      extra.forEach { $0.close() }
+      for connection in extra { connection.close() }
       let rerun = try runPGPhase(["apply", "--phase", "expand", "--dsn", db.conninfo, dir.path])
       #expect(rerun.status == 0, "\(rerun.stderr)")
     }
