@@ -6,7 +6,7 @@ public import PGPhasePostgres
 public struct IntentStatus: Sendable, Codable, Equatable {
   public struct PhaseStatus: Sendable, Codable, Equatable {
     public var phase: Phase
-    /// `not started`, `in progress`, `done` or `failed`.
+    /// `not started`, `in progress`, `done`, `failed`, or `no steps` for an empty phase.
     public var state: String
     public var steps: Int
     public var done: Int
@@ -59,7 +59,7 @@ public enum StatusReader {
         let states = planned.map { steps[$0.id]?.state ?? .pending }
         let done = states.filter { $0 == .done }.count
         let state: String =
-          if states.contains(.failed) { "failed" } else if done == planned.count {
+          if planned.isEmpty { "no steps" } else if states.contains(.failed) { "failed" } else if done == planned.count {
             "done"
           } else if states.contains(.running) || done > 0 { "in progress" } else { "not started" }
         phases.append(.init(phase: phase, state: state, steps: planned.count, done: done))
