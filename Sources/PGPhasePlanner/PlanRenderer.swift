@@ -45,6 +45,14 @@ public enum PlanRenderer {
 
   static func statements(_ sql: [String]) -> [String] { sql.map { $0 + ";" } }
 
+  /// A transactional unit in BEGIN/COMMIT, or a non-transactional statement alone without the
+  /// short lock_timeout (it waits by design), restoring the timeout afterwards.
+  static func block(_ sql: [String], transactional: Bool, timeout: String) -> [String] {
+    transactional
+      ? ["BEGIN;"] + statements(sql) + ["COMMIT;"]
+      : ["SET lock_timeout = 0;"] + statements(sql) + [timeout]
+  }
+
   /// A phase as a script psql can run as-is (`psql -v ON_ERROR_STOP=1 -f`): each transactional
   /// step in its own BEGIN/COMMIT, each non-transactional step alone, and lock_timeout set so
   /// no strong lock request queues for long (index builds get none: they wait by design).
@@ -73,14 +81,8 @@ public enum PlanRenderer {
       if step.backfill != nil {
         lines.append("-- The executor runs this in keyset batches; shown here as the single statement it is equivalent to.")
         lines += statements(step.sql)
-      } else if step.transactional {
-        lines.append("BEGIN;")
-        lines += statements(step.sql)
-        lines.append("COMMIT;")
       } else {
-        lines.append("SET lock_timeout = 0;")
-        lines += statements(step.sql)
-        lines.append(timeout)
+        lines += block(step.sql, transactional: step.transactional, timeout: timeout)
       }
     }
     return lines.joined(separator: "\n") + "\n"
@@ -100,15 +102,7 @@ public enum PlanRenderer {
     for step in steps {
       guard let undo = step.undo else { continue }
       lines += ["", "-- undo [\(step.id)] \(step.summary)"]
-      if undo.transactional {
-        lines.append("BEGIN;")
-        lines += statements(undo.sql)
-        lines.append("COMMIT;")
-      } else {
-        lines.append("SET lock_timeout = 0;")
-        lines += statements(undo.sql)
-        lines.append(timeout)
-      }
+      lines += block(undo.sql, transactional: undo.transactional, timeout: timeout)
     }
     return lines.joined(separator: "\n") + "\n"
   }
