@@ -251,13 +251,9 @@ extension IntentPlanner {
     }
     let needsNotNullDance = existingRows != nil && !c.nullable
     if needsNotNullDance {
-      let check = Names.fit("\(t.name)_\(c.name)_not_null")
-      let k = SQL.quoteIdentifier(check)
-      emitCatalogAlter(
-        .expand, ["add-not-null-check", c.name],
-        "Add CHECK (\(c.name) IS NOT NULL) NOT VALID: new rows are covered (default or fill trigger), existing ones are backfilled first",
-        table: t, "ADD CONSTRAINT \(k) CHECK (\(cq) IS NOT NULL) NOT VALID",
-        undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)", post: [.constraintExists(t, check, validated: false)])
+      emitNotNullCheck(
+        .expand, table: t, column: c.name,
+        why: "new rows are covered (default or fill trigger), existing ones are backfilled first")
     }
     if let check = c.check {
       let name = Self.checkName(t, c.name)
@@ -296,16 +292,9 @@ extension IntentPlanner {
         referenced: r.table)
     }
     if needsNotNullDance {
-      let check = Names.fit("\(t.name)_\(c.name)_not_null")
+      let check = Self.notNullCheckName(t, c.name)
       emitValidate(.backfill, table: t, constraint: check, slug: ["validate-not-null-check", c.name])
-      emitCatalogAlter(
-        .backfill, ["set-not-null", c.name],
-        "SET NOT NULL on \(c.name): the validated check lets PostgreSQL skip the scan; old-app inserts are still filled",
-        table: t, "ALTER COLUMN \(cq) SET NOT NULL", undo: "ALTER TABLE \(t.sql) ALTER COLUMN \(cq) DROP NOT NULL",
-        post: [.columnExists(t, c.name, type: nil, nullable: false)])
-      emitCatalogAlter(
-        .backfill, ["drop-not-null-check", c.name], "Drop the CHECK, now redundant with NOT NULL", table: t,
-        "DROP CONSTRAINT \(SQL.quoteIdentifier(check))", undo: nil, post: [.constraintAbsent(t, check)])
+      emitSetNotNull(.backfill, table: t, column: c.name, check: check, note: "; old-app inserts are still filled")
     }
     if c.unique {
       let index = CreateIndex(table: t, name: Self.uniqueName(t, c.name), keys: [.column(c.name)], unique: true)
@@ -432,15 +421,8 @@ extension IntentPlanner {
       table: t, "ADD COLUMN \(s) \(type)", undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(s)",
       post: [.columnExists(t, shadow, type: type, nullable: true)])
     emitSyncTrigger(table: t, old: old, new: shadow, finalName: finalName, up: up, down: down, kind: kind)
-    let check = Names.fit("\(t.name)_\(shadow)_not_null")
-    if !nullable {
-      emitCatalogAlter(
-        .expand, ["add-not-null-check", shadow],
-        "Add CHECK (\(shadow) IS NOT NULL) NOT VALID: the trigger fills new rows", table: t,
-        "ADD CONSTRAINT \(SQL.quoteIdentifier(check)) CHECK (\(s) IS NOT NULL) NOT VALID",
-        undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(SQL.quoteIdentifier(check))",
-        post: [.constraintExists(t, check, validated: false)])
-    }
+    let check = Self.notNullCheckName(t, shadow)
+    if !nullable { emitNotNullCheck(.expand, table: t, column: shadow, why: "the trigger fills new rows") }
     emitBatchedUpdate(
       .backfill, ["copy", old, shadow], "Copy \(old) into \(shadow) in small batches (resumable; only rows not yet in sync)",
       table: t, assignments: [Assignment(column: shadow, expression: upSQL)], pending: "\(s) IS DISTINCT FROM \(upSQL)")
@@ -466,15 +448,7 @@ extension IntentPlanner {
         ? "Drop the sync trigger and the old column \(old) in one transaction (irreversible)"
         : "Drop the sync trigger and old \(old), and rename \(shadow) to \(old), in one transaction (irreversible)",
       sql: sql, locks: [LockedRelation(t, .accessExclusive)], cost: .catalogOnly, undo: nil, post: post)
-    if !nullable {
-      let c = SQL.quoteIdentifier(finalName)
-      emitCatalogAlter(
-        .contract, ["set-not-null", finalName], "SET NOT NULL on \(finalName): the validated check lets PostgreSQL skip the scan",
-        table: t, "ALTER COLUMN \(c) SET NOT NULL", undo: nil, post: [.columnExists(t, finalName, type: nil, nullable: false)])
-      emitCatalogAlter(
-        .contract, ["drop-not-null-check", finalName], "Drop the CHECK, now redundant with NOT NULL", table: t,
-        "DROP CONSTRAINT \(SQL.quoteIdentifier(check))", undo: nil, post: [.constraintAbsent(t, check)])
-    }
+    if !nullable { emitSetNotNull(.contract, table: t, column: finalName, check: check, undoable: false) }
   }
 
   private mutating func setNotNull(table t: QualifiedName, column: String, backfill: String?) {
@@ -489,32 +463,22 @@ extension IntentPlanner {
     } else {
       // Without a backfill expression nothing can fill the old app's NULL writes, so the check
       // goes on only once the old app is gone. Existing NULLs make VALIDATE fail cleanly.
-      emitNotNull(table: t, column: column, addIn: .contract, validateIn: .contract, enforceIn: .contract)
+      emitNotNullCheck(.contract, table: t, column: column, why: "checks new rows only, no scan")
+      emitValidate(.contract, table: t, constraint: Self.notNullCheckName(t, column), slug: ["validate-not-null-check", column])
+      emitSetNotNull(.contract, table: t, column: column, check: Self.notNullCheckName(t, column))
     }
     model.setColumn(t, column) { $0.nullable = false }
   }
 
   private mutating func emitNotNullWithBackfill(table t: QualifiedName, column: String, fill: String) {
-    let check = Names.fit("\(t.name)_\(column)_not_null")
-    let cq = SQL.quoteIdentifier(column)
-    emitCatalogAlter(
-      .expand, ["add-not-null-check", column],
-      "Add CHECK (\(column) IS NOT NULL) NOT VALID: the fill trigger covers new writes, existing rows are backfilled first",
-      table: t, "ADD CONSTRAINT \(SQL.quoteIdentifier(check)) CHECK (\(cq) IS NOT NULL) NOT VALID",
-      undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(SQL.quoteIdentifier(check))",
-      post: [.constraintExists(t, check, validated: false)])
+    let check = Self.notNullCheckName(t, column)
+    emitNotNullCheck(
+      .expand, table: t, column: column, why: "the fill trigger covers new writes, existing rows are backfilled first")
     emitBatchedUpdate(
       .backfill, ["backfill", column], "Fill NULLs in \(column) in small batches (resumable)", table: t,
-      assignments: [Assignment(column: column, expression: fill)], pending: "\(cq) IS NULL")
+      assignments: [Assignment(column: column, expression: fill)], pending: "\(SQL.quoteIdentifier(column)) IS NULL")
     emitValidate(.backfill, table: t, constraint: check, slug: ["validate-not-null-check", column])
-    emitCatalogAlter(
-      .backfill, ["set-not-null", column],
-      "SET NOT NULL on \(column): the validated check lets PostgreSQL skip the scan", table: t,
-      "ALTER COLUMN \(cq) SET NOT NULL", undo: "ALTER TABLE \(t.sql) ALTER COLUMN \(cq) DROP NOT NULL",
-      post: [.columnExists(t, column, type: nil, nullable: false)])
-    emitCatalogAlter(
-      .backfill, ["drop-not-null-check", column], "Drop the CHECK, now redundant with NOT NULL", table: t,
-      "DROP CONSTRAINT \(SQL.quoteIdentifier(check))", undo: nil, post: [.constraintAbsent(t, check)])
+    emitSetNotNull(.backfill, table: t, column: column, check: check)
   }
 
   private mutating func dropNotNull(table t: QualifiedName, column: String) {

@@ -115,26 +115,36 @@ struct IntentPlanner {
       backfill: BackfillSpec(table: table, assignments: assignments, pending: pending))
   }
 
-  /// NOT NULL without a long lock: CHECK (c IS NOT NULL) NOT VALID, VALIDATE (no write block),
-  /// SET NOT NULL (PG 12+ trusts the validated check and skips the scan), drop the check.
-  mutating func emitNotNull(table: QualifiedName, column: String, addIn: Phase, validateIn: Phase, enforceIn: Phase) {
-    let check = Names.fit("\(table.name)_\(column)_not_null")
+  /// The CHECK (c IS NOT NULL) that stands in for NOT NULL until it is validated.
+  static func notNullCheckName(_ table: QualifiedName, _ column: String) -> String {
+    Names.fit("\(table.name)_\(column)_not_null")
+  }
+
+  /// CHECK (c IS NOT NULL) NOT VALID: enforced on new rows at once, existing rows are not scanned.
+  /// `why` says what keeps new rows non-null meanwhile.
+  mutating func emitNotNullCheck(_ phase: Phase, table: QualifiedName, column: String, why: String) {
+    let k = SQL.quoteIdentifier(Self.notNullCheckName(table, column))
+    emitCatalogAlter(
+      phase, ["add-not-null-check", column], "Add CHECK (\(column) IS NOT NULL) NOT VALID: \(why)", table: table,
+      "ADD CONSTRAINT \(k) CHECK (\(SQL.quoteIdentifier(column)) IS NOT NULL) NOT VALID",
+      undo: "ALTER TABLE \(table.sql) DROP CONSTRAINT IF EXISTS \(k)",
+      post: [.constraintExists(table, Self.notNullCheckName(table, column), validated: false)])
+  }
+
+  /// SET NOT NULL once `check` is validated (PG 12+ trusts it and skips the scan), then drop the
+  /// now redundant check. `undoable` is false in contract, which is never undone.
+  mutating func emitSetNotNull(
+    _ phase: Phase, table: QualifiedName, column: String, check: String, note: String = "", undoable: Bool = true
+  ) {
     let c = SQL.quoteIdentifier(column)
-    let k = SQL.quoteIdentifier(check)
     emitCatalogAlter(
-      addIn, ["add-not-null-check", column],
-      "Add CHECK (\(column) IS NOT NULL) NOT VALID: checks new rows only, no scan", table: table,
-      "ADD CONSTRAINT \(k) CHECK (\(c) IS NOT NULL) NOT VALID", undo: "ALTER TABLE \(table.sql) DROP CONSTRAINT IF EXISTS \(k)",
-      post: [.constraintExists(table, check, validated: false)])
-    emitValidate(validateIn, table: table, constraint: check, slug: ["validate-not-null-check", column])
-    emitCatalogAlter(
-      enforceIn, ["set-not-null", column],
-      "SET NOT NULL on \(column): the validated check lets PostgreSQL skip the table scan", table: table,
-      "ALTER COLUMN \(c) SET NOT NULL", undo: "ALTER TABLE \(table.sql) ALTER COLUMN \(c) DROP NOT NULL",
+      phase, ["set-not-null", column], "SET NOT NULL on \(column): the validated check lets PostgreSQL skip the scan\(note)",
+      table: table, "ALTER COLUMN \(c) SET NOT NULL",
+      undo: undoable ? "ALTER TABLE \(table.sql) ALTER COLUMN \(c) DROP NOT NULL" : nil,
       post: [.columnExists(table, column, type: nil, nullable: false)])
     emitCatalogAlter(
-      enforceIn, ["drop-not-null-check", column], "Drop the CHECK, now redundant with NOT NULL", table: table,
-      "DROP CONSTRAINT \(k)", undo: nil, post: [.constraintAbsent(table, check)])
+      phase, ["drop-not-null-check", column], "Drop the CHECK, now redundant with NOT NULL", table: table,
+      "DROP CONSTRAINT \(SQL.quoteIdentifier(check))", undo: nil, post: [.constraintAbsent(table, check)])
   }
 
   mutating func emitValidate(
