@@ -73,6 +73,7 @@ let package = Package(
     .testTarget(
       name: "PGPhaseIntegrationTests",
       dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhasePostgres", "PGPhaseExecutor", "PGPhaseTestSupport"],
+      exclude: ["expected-final-catalog.txt"],
       swiftSettings: swiftSettings),
   ],
   swiftLanguageModes: [.v6]
