@@ -5,9 +5,8 @@ import PGPhasePostgres
 import PGPhaseTestSupport
 import Testing
 
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let plansDir = repoRoot.appendingPathComponent("plans").path
-let schemaFile = repoRoot.appendingPathComponent("examples/schema.sql").path
+let plansDir = repositoryRoot.appendingPathComponent("plans").path
+let schemaFile = repositoryRoot.appendingPathComponent("examples/schema.sql").path
 
 /// Collects lines written from any thread.
 final class Lines: @unchecked Sendable {

@@ -5,57 +5,6 @@ import PGPhasePostgres
 import PGPhaseTestSupport
 import Testing
 
-/// The built `pgphase` binary: `PGPHASE_BIN`, else beside the test bundle, else under the scratch
-/// folder this package is usually built in.
-func pgphaseBinary() throws -> String {
-  let fm = FileManager.default
-  if let path = ProcessInfo.processInfo.environment["PGPHASE_BIN"], fm.isExecutableFile(atPath: path) { return path }
-  var candidates: [String] = []
-  let argv0 = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-  candidates.append(argv0.deletingLastPathComponent().appendingPathComponent("pgphase").path)
-  candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("pgphase").path)
-  for scratch in [".build-exec", ".build"] {
-    candidates.append(repoRoot.appendingPathComponent("\(scratch)/debug/pgphase").path)
-  }
-  if let found = candidates.first(where: { fm.isExecutableFile(atPath: $0) }) { return found }
-  throw BinaryNotFound(candidates: candidates)
-}
-
-struct BinaryNotFound: Error, CustomStringConvertible {
-  var candidates: [String]
-  var description: String { "pgphase binary not found (set PGPHASE_BIN); looked at \(candidates.joined(separator: ", "))" }
-}
-
-struct RunResult: Sendable {
-  var status: Int32
-  var signal: Bool
-  var stdout: String
-  var stderr: String
-}
-
-/// Runs `pgphase` with `arguments`; when `killAfter` is set, SIGKILLs it after that many seconds.
-func runPGPhase(_ arguments: [String], killAfter: Double? = nil) throws -> RunResult {
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
-  process.arguments = arguments
-  let out = Pipe()
-  let err = Pipe()
-  process.standardOutput = out
-  process.standardError = err
-  try process.run()
-  if let killAfter {
-    Thread.sleep(forTimeInterval: killAfter)
-    kill(process.processIdentifier, SIGKILL)
-  }
-  // Read before waiting, so a full pipe cannot stall the child.
-  let outData = out.fileHandleForReading.readDataToEndOfFile()
-  let errData = err.fileHandleForReading.readDataToEndOfFile()
-  process.waitUntilExit()
-  return RunResult(
-    status: process.terminationStatus, signal: process.terminationReason == .uncaughtSignal,
-    stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
-}
-
 /// Intents that can run phase by phase together (expand of all, then backfill, then contract).
 let concurrentIntents = [
   "20261120_incident_severity", "20261121_checks_endpoint", "20261122_incident_impact_bigint",

@@ -1,4 +1,5 @@
 import Foundation
+import PGPhaseTestSupport
 import Testing
 
 /// `pgphase plan` on bad input: exit 2, a located message, and nothing written.

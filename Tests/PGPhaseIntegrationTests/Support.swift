@@ -2,10 +2,7 @@ import Foundation
 import PGPhaseModel
 import PGPhasePlanner
 import PGPhasePostgres
-
-/// The repository root, found from this file's path.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-  .deletingLastPathComponent()
+import PGPhaseTestSupport
 
 /// The committed plans (the golden set under plans/), in apply order.
 func committedPlans() throws -> [Plan] {
@@ -20,39 +17,6 @@ func committedPlans() throws -> [Plan] {
 
 func readRepositoryFile(_ path: String) throws -> String {
   try String(contentsOf: repositoryRoot.appendingPathComponent(path), encoding: .utf8)
-}
-
-/// The built `pgphase` binary: `PGPHASE_BIN`, else beside the test bundle, else .build/debug.
-func pgphaseBinary() -> URL {
-  if let path = ProcessInfo.processInfo.environment["PGPHASE_BIN"] { return URL(fileURLWithPath: path) }
-  let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pgphase")
-  if FileManager.default.isExecutableFile(atPath: besideTests.path) { return besideTests }
-  return repositoryRoot.appendingPathComponent(".build/debug/pgphase")
-}
-
-struct CommandResult {
-  var status: Int32
-  var stdout: String
-  var stderr: String
-}
-
-/// Runs the pgphase binary to completion.
-func runPGPhase(_ arguments: [String], in directory: URL) throws -> CommandResult {
-  let process = Process()
-  process.executableURL = pgphaseBinary()
-  process.arguments = arguments
-  process.currentDirectoryURL = directory
-  let out = Pipe()
-  let err = Pipe()
-  process.standardOutput = out
-  process.standardError = err
-  try process.run()
-  let stdout = out.fileHandleForReading.readDataToEndOfFile()
-  let stderr = err.fileHandleForReading.readDataToEndOfFile()
-  process.waitUntilExit()
-  return CommandResult(
-    status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-    stderr: String(decoding: stderr, as: UTF8.self))
 }
 
 func makeTemporaryDirectory() throws -> URL {
