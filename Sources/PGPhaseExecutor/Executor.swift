@@ -14,6 +14,12 @@ public struct ExecutorOptions: Sendable {
   /// On SIGINT/SIGTERM, cancel the running statement, journal the step as failed and stop
   /// (`ExecutorError.interrupted`); a second signal ends the process at once. For the CLI.
   public var cancelOnSignals: Bool
+  /// A redrawn bar (a terminal) or a plain line every `progressInterval` (CI, Kubernetes logs).
+  public var progressStyle: ProgressStyle = .lines
+  /// Batch sizing and pacing of backfills.
+  public var backfill = BackfillOptions()
+  /// Contract guard, hooks and notifications around phases.
+  public var rollout = RolloutOptions()
 
   public init(
     command: String = "apply", lockWait: Double = 600, retry: RetryPolicy = RetryPolicy(), progressInterval: Double = 5,
@@ -39,9 +45,13 @@ public final class Executor {
   /// Progress and diagnostics (waits, retries, blockers): the command's stderr.
   public var log: (String) -> Void
 
+  /// Raw progress text (bars with `\r`, lines ending in `\n`): the CLI's stderr. When nil,
+  /// progress goes to `log` as plain lines.
+  public var progressWrite: ((String) -> Void)?
+
   /// `pgphase <command> <host>:<pid>`, shown in pg_stat_activity and written to the journal.
   public let runnerName: String
-  private var signals: SignalCancellation?
+  var signals: SignalCancellation?
 
   public init(
     dsn: String?, options: ExecutorOptions = ExecutorOptions(), output: @escaping (String) -> Void,
@@ -55,32 +65,52 @@ public final class Executor {
     self.runnerName = "pgphase \(options.command) \(host):\(ProcessInfo.processInfo.processIdentifier)"
   }
 
+  /// A progress reporter for one long piece of work, in the run's style.
+  func makeProgress(label: String) -> ProgressReporter {
+    if let progressWrite {
+      return ProgressReporter(
+        label: label, style: options.progressStyle, interval: options.progressInterval, write: progressWrite)
+    }
+    let log = self.log
+    return ProgressReporter(label: label, style: .lines, interval: options.progressInterval) { text in
+      log(text.hasSuffix("\n") ? String(text.dropLast()) : text)
+    }
+  }
+
   // MARK: - Entry points
 
   /// Runs `phase` of the named intents (nil: every intent for which `phase` is next).
-  /// An explicitly named intent whose earlier phase is not done is an error naming it.
+  /// An explicitly named intent whose earlier phase is not done, or that waits for an earlier
+  /// intent (see `blocker`), is an error naming it; unnamed ones are skipped with a line saying why.
   public func apply(phase: Phase, intents: [String]?, plans: [LoadedPlan]) throws {
     let selected = try select(intents, from: plans)
     try withSession { c in
       let journal = try Journal.steps(intent: nil, on: c)
       for lp in selected { try checkUnchanged(lp, journal[lp.plan.intent] ?? [:]) }
+      var simulated = PhaseSimulation(plans: plans, journal: journal)
       var work: [LoadedPlan] = []
       var problems: [String] = []
       for lp in selected {
-        let steps = journal[lp.plan.intent] ?? [:]
-        if isDone(phase, of: lp.plan, steps) {
-          if intents != nil { output("\(lp.plan.intent) \(phase.rawValue): already done") }
+        let id = lp.plan.intent
+        if simulated.isDone(phase, of: id) {
+          if intents != nil { output("\(id) \(phase.rawValue): already done") }
           continue
         }
-        let next = nextPhase(of: lp.plan, steps)
-        if let next, next < phase {
+        if let next = simulated.nextPhase(of: id), next < phase {
           if intents != nil {
             problems.append(
-              "cannot apply \(phase.rawValue) of \(lp.plan.intent): its \(next.rawValue) phase is not done (run `pgphase apply --phase \(next.rawValue) --intent \(lp.plan.intent)` first)"
+              "cannot apply \(phase.rawValue) of \(id): its \(next.rawValue) phase is not done (run `pgphase apply --phase \(next.rawValue) --intent \(id)` first)"
             )
           }
           continue
         }
+        if let wait = simulated.blocker(for: phase, of: id) {
+          let reason =
+            "\(id) \(phase.rawValue) waits for \(wait.intent): its \(wait.phase.rawValue) phase is not done (intents apply in id order; `pgphase advance --to \(phase == .contract ? "contract" : "backfill")` runs them in that order)"
+          if intents != nil { problems.append("cannot apply: " + reason) } else { output(reason) }
+          continue
+        }
+        simulated.markDone(phase, of: id)
         work.append(lp)
       }
       if !problems.isEmpty { throw ExecutorError.phaseOrder(problems.joined(separator: "\n")) }
@@ -88,24 +118,78 @@ public final class Executor {
         output("nothing to do: no intent has \(phase.rawValue) as its next phase" + (intents == nil ? "" : " among those named"))
         return
       }
-      for lp in work { try runPhase(phase, of: lp, journal: journal[lp.plan.intent] ?? [:], on: c) }
+      try runSchedule(work.map { (phase, $0) }, journal: journal, on: c)
     }
   }
 
-  /// Runs the next due phase of each named intent (nil: every intent).
-  public func advance(intents: [String]?, plans: [LoadedPlan]) throws {
+  /// Runs the next due phase of each named intent (nil: every intent); with `target`, every
+  /// phase up to and including it. Intents go in id order: expand and backfill of an intent wait
+  /// until every earlier intent is backfilled, contract until every earlier intent is contracted.
+  public func advance(intents: [String]?, to target: Phase? = nil, plans: [LoadedPlan]) throws {
     let selected = try select(intents, from: plans)
     try withSession { c in
       let journal = try Journal.steps(intent: nil, on: c)
       for lp in selected { try checkUnchanged(lp, journal[lp.plan.intent] ?? [:]) }
-      var ran = 0
-      for lp in selected {
-        let steps = journal[lp.plan.intent] ?? [:]
-        guard let next = nextPhase(of: lp.plan, steps) else { continue }
-        try runPhase(next, of: lp, journal: steps, on: c)
-        ran += 1
+      var simulated = PhaseSimulation(plans: plans, journal: journal)
+      var schedule: [(Phase, LoadedPlan)] = []
+      var waiting: [String: String] = [:]
+      // Expand and backfill first (interleaved per intent, as the order rule needs), then contracts.
+      let stages: [[Phase]] = target == nil ? [Phase.allCases] : [[.expand, .backfill], [.contract]]
+      for stage in stages {
+        for lp in selected {
+          let id = lp.plan.intent
+          if target == nil, schedule.contains(where: { $0.1.plan.intent == id }) { continue }
+          for phase in stage where target.map({ phase <= $0 }) ?? true {
+            guard waiting[id] == nil, !simulated.isDone(phase, of: id) else { continue }
+            guard simulated.nextPhase(of: id) == phase else { break }
+            if let wait = simulated.blocker(for: phase, of: id) {
+              waiting[id] = "\(id) \(phase.rawValue) waits for \(wait.intent): its \(wait.phase.rawValue) phase is not done"
+              break
+            }
+            simulated.markDone(phase, of: id)
+            schedule.append((phase, lp))
+            if target == nil { break }
+          }
+        }
       }
-      if ran == 0 { output("nothing to do: every intent is fully applied") }
+      for id in waiting.keys.sorted() { output(waiting[id]!) }
+      if schedule.isEmpty {
+        output(
+          waiting.isEmpty
+            ? "nothing to do: every intent is \(target.map { "at least through \($0.rawValue)" } ?? "fully applied")"
+            : "nothing to do until the intents above can run")
+        return
+      }
+      try runSchedule(schedule, journal: journal, on: c)
+    }
+  }
+
+  /// Runs scheduled (phase, intent) pairs in order. Consecutive pairs of the same phase form one
+  /// group: `willRunPhase` before it (may refuse), `didRunPhase` after it or after its failure.
+  private func runSchedule(_ schedule: [(Phase, LoadedPlan)], journal: [String: [String: JournalStep]], on c: Connection)
+    throws
+  {
+    var groups: [(Phase, [LoadedPlan])] = []
+    for (phase, lp) in schedule {
+      if let last = groups.last, last.0 == phase {
+        groups[groups.count - 1].1.append(lp)
+      } else {
+        groups.append((phase, [lp]))
+      }
+    }
+    for (phase, group) in groups {
+      try willRunPhase(phase, intents: group, on: c)
+      let start = Date()
+      do {
+        for lp in group {
+          let current = try Journal.steps(intent: lp.plan.intent, on: c)[lp.plan.intent] ?? [:]
+          try runPhase(phase, of: lp, journal: current, on: c)
+        }
+      } catch {
+        didRunPhase(phase, intents: group, seconds: Date().timeIntervalSince(start), error: error, on: c)
+        throw error
+      }
+      didRunPhase(phase, intents: group, seconds: Date().timeIntervalSince(start), error: nil, on: c)
     }
   }
 
@@ -183,11 +267,6 @@ public final class Executor {
     plan.steps(in: phase).allSatisfy { journal[$0.id]?.state == .done }
   }
 
-  /// The first phase not fully done; nil when the intent is fully applied.
-  func nextPhase(of plan: Plan, _ journal: [String: JournalStep]) -> Phase? {
-    Phase.allCases.first { !isDone($0, of: plan, journal) }
-  }
-
   /// Refuses a plan whose hash differs from the journal's when a step that ran (done or running)
   /// changed its SQL or disappeared. Steps not yet run may differ.
   private func checkUnchanged(_ lp: LoadedPlan, _ journal: [String: JournalStep]) throws {
@@ -224,7 +303,7 @@ public final class Executor {
     }
   }
 
-  private func line(_ lp: LoadedPlan, _ step: Step, _ text: String) {
+  func line(_ lp: LoadedPlan, _ step: Step, _ text: String) {
     output("\(lp.plan.intent) \(step.id) \(text)")
   }
 
@@ -259,23 +338,16 @@ public final class Executor {
       finishing: false, runner: runnerName, on: c)
     var note = ""
     do {
-      if let index = indexTarget(of: step) { try prepareIndex(index, step: step, of: lp, on: c) }
       let checkable = step.postconditions.contains { $0.kind != .unchecked }
-      if checkable, try violations(of: step, on: c).isEmpty {
+      if let index = indexTarget(of: step) {
+        note = try runIndexStep(index, step: step, of: lp, on: c)
+      } else if checkable, try violations(of: step, on: c).isEmpty {
         note = " (already complete in the catalog)"
       } else if let spec = step.backfill {
         let rows = try runBackfill(spec, step: step, of: lp, on: c)
         note = " (\(rows) row\(rows == 1 ? "" : "s"))"
       } else {
-        let concurrent = step.sql.contains { $0.range(of: "CONCURRENTLY", options: .caseInsensitive) != nil }
-        let timeout = concurrent ? "0" : lp.plan.lockTimeout
-        for statement in step.sql {
-          try withLockRetries(step, of: lp, on: c) {
-            try c.execute("SELECT set_config('lock_timeout', $1, false)", [timeout])
-            defer { _ = try? c.execute("RESET lock_timeout") }
-            try c.executeAlone(statement)
-          }
-        }
+        try runStatementsAlone(step, of: lp, on: c)
       }
       let violated = try violations(of: step, on: c)
       if !violated.isEmpty {
@@ -291,12 +363,26 @@ public final class Executor {
     line(lp, step, "done in \(formatDuration(since: start))\(note)")
   }
 
-  private func checkInterrupted() throws {
+  /// Sends each statement of `step` alone (no transaction block). `CONCURRENTLY` statements run
+  /// without the short lock_timeout: it would cancel their waits and leave an invalid index.
+  func runStatementsAlone(_ step: Step, of lp: LoadedPlan, on c: Connection) throws {
+    let concurrent = step.sql.contains { $0.range(of: "CONCURRENTLY", options: .caseInsensitive) != nil }
+    let timeout = concurrent ? "0" : lp.plan.lockTimeout
+    for statement in step.sql {
+      try withLockRetries(step, of: lp, on: c) {
+        try c.execute("SELECT set_config('lock_timeout', $1, false)", [timeout])
+        defer { _ = try? c.execute("RESET lock_timeout") }
+        try c.executeAlone(statement)
+      }
+    }
+  }
+
+  func checkInterrupted() throws {
     if let signal = signals?.receivedSignal { throw ExecutorError.interrupted(signal: signal) }
   }
 
   /// Records 'failed' with the original error in its own transaction, then throws.
-  private func fail(_ step: Step, position: Int, of lp: LoadedPlan, error e: PostgresError, on c: Connection) throws -> Never {
+  func fail(_ step: Step, position: Int, of lp: LoadedPlan, error e: PostgresError, on c: Connection) throws -> Never {
     if e.connectionLost { throw e }
     if c.transactionStatus != .idle { _ = try? c.execute("ROLLBACK") }
     try c.transaction { c in
@@ -310,7 +396,7 @@ public final class Executor {
     throw ExecutorError.stepFailed(intent: lp.plan.intent, step: step.id, error: summary)
   }
 
-  private func inTransaction(_ c: Connection, lockTimeout: String, _ body: () throws -> Void) throws {
+  func inTransaction(_ c: Connection, lockTimeout: String, _ body: () throws -> Void) throws {
     try c.execute("BEGIN")
     do {
       try c.execute("SELECT set_config('lock_timeout', $1, true)", [lockTimeout])
@@ -327,7 +413,7 @@ public final class Executor {
 
   /// Runs `body`, retrying on lock timeout or deadlock with jittered backoff, logging who holds
   /// locks on the step's relations at each retry. Rethrows the last error when retries run out.
-  private func withLockRetries(_ step: Step, of lp: LoadedPlan, on c: Connection, _ body: () throws -> Void) throws {
+  func withLockRetries(_ step: Step, of lp: LoadedPlan, on c: Connection, _ body: () throws -> Void) throws {
     let policy = options.retry
     let start = Date()
     var retry = 0
@@ -359,7 +445,7 @@ public final class Executor {
   }
 
   /// Postconditions of `step` that do not hold, as reasons.
-  private func violations(of step: Step, on c: Connection) throws -> [String] {
+  func violations(of step: Step, on c: Connection) throws -> [String] {
     var out: [String] = []
     for p in step.postconditions {
       do {
@@ -371,76 +457,6 @@ public final class Executor {
       }
     }
     return out
-  }
-
-  // MARK: - Index builds
-
-  /// The index a `CREATE [UNIQUE] INDEX CONCURRENTLY` step builds, from its postcondition.
-  private func indexTarget(of step: Step) -> QualifiedName? {
-    guard let sql = step.sql.first,
-      sql.range(of: #"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY"#, options: [.regularExpression, .caseInsensitive]) != nil,
-      let p = step.postconditions.first(where: { $0.kind == .indexExists }), let object = p.object
-    else { return nil }
-    if object.schema == nil, let schema = p.table?.schema { return QualifiedName(schema: schema, object.name) }
-    return object
-  }
-
-  /// Before (re)building an index: wait for a build of it still running in the server (a killed
-  /// runner's CIC goes on), then drop an invalid leftover so the build starts clean.
-  private func prepareIndex(_ index: QualifiedName, step: Step, of lp: LoadedPlan, on c: Connection) throws {
-    let catalog = Catalog(c)
-    var lastReport = Date.distantPast
-    while let progress = try catalog.runningIndexBuild(indexName: index) {
-      if Date().timeIntervalSince(lastReport) >= options.progressInterval {
-        let done = progress.fractionDone.map { String(format: " %.0f%%", $0 * 100) } ?? ""
-        let locker = progress.currentLockerPID.map { ", waiting for pid \($0)" } ?? ""
-        log(
-          "\(lp.plan.intent) \(step.id): a build of \(index) is still running in pid \(progress.pid) (\(progress.phase)\(done)\(locker)); waiting for it"
-        )
-        lastReport = Date()
-      }
-      Thread.sleep(forTimeInterval: 0.5)
-    }
-    if let state = try catalog.indexState(name: index), !state.isUsable {
-      log("\(lp.plan.intent) \(step.id): index \(index) exists but is invalid (a build was interrupted); dropping it to rebuild")
-      try c.execute("SET lock_timeout = 0")
-      defer { _ = try? c.execute("RESET lock_timeout") }
-      try c.executeAlone("DROP INDEX CONCURRENTLY IF EXISTS \(index.sql)")
-    }
-  }
-
-  // MARK: - Backfills
-
-  /// Batches of `UPDATE ... WHERE ctid = ANY(ARRAY(SELECT ctid ... WHERE pending LIMIT n))`, each
-  /// its own transaction, until a batch touches no row. Resumable: `pending` selects only rows
-  /// still needing the change.
-  private func runBackfill(_ spec: BackfillSpec, step: Step, of lp: LoadedPlan, on c: Connection) throws -> Int {
-    let batch = max(1, lp.plan.backfillBatchSize ?? 1000)
-    let table = spec.table.sql
-    let assignments = spec.assignments.map { "\(SQL.quoteIdentifier($0.column)) = (\($0.expression))" }.joined(separator: ", ")
-    let sql =
-      "UPDATE \(table) SET \(assignments) WHERE ctid = ANY(ARRAY(SELECT ctid FROM \(table) WHERE \(spec.pending) LIMIT \(batch)))"
-    var total = 0
-    var batches = 0
-    let start = Date()
-    var lastReport = start
-    while true {
-      var affected = 0
-      try withLockRetries(step, of: lp, on: c) {
-        try inTransaction(c, lockTimeout: lp.plan.lockTimeout) {
-          affected = try c.execute(sql).affectedRows ?? 0
-        }
-      }
-      if affected == 0 { break }
-      total += affected
-      batches += 1
-      if Date().timeIntervalSince(lastReport) >= options.progressInterval {
-        let rate = Double(total) / max(0.001, Date().timeIntervalSince(start))
-        log("\(lp.plan.intent) \(step.id): \(total) rows in \(batches) batches (\(Int(rate)) rows/s)")
-        lastReport = Date()
-      }
-    }
-    return total
   }
 
   // MARK: - Undo
@@ -487,4 +503,38 @@ public final class Executor {
 func formatDuration(since start: Date) -> String {
   let s = Date().timeIntervalSince(start)
   return formatSeconds(s)
+}
+
+/// Phase states of every intent in the plans folder, as the journal says, updated as a schedule
+/// is planned (a phase scheduled counts as done for the intents after it).
+struct PhaseSimulation {
+  private var done: [String: Set<Phase>] = [:]
+  private let order: [String]
+
+  init(plans: [LoadedPlan], journal: [String: [String: JournalStep]]) {
+    order = plans.map(\.plan.intent).sorted()
+    for lp in plans {
+      let steps = journal[lp.plan.intent] ?? [:]
+      done[lp.plan.intent] = Set(Phase.allCases.filter { p in lp.plan.steps(in: p).allSatisfy { steps[$0.id]?.state == .done } })
+    }
+  }
+
+  func isDone(_ phase: Phase, of intent: String) -> Bool { done[intent]?.contains(phase) ?? false }
+
+  /// The first phase not done; nil when the intent is fully applied.
+  func nextPhase(of intent: String) -> Phase? { Phase.allCases.first { !isDone($0, of: intent) } }
+
+  mutating func markDone(_ phase: Phase, of intent: String) { done[intent, default: []].insert(phase) }
+
+  /// The earliest (intent, phase) that must finish before `intent` may run `phase`. Intents
+  /// apply in id order: the app built for an intent assumes every earlier one is expanded and
+  /// backfilled, and contracts run in order, so expand and backfill need every earlier intent
+  /// backfilled and contract needs every earlier intent contracted.
+  func blocker(for phase: Phase, of intent: String) -> (intent: String, phase: Phase)? {
+    let needed: [Phase] = phase == .contract ? Phase.allCases : [.expand, .backfill]
+    for earlier in order where earlier < intent {
+      if let missing = needed.first(where: { !isDone($0, of: earlier) }) { return (earlier, missing) }
+    }
+    return nil
+  }
 }

@@ -49,9 +49,12 @@ public struct JournalIntent: Sendable, Equatable {
 /// A transactional step's row is written in the same transaction as its DDL. A non-transactional
 /// step is recorded `running` (committed) before it runs and `done` after its postconditions hold.
 public enum Journal {
-  /// Migrations of the journal schema, in order; index + 1 is the version.
-  static let migrations: [String] = [
-    """
+  /// Migrations of the journal schema, in order; index + 1 is the version. Each feature keeps
+  /// its migration next to its code.
+  static let migrations: [String] = [coreMigration, backfillMigration, rolloutMigration]
+
+  /// Version 1: plans and steps.
+  static let coreMigration = """
     CREATE TABLE pgphase.intents (
       intent text PRIMARY KEY,
       plan_hash text NOT NULL,
@@ -78,7 +81,6 @@ public enum Journal {
       PRIMARY KEY (intent, step_id)
     );
     """
-  ]
 
   public static var currentVersion: Int { migrations.count }
 

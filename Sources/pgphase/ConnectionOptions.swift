@@ -21,11 +21,21 @@ struct RunnerOptions: ParsableArguments {
   @Option(name: .customLong("max-retries"), help: "Retries of a step that hits lock_timeout or a deadlock.")
   var maxRetries: Int = 10
 
+  @Option(name: .customLong("progress-interval"), help: "Seconds between progress lines when stderr is not a terminal.")
+  var progressInterval: String = "5s"
+
+  @OptionGroup var backfill: BackfillFlags
+  @OptionGroup var rollout: RolloutFlags
+
   func executorOptions(command: String) throws -> ExecutorOptions {
-    ExecutorOptions(
+    var options = ExecutorOptions(
       command: command, lockWait: try parseDuration(lockWait, flag: "--lock-wait"),
       retry: RetryPolicy(maxRetries: maxRetries, deadline: try parseDuration(retryDeadline, flag: "--retry-deadline")),
-      cancelOnSignals: true)
+      progressInterval: try parseDuration(progressInterval, flag: "--progress-interval"), cancelOnSignals: true)
+    options.progressStyle = isatty(STDERR_FILENO) == 1 ? .bar : .lines
+    options.backfill = try backfill.options()
+    options.rollout = try rollout.options()
+    return options
   }
 }
 
@@ -66,7 +76,9 @@ func loadPlans(_ dir: String) throws -> [LoadedPlan] {
 }
 
 func makeExecutor(_ connection: ConnectionOptions, _ options: ExecutorOptions) -> Executor {
-  Executor(
+  let executor = Executor(
     dsn: connection.dsn, options: options, output: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) },
     log: { printError($0) })
+  executor.progressWrite = { FileHandle.standardError.write(Data($0.utf8)) }
+  return executor
 }
