@@ -1,0 +1,304 @@
+import Foundation
+public import PGPhaseModel
+public import PGPhasePostgres
+
+/// What `pgphase verify` found: drift between the journal and the live catalog.
+public struct VerifyReport: Sendable, Codable, Equatable {
+  /// One problem, located by intent and step where it has one.
+  public struct Finding: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+      /// A done step's postcondition does not hold: an object missing, extra, of the wrong type
+      /// or definition, an index invalid, a constraint not validated, a trigger gone.
+      case drift
+      /// A step the journal says is running (its runner is gone) or failed: `repair` resolves it.
+      case unresolvedStep = "unresolved_step"
+      /// An invalid index pgphase builds (or a `_ccnew`/`_ccold` leftover of one).
+      case invalidIndex = "invalid_index"
+      /// An invalid index pgphase does not own: reported, never touched.
+      case foreignInvalidIndex = "foreign_invalid_index"
+    }
+    public var kind: Kind
+    public var intent: String?
+    public var step: String?
+    public var object: String?
+    public var message: String
+
+    public init(kind: Kind, intent: String? = nil, step: String? = nil, object: String? = nil, message: String) {
+      self.kind = kind
+      self.intent = intent
+      self.step = step
+      self.object = object
+      self.message = message
+    }
+  }
+
+  /// Done steps whose postconditions were checked.
+  public var checkedSteps: Int
+  public var checkedPostconditions: Int
+  /// Steps the journal says are done and that have only unchecked postconditions.
+  public var uncheckableSteps: Int
+  public var findings: [Finding]
+  /// Steps running in a live backend right now (not drift: someone is applying).
+  public var inProgress: [String]
+
+  /// No drift and nothing unresolved.
+  public var isClean: Bool { findings.isEmpty }
+
+  enum CodingKeys: String, CodingKey {
+    case findings
+    case checkedSteps = "checked_steps"
+    case checkedPostconditions = "checked_postconditions"
+    case uncheckableSteps = "uncheckable_steps"
+    case inProgress = "in_progress"
+    case isClean = "clean"
+  }
+
+  public init(checkedSteps: Int, checkedPostconditions: Int, uncheckableSteps: Int, findings: [Finding], inProgress: [String]) {
+    self.checkedSteps = checkedSteps
+    self.checkedPostconditions = checkedPostconditions
+    self.uncheckableSteps = uncheckableSteps
+    self.findings = findings
+    self.inProgress = inProgress
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    checkedSteps = try c.decode(Int.self, forKey: .checkedSteps)
+    checkedPostconditions = try c.decode(Int.self, forKey: .checkedPostconditions)
+    uncheckableSteps = try c.decode(Int.self, forKey: .uncheckableSteps)
+    findings = try c.decode([Finding].self, forKey: .findings)
+    inProgress = try c.decode([String].self, forKey: .inProgress)
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(checkedSteps, forKey: .checkedSteps)
+    try c.encode(checkedPostconditions, forKey: .checkedPostconditions)
+    try c.encode(uncheckableSteps, forKey: .uncheckableSteps)
+    try c.encode(findings, forKey: .findings)
+    try c.encode(inProgress, forKey: .inProgress)
+    try c.encode(isClean, forKey: .isClean)
+  }
+
+  /// Human-readable lines.
+  public func render() -> String {
+    var lines: [String] = []
+    for f in findings {
+      let location = [f.intent, f.step].compactMap { $0 }.joined(separator: " ")
+      let tag: String =
+        switch f.kind {
+        case .drift: "DRIFT"
+        case .unresolvedStep: "UNRESOLVED"
+        case .invalidIndex: "INVALID INDEX"
+        case .foreignInvalidIndex: "INVALID INDEX (not pgphase's)"
+        }
+      lines.append("\(tag) \(location.isEmpty ? "" : location + ": ")\(f.message)")
+    }
+    for step in inProgress { lines.append("in progress: \(step)") }
+    let summary =
+      "checked \(checkedPostconditions) postcondition\(checkedPostconditions == 1 ? "" : "s") of \(checkedSteps) done step\(checkedSteps == 1 ? "" : "s")"
+      + (uncheckableSteps > 0
+        ? " (\(uncheckableSteps) done step\(uncheckableSteps == 1 ? " has" : "s have") no checkable postcondition)" : "")
+    lines.append(
+      isClean
+        ? "no drift: \(summary)"
+        : "\(findings.count) problem\(findings.count == 1 ? "" : "s") found; \(summary)\(findings.contains { $0.kind != .foreignInvalidIndex && $0.kind != .drift } || findings.contains { $0.kind == .drift && $0.message.contains("NOT VALID") } ? "; `pgphase repair` resolves unresolved steps, invalid indexes and unvalidated constraints" : "")"
+    )
+    return lines.joined(separator: "\n")
+  }
+}
+
+/// A done step's postcondition that should hold now: the latest word on its object.
+struct Expectation {
+  var intent: String
+  var step: Step
+  var postcondition: Postcondition
+}
+
+/// The plans the journal recorded (what actually ran), and what their done steps promise.
+struct JournalPlans {
+  var plans: [LoadedPlan]
+  var journal: [String: [String: JournalStep]]
+
+  static func read(on c: Connection) throws -> JournalPlans {
+    guard try Journal.exists(on: c) else { return JournalPlans(plans: [], journal: [:]) }
+    let rows = try c.execute("SELECT intent, plan::text AS plan FROM pgphase.intents ORDER BY intent").rows
+    var plans: [LoadedPlan] = []
+    for row in rows {
+      guard let text = row["plan"] else { continue }
+      do {
+        plans.append(try LoadedPlan(try JSONDecoder().decode(Plan.self, from: Data(text.utf8))))
+      } catch {
+        throw ExecutorError.badPlans("the journal's plan of \(row["intent"] ?? "?") cannot be read: \(error)")
+      }
+    }
+    return JournalPlans(plans: plans, journal: try Journal.steps(intent: nil, on: c))
+  }
+
+  /// Every (intent, step) in apply order: intents by id, steps in plan order.
+  var orderedSteps: [(LoadedPlan, Step)] {
+    plans.flatMap { lp in lp.plan.allSteps.map { (lp, $0) } }
+  }
+
+  func state(_ intent: String, _ step: String) -> JournalStep? { journal[intent]?[step] }
+
+  /// Postconditions of done steps that later done steps did not supersede. A later word on the
+  /// same object replaces an earlier one (a constraint added NOT VALID, then validated, then
+  /// dropped); a table or column made absent retires everything said about it (a renamed table's
+  /// columns, a dropped column's default). Data checks (`no_rows_match`) are not schema and are
+  /// left out: rows written after a backfill are the application's business.
+  func expectations() -> (expected: [Expectation], doneSteps: Int, uncheckable: Int) {
+    var entries: [(key: String, value: Expectation)] = []
+    var done = 0
+    var uncheckable = 0
+    for (lp, step) in orderedSteps where state(lp.plan.intent, step.id)?.state == .done {
+      done += 1
+      let checkable = step.postconditions.filter { $0.kind != .unchecked && $0.kind != .noRowsMatch }
+      if checkable.isEmpty { uncheckable += 1 }
+      for p in checkable {
+        let keys = Self.keys(p)
+        if p.kind == .tableAbsent || p.kind == .viewAbsent, let object = p.object {
+          let name = Self.norm(object)
+          entries.removeAll { $0.value.postcondition.table.map(Self.norm) == name || $0.key.hasSuffix("|" + name) }
+        }
+        if p.kind == .columnAbsent, let table = p.table, let column = p.column {
+          entries.removeAll {
+            $0.value.postcondition.table.map(Self.norm) == Self.norm(table) && $0.value.postcondition.column == column
+          }
+        }
+        entries.removeAll { keys.contains($0.key) }
+        entries.append((keys[0], Expectation(intent: lp.plan.intent, step: step, postcondition: p)))
+      }
+    }
+    return (entries.map(\.value), done, uncheckable)
+  }
+
+  /// Indexes the plans build or drop, normalized (`schema.name`, schema defaulting to public).
+  var ownedIndexes: [String: (intent: String, step: String)] {
+    var out: [String: (intent: String, step: String)] = [:]
+    for (lp, step) in orderedSteps {
+      for p in step.postconditions where p.kind == .indexExists || p.kind == .indexAbsent {
+        guard let object = p.object else { continue }
+        let index = object.schema == nil ? QualifiedName(schema: p.table?.schema, object.name) : object
+        out[Self.norm(index)] = (lp.plan.intent, step.id)
+      }
+    }
+    return out
+  }
+
+  static func norm(_ name: QualifiedName) -> String { "\(name.schema ?? "public").\(name.name)" }
+
+  static func keys(_ p: Postcondition) -> [String] {
+    let object = p.object.map(norm) ?? ""
+    let table = p.table.map(norm) ?? ""
+    switch p.kind {
+    case .tableExists, .tableAbsent, .viewExists, .viewAbsent: return ["rel|\(object)"]
+    case .columnExists, .columnAbsent: return ["col|\(table)|\(p.column ?? "")", "def|\(table)|\(p.column ?? "")"]
+    case .columnDefault: return ["def|\(table)|\(p.column ?? "")"]
+    case .constraintExists, .constraintAbsent: return ["con|\(table)|\(p.name ?? "")"]
+    case .indexExists, .indexAbsent:
+      let index = p.object.map { $0.schema == nil ? QualifiedName(schema: p.table?.schema, $0.name) : $0 }
+      return ["idx|\(index.map(norm) ?? "")"]
+    case .triggerExists, .triggerAbsent: return ["trg|\(table)|\(p.name ?? "")"]
+    case .functionExists, .functionAbsent: return ["fn|\(object)"]
+    case .noRowsMatch, .unchecked: return ["other|\(p.kind.rawValue)|\(table)|\(p.predicate ?? "")"]
+    }
+  }
+}
+
+/// `pgphase verify`: checks what the journal says is done against the live catalog.
+public enum Verifier {
+  /// Reads the journal (no runner lock: it only reads) and checks every done step's postconditions
+  /// that still apply, every step left running or failed, and every invalid index in the database.
+  public static func verify(on c: Connection) throws -> VerifyReport {
+    let jp = try JournalPlans.read(on: c)
+    let (expected, doneSteps, uncheckable) = jp.expectations()
+    var findings: [VerifyReport.Finding] = []
+    var driftIndexes: Set<String> = []
+    for e in expected {
+      let result: PostconditionResult
+      do {
+        result = try PostconditionChecker.check(e.postcondition, on: c)
+      } catch let error as MalformedPostconditionError {
+        result = .violated(reason: "cannot check: \(error)")
+      }
+      if case .violated(let reason) = result {
+        let object = e.postcondition.object.map(\.description) ?? e.postcondition.table.map(\.description)
+        findings.append(.init(kind: .drift, intent: e.intent, step: e.step.id, object: object, message: reason))
+        if e.postcondition.kind == .indexExists, let idx = JournalPlans.keys(e.postcondition).first {
+          driftIndexes.insert(String(idx.dropFirst(4)))
+        }
+      }
+    }
+    var inProgress: [String] = []
+    for (lp, step) in jp.orderedSteps {
+      guard let record = jp.state(lp.plan.intent, step.id), record.state == .running || record.state == .failed else { continue }
+      if record.state == .running, let pid = record.backendPID, try backendAlive(pid, on: c) {
+        inProgress.append("\(lp.plan.intent) \(step.id) by \(record.runner ?? "?") (pid \(pid))")
+        continue
+      }
+      let why =
+        record.state == .failed
+        ? "failed: \(record.errorMessage ?? "unknown error")\(record.errorSQLState.map { " (SQLSTATE \($0))" } ?? "")"
+        : "left running by \(record.runner ?? "a runner") that is gone"
+      findings.append(.init(kind: .unresolvedStep, intent: lp.plan.intent, step: step.id, message: why))
+    }
+    let owned = jp.ownedIndexes
+    for index in try invalidIndexes(on: c) where !driftIndexes.contains(index.normalized) {
+      if let owner = owned[index.normalized] {
+        findings.append(
+          .init(
+            kind: .invalidIndex, intent: owner.intent, step: owner.step, object: index.name,
+            message: "index \(index.name) on \(index.table) is invalid (indisvalid = false): `pgphase repair` rebuilds it"))
+      } else if let base = index.reindexBase, let owner = owned[base] {
+        findings.append(
+          .init(
+            kind: .invalidIndex, intent: owner.intent, step: owner.step, object: index.name,
+            message:
+              "index \(index.name) on \(index.table) is an invalid leftover of REINDEX CONCURRENTLY: `pgphase repair` drops it"
+          ))
+      } else {
+        findings.append(
+          .init(
+            kind: .foreignInvalidIndex, object: index.name,
+            message:
+              "index \(index.name) on \(index.table) is invalid (indisvalid = false) and not built by pgphase: reads ignore it, writes still maintain it; drop it concurrently and rebuild it"
+          ))
+      }
+    }
+    return VerifyReport(
+      checkedSteps: doneSteps - uncheckable, checkedPostconditions: expected.count, uncheckableSteps: uncheckable,
+      findings: findings, inProgress: inProgress)
+  }
+
+  static func backendAlive(_ pid: Int32, on c: Connection) throws -> Bool {
+    try c.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1::int)", [String(pid)]).scalarBool() ?? false
+  }
+
+  struct InvalidIndex {
+    var name: String
+    var schema: String
+    var relname: String
+    var table: String
+    var normalized: String { "\(schema).\(relname)" }
+    /// `schema.base` when the name ends in `_ccnew[N]` / `_ccold[N]`.
+    var reindexBase: String? {
+      guard let r = relname.range(of: #"_cc(new|old)[0-9]*$"#, options: .regularExpression) else { return nil }
+      return "\(schema).\(relname[..<r.lowerBound])"
+    }
+  }
+
+  /// Every index with `indisvalid = false` outside the system schemas.
+  static func invalidIndexes(on c: Connection) throws -> [InvalidIndex] {
+    try c.execute(
+      """
+      SELECT c.oid::regclass::text AS name, n.nspname, c.relname, i.indrelid::regclass::text AS tbl
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+      ORDER BY 1
+      """
+    ).rows.map { row in
+      InvalidIndex(name: row["name"] ?? "", schema: row["nspname"] ?? "", relname: row["relname"] ?? "", table: row["tbl"] ?? "")
+    }
+  }
+}

@@ -1,0 +1,300 @@
+import Foundation
+import PGPhaseExecutor
+import PGPhaseModel
+import PGPhasePostgres
+import PGPhaseTestSupport
+import Testing
+
+/// A `CREATE [UNIQUE] INDEX CONCURRENTLY` step on `public.<table>` with its undo and postcondition.
+func indexStep(_ id: String = "expand/01-index", name: String, table: String = "t", columns: String, unique: Bool = false)
+  -> Step
+{
+  let t = QualifiedName(schema: "public", table)
+  return Step(
+    id: id, phase: .expand, change: 1, operation: unique ? "add_unique" : "create_index", summary: id,
+    sql: ["CREATE \(unique ? "UNIQUE " : "")INDEX CONCURRENTLY \(name) ON public.\(table) (\(columns))"], transactional: false,
+    locks: [LockedRelation(t, .shareUpdateExclusive)], cost: .scanNoWriteBlock,
+    undo: Undo(sql: ["DROP INDEX CONCURRENTLY IF EXISTS public.\(name)"], transactional: false),
+    postconditions: [.indexExists(QualifiedName(schema: "public", name), on: t, unique: unique)])
+}
+
+/// Writes `plans` as a plans folder under a fresh temporary directory.
+func writePlans(_ plans: [LoadedPlan]) throws -> URL {
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-plans-\(UUID().uuidString)")
+  for lp in plans {
+    let folder = dir.appendingPathComponent(lp.plan.intent)
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try Data(lp.canonicalJSON.utf8).write(to: folder.appendingPathComponent("plan.json"))
+  }
+  return dir
+}
+
+/// The backend building an index on `table`, when one is in the progress view.
+func builderPID(on table: String, _ c: Connection) throws -> Int32? {
+  try c.execute("SELECT pid FROM pg_stat_progress_create_index WHERE relid = to_regclass($1)", [table]).scalarInt().map {
+    Int32($0)
+  }
+}
+
+@Suite("Index builds", .serialized)
+struct IndexBuildTests {
+  /// A session idle in transaction after writing to the table makes the build wait; the progress
+  /// lines name that session's pid, state and transaction age; when it ends, the build completes.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func idleInTransactionSessionIsNamedInProgress() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript("CREATE TABLE t (id int, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g")
+      let holder = try db.connect(applicationName: "forgotten session")
+      try holder.execute("BEGIN")
+      try holder.execute("INSERT INTO t VALUES (0, 0)")
+      let lp = try testPlan("t_idle", [indexStep(name: "t_v_idx", columns: "v")])
+      let log = Lines()
+      let output = Lines()
+      let dsn = db.conninfo
+      let work = BackgroundWork {
+        let executor = Executor(
+          dsn: dsn, options: ExecutorOptions(progressInterval: 0.2), output: { output.append($0) }, log: { log.append($0) })
+        try executor.apply(phase: .expand, intents: nil, plans: [lp])
+      }
+      let holderPID = holder.backendPID
+      try db.connection.waitUntil(
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE current_locker_pid = $1::int)", [String(holderPID)])
+      let deadline = Date().addingTimeInterval(10)
+      while !log.all.contains(where: { $0.contains("waiting for pid \(holderPID)") }) && Date() < deadline {
+        Thread.sleep(forTimeInterval: 0.05)
+      }
+      let line = try #require(log.all.last { $0.contains("waiting for pid \(holderPID)") }, "\(log.all)")
+      #expect(line.contains("forgotten session"))
+      #expect(line.contains("idle in transaction"))
+      #expect(line.contains("transaction open for"))
+      #expect(line.contains("INSERT INTO t VALUES (0, 0)"))
+      #expect(line.contains("waiting for writers before build"))
+      try holder.execute("COMMIT")
+      try work.wait(timeout: 60)
+      #expect(try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_v_idx"))?.isUsable == true)
+      let journal = try Journal.steps(intent: "t_idle", on: db.connection)["t_idle"] ?? [:]
+      #expect(journal["expand/01-index"]?.state == .done)
+      #expect(output.all.contains { $0.contains("expand/01-index done in") })
+      #expect(log.all.contains { $0.contains("built in") })
+      holder.close()
+    }
+  }
+
+  /// A build cancelled from another session (pg_cancel_backend) leaves an invalid index; the
+  /// executor sees it, drops it and builds again in the same run.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func cancelledBuildIsDroppedAndRebuilt() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript("CREATE TABLE t (id int, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g")
+      let holder = try db.connect(applicationName: "holder")
+      try holder.execute("BEGIN")
+      try holder.execute("INSERT INTO t VALUES (0, 0)")
+      let lp = try testPlan("t_cancel", [indexStep(name: "t_v_idx", columns: "v")])
+      let log = Lines()
+      let output = Lines()
+      let dsn = db.conninfo
+      let work = BackgroundWork {
+        let executor = Executor(
+          dsn: dsn, options: ExecutorOptions(progressInterval: 0.2), output: { output.append($0) }, log: { log.append($0) })
+        try executor.apply(phase: .expand, intents: nil, plans: [lp])
+      }
+      try db.connection.waitUntil(
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE current_locker_pid = $1::int)",
+        [String(holder.backendPID)])
+      let pid = try #require(try builderPID(on: "t", db.connection))
+      #expect(try db.connection.execute("SELECT pg_cancel_backend($1::int)", [String(pid)]).scalarBool() == true)
+      // The cancelled build leaves the index invalid (its catalog row was committed first).
+      try db.connection.waitUntil(
+        """
+        SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1::int AND query LIKE 'CREATE INDEX%' AND state = 'active')
+        """, [String(pid)])
+      try holder.execute("COMMIT")
+      try work.wait(timeout: 60)
+      #expect(log.all.contains { $0.contains("build attempt 1 failed") && $0.contains("57014") }, "\(log.all)")
+      #expect(log.all.contains { $0.contains("left public.t_v_idx invalid; dropping it") }, "\(log.all)")
+      #expect(output.all.contains { $0.contains("built on attempt 2") }, "\(output.all)")
+      #expect(try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_v_idx"))?.isUsable == true)
+      let journal = try Journal.steps(intent: "t_cancel", on: db.connection)["t_cancel"] ?? [:]
+      #expect(journal["expand/01-index"]?.state == .done)
+      holder.close()
+    }
+  }
+
+  /// A unique build over duplicate data fails at once, naming the index, the table and the
+  /// duplicate key from the error detail; no invalid index is left behind; the journal keeps the
+  /// original error.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func uniqueBuildOnDuplicatesFailsCleanly() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript("CREATE TABLE t (id int, name text); INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'a')")
+      let lp = try testPlan("t_dup", [indexStep(name: "t_name_key", columns: "name", unique: true)])
+      let log = Lines()
+      let output = Lines()
+      let executor = makeExecutor(db, output: output, log: log)
+      let error = #expect(throws: ExecutorError.self) { try executor.apply(phase: .expand, intents: nil, plans: [lp]) }
+      let text = "\(try #require(error))"
+      #expect(text.contains("t_dup expand/01-index failed"), "\(text)")
+      #expect(
+        text.contains("could not build unique index public.t_name_key on public.t: Key (name)=(a) is duplicated"), "\(text)")
+      #expect(text.contains("SQLSTATE 23505"))
+      #expect(!log.all.contains { $0.contains("build attempt") }, "a duplicate key is not retried: \(log.all)")
+      #expect(try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_name_key")) == nil)
+      #expect(try db.connection.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").scalarInt() == 0)
+      let journal = try Journal.steps(intent: "t_dup", on: db.connection)["t_dup"] ?? [:]
+      #expect(journal["expand/01-index"]?.state == .failed)
+      #expect(journal["expand/01-index"]?.errorSQLState == "23505")
+      #expect(journal["expand/01-index"]?.errorDetail == "Key (name)=(a) is duplicated.")
+    }
+  }
+
+  /// A valid index of the same name with another definition is not taken as done, nor dropped.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func existingIndexWithAnotherDefinitionIsRefused() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript("CREATE TABLE t (id int, v int, w int); CREATE INDEX t_v_idx ON t (w)")
+      let lp = try testPlan("t_def", [indexStep(name: "t_v_idx", columns: "v")])
+      let error = #expect(throws: ExecutorError.self) { try makeExecutor(db).apply(phase: .expand, intents: nil, plans: [lp]) }
+      #expect("\(try #require(error))".contains("already exists with another definition"))
+      #expect(
+        try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_v_idx"))?.definition.contains("(w)")
+          == true)
+      // The same definition (spelled differently) is done without a build.
+      try db.connection.executeScript("DROP INDEX t_v_idx; CREATE INDEX t_v_idx ON public.t USING btree (v)")
+      let output = Lines()
+      try makeExecutor(db, output: output).apply(phase: .expand, intents: nil, plans: [lp])
+      #expect(output.all.contains { $0.contains("already complete in the catalog") }, "\(output.all)")
+    }
+  }
+
+  /// Invalid `_ccnew` leftovers of an interrupted `REINDEX CONCURRENTLY` are dropped before the build.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func reindexLeftoversAreDropped() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript(
+        """
+        CREATE TABLE t (id int, v int);
+        CREATE INDEX t_v_idx_ccnew ON t (v);
+        UPDATE pg_index SET indisvalid = false WHERE indexrelid = 't_v_idx_ccnew'::regclass;
+        CREATE INDEX t_v_idx_ccnew_keep ON t (v);
+        """)
+      let log = Lines()
+      let lp = try testPlan("t_cc", [indexStep(name: "t_v_idx", columns: "v")])
+      try makeExecutor(db, log: log).apply(phase: .expand, intents: nil, plans: [lp])
+      #expect(log.all.contains { $0.contains("dropping t_v_idx_ccnew, an invalid leftover") }, "\(log.all)")
+      #expect(try Catalog(db.connection).relationKind(QualifiedName(schema: "public", "t_v_idx_ccnew")) == nil)
+      #expect(try Catalog(db.connection).relationKind(QualifiedName(schema: "public", "t_v_idx_ccnew_keep")) == .index)
+      #expect(try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_v_idx"))?.isUsable == true)
+    }
+  }
+
+  /// SIGKILL of the runner during a build: the server-side build goes on; the rerun finds it in the
+  /// progress view and waits for it (no second build), then records the step done.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func killedMidBuildRerunWaitsForTheServerBuild() throws {
+    _ = try pgphaseBinary()
+    try withTestDatabase { db in
+      try db.connection.executeScript("CREATE TABLE t (id int, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g")
+      let holder = try db.connect(applicationName: "holder")
+      try holder.execute("BEGIN")
+      try holder.execute("INSERT INTO t VALUES (0, 0)")
+      let lp = try testPlan("t_kill", [indexStep(name: "t_v_idx", columns: "v")])
+      let dir = try writePlans([lp])
+      defer { try? FileManager.default.removeItem(at: dir) }
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
+      process.arguments = ["apply", "--phase", "expand", "--dsn", db.conninfo, dir.path]
+      process.standardOutput = FileHandle.nullDevice
+      process.standardError = FileHandle.nullDevice
+      try process.run()
+      try db.connection.waitUntil(
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE current_locker_pid = $1::int)",
+        [String(holder.backendPID)])
+      let firstBuilder = try #require(try builderPID(on: "t", db.connection))
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      // The client is gone; its build still waits in the server.
+      try db.connection.waitUntil(
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted)")
+      #expect(try builderPID(on: "t", db.connection) == firstBuilder)
+      let dsn = db.conninfo
+      let path = dir.path
+      let rerun = BackgroundWork {
+        try runPGPhase(["apply", "--phase", "expand", "--progress-interval", "0.2s", "--dsn", dsn, path])
+      }
+      // The rerun holds the runner lock and waits; the old build is the only one.
+      try db.connection.waitUntil("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted)")
+      Thread.sleep(forTimeInterval: 0.5)
+      #expect(try db.connection.execute("SELECT count(*) FROM pg_stat_progress_create_index").scalarInt() == 1)
+      try holder.execute("COMMIT")
+      let result = try rerun.wait(timeout: 60)
+      #expect(result.status == 0, "\(result.stderr)")
+      #expect(result.stderr.contains("a build of public.t_v_idx is still running in pid \(firstBuilder)"), "\(result.stderr)")
+      #expect(result.stdout.contains("already complete in the catalog"), "\(result.stdout)")
+      #expect(try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_v_idx"))?.isUsable == true)
+      let journal = try Journal.steps(intent: "t_kill", on: db.connection)["t_kill"] ?? [:]
+      #expect(journal["expand/01-index"]?.state == .done)
+      #expect(try Verifier.verify(on: db.connection).isClean)
+      holder.close()
+    }
+  }
+
+  /// The seed 002 scenario: runner A holds the runner lock and builds an index while runners B–H
+  /// poll for the lock. Waiting runners hold no snapshot (never idle in transaction), so A's build
+  /// never waits for them: no deadlock, no invalid index, and every runner ends well.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func waitingRunnersHoldNoSnapshotSoTheBuildNeverWaitsForThem() throws {
+    _ = try pgphaseBinary()
+    try withTestDatabase { db in
+      try db.connection.execute(
+        "CREATE TABLE big AS SELECT g AS id, ((g::int8 * 7919) % 1000003)::int AS v FROM generate_series(1, 1500000) g")
+      try db.connection.executeAlone("VACUUM ANALYZE big")
+      // The build alone, for comparison.
+      var start = Date()
+      try db.connection.executeAlone("CREATE INDEX CONCURRENTLY big_v_probe ON big (v)")
+      let alone = Date().timeIntervalSince(start)
+      try db.connection.executeAlone("DROP INDEX big_v_probe")
+      let lp = try testPlan("t_seed002", [indexStep(name: "big_v_idx", table: "big", columns: "v")])
+      let dir = try writePlans([lp])
+      defer { try? FileManager.default.removeItem(at: dir) }
+      let args = ["apply", "--phase", "expand", "--dsn", db.conninfo, dir.path]
+      start = Date()
+      let a = BackgroundWork { try runPGPhase(args) }
+      try db.connection.waitUntil("SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE relid = 'big'::regclass)")
+      let builder = try #require(try builderPID(on: "big", db.connection))
+      let others = (0..<7).map { _ in BackgroundWork { try runPGPhase(args) } }
+      // While A builds: the waiting runners are never idle in a transaction, and the build never
+      // waits for one of them.
+      var samples = 0
+      var lockers: [Int32: Int] = [:]
+      while try builderPID(on: "big", db.connection) != nil {
+        let row = try db.connection.execute(
+          """
+          SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgphase apply%'
+                    AND pid <> $1::int AND state LIKE 'idle in transaction%') AS idle_in_tx,
+                 (SELECT current_locker_pid FROM pg_stat_progress_create_index WHERE pid = $1::int) AS locker
+          """, [String(builder)]
+        ).first
+        #expect(try row?.int("idle_in_tx") == 0)
+        if let locker = try row?.int("locker"), locker != 0 { lockers[Int32(locker), default: 0] += 1 }
+        samples += 1
+        Thread.sleep(forTimeInterval: 0.02)
+      }
+      let results = try [a.wait(timeout: 120)] + others.map { try $0.wait(timeout: 120) }
+      let total = Date().timeIntervalSince(start)
+      print(
+        "seed 002: build alone \(String(format: "%.2f", alone))s; A + 7 waiting runners \(String(format: "%.2f", total))s; \(samples) samples"
+      )
+      #expect(samples > 0)
+      // A poll in flight (a millisecond) may be seen once; a real wait would be seen in many samples.
+      #expect(lockers.values.allSatisfy { $0 < 3 }, "the build waited for sessions \(lockers)")
+      for r in results { #expect(r.status == 0, "exit \(r.status): \(r.stderr)") }
+      #expect(results.filter { $0.stdout.contains("expand/01-index done in") }.count == 1)
+      #expect(results.dropFirst().allSatisfy { $0.stderr.contains("waiting for the pgphase runner lock") })
+      #expect(try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "big_v_idx"))?.isUsable == true)
+      #expect(try db.connection.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").scalarInt() == 0)
+      let journal = try Journal.steps(intent: "t_seed002", on: db.connection)["t_seed002"] ?? [:]
+      #expect(journal["expand/01-index"]?.state == .done)
+      #expect(journal["expand/01-index"]?.attempts == 1)
+    }
+  }
+}
