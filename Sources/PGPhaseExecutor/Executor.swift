@@ -226,7 +226,7 @@ public final class Executor {
 
   // MARK: - Session
 
-  private func withSession(_ body: (Connection) throws -> Void) throws {
+  func withSession(_ body: (Connection) throws -> Void) throws {
     let lock = try RunnerLock.acquire(dsn: dsn, applicationName: runnerName, wait: options.lockWait, log: log)
     defer { lock.release() }
     let c: Connection
