@@ -45,7 +45,7 @@ let package = Package(
       swiftSettings: swiftSettings),
     .target(
       name: "PGPhaseExecutor",
-      dependencies: ["PGPhaseModel", "PGPhasePostgres", .product(name: "Logging", package: "swift-log")],
+      dependencies: ["PGPhaseModel", "PGPhasePostgres", "CPgQuery", .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "pgphase",

@@ -1,55 +1,499 @@
 import Foundation
 import PGPhaseModel
-import PGPhasePostgres
+public import PGPhasePostgres
 
 extension Executor {
   // MARK: - Backfills
 
-  /// Batches of `UPDATE ... WHERE ctid = ANY(ARRAY(SELECT ctid ... WHERE pending LIMIT n))`, each
-  /// its own transaction, until a batch touches no row. Resumable: `pending` selects only rows
-  /// still needing the change.
+  /// Runs a backfill in short batches, each one statement (its own transaction) that updates the
+  /// pending rows of one key range and writes the checkpoint in the same transaction.
+  ///
+  /// Batches walk the primary key (or a unique NOT NULL index), read from the catalog now, up to
+  /// the largest key seen at the first run: rows inserted later are the triggers' or defaults'
+  /// job, so the scan ends under concurrent inserts. Tables with neither walk ctid ranges up to
+  /// the table's size at the start. All key comparisons happen in SQL with the index's collation.
+  /// A rerun resumes after the checkpoint; `pending` keeps every batch idempotent anyway.
+  /// - Returns: rows updated by this run.
   func runBackfill(_ spec: BackfillSpec, step: Step, of lp: LoadedPlan, on c: Connection) throws -> Int {
-    let batch = max(1, lp.plan.backfillBatchSize ?? 1000)
-    let table = spec.table.sql
-    let assignments = spec.assignments.map { "\(SQL.quoteIdentifier($0.column)) = (\($0.expression))" }.joined(separator: ", ")
-    let sql =
-      "UPDATE \(table) SET \(assignments) WHERE ctid = ANY(ARRAY(SELECT ctid FROM \(table) WHERE \(spec.pending) LIMIT \(batch)))"
-    var total = 0
-    var batches = 0
-    let start = Date()
-    var lastReport = start
-    while true {
-      var affected = 0
-      try withLockRetries(step, of: lp, on: c) {
-        try inTransaction(c, lockTimeout: lp.plan.lockTimeout) {
-          affected = try c.execute(sql).affectedRows ?? 0
-        }
+    var run = try BackfillRun(spec: spec, step: step, plan: lp, options: options.backfill, connection: c)
+    let progress = makeProgress(label: "\(lp.plan.intent) \(step.id)")
+    let log = try BatchLog(path: options.backfill.batchLogPath)
+    try c.execute("SELECT set_config('lock_timeout', $1, false)", [lp.plan.lockTimeout])
+    // A batch and its checkpoint commit together, so losing the last commits in a server crash
+    // only moves the checkpoint back with the data: no need to wait for the WAL flush.
+    try c.execute("SET synchronous_commit = off")
+    defer {
+      _ = try? c.execute("RESET lock_timeout")
+      _ = try? c.execute("RESET synchronous_commit")
+    }
+    if run.resumed { self.log("\(lp.plan.intent) \(step.id): resuming from checkpoint \(run.checkpoint.summary)") }
+    var updated = 0
+    while !run.finished {
+      try checkInterrupted()
+      var outcome: BatchOutcome?
+      try withBatchRetries(step, of: lp, on: c) { outcome = try run.runBatch() }
+      guard let outcome else { break }
+      updated += outcome.updated
+      log.write(outcome)
+      let rate = Double(run.scannedThisRun) / max(0.001, progress.elapsed)
+      var detail = "\(Int(rate)) \(run.unit)/s, batch \(outcome.size) in \(Int((outcome.seconds * 1000).rounded()))ms"
+      if let total = run.estimated, rate > 0 {
+        detail += ", ETA \(formatSeconds(max(0, Double(total - run.scanned)) / rate))"
       }
-      if affected == 0 { break }
-      total += affected
-      batches += 1
-      if Date().timeIntervalSince(lastReport) >= options.progressInterval {
-        let rate = Double(total) / max(0.001, Date().timeIntervalSince(start))
-        log("\(lp.plan.intent) \(step.id): \(total) rows in \(batches) batches (\(Int(rate)) rows/s)")
-        lastReport = Date()
+      progress.update(done: run.scanned, total: run.estimated, unit: run.unit, detail: detail)
+      if !run.finished, options.backfill.batchPause > 0 { Thread.sleep(forTimeInterval: options.backfill.batchPause) }
+    }
+    progress.finish(
+      "\(updated) rows updated, \(run.scannedThisRun) \(run.unit) scanned in \(run.batchesThisRun) batches, \(formatSeconds(progress.elapsed))"
+    )
+    return updated
+  }
+
+  /// Retries one batch on lock timeout, deadlock or serialization failure with the run's retry
+  /// policy (bounded count and deadline), saying who held locks on the step's relations.
+  private func withBatchRetries(_ step: Step, of lp: LoadedPlan, on c: Connection, _ body: () throws -> Void) throws {
+    let policy = options.retry
+    let start = Date()
+    var retry = 0
+    while true {
+      do {
+        try body()
+        return
+      } catch let e as PostgresError {
+        let retryable = e.isLockTimeout || e.isDeadlock || e.isSerializationFailure
+        guard retryable, !e.connectionLost else { throw e }
+        try checkInterrupted()
+        let delay = policy.delay(forRetry: retry)
+        let elapsed = Date().timeIntervalSince(start)
+        let holders = (try? LockInspector.holders(of: step.locks.map(\.relation), on: c)) ?? []
+        let who = holders.isEmpty ? "no session visible now" : holders.map(\.description).joined(separator: "; ")
+        if retry >= policy.maxRetries || elapsed + delay > policy.deadline {
+          log(
+            "\(lp.plan.intent) \(step.id): batch failed: \(e.message) (SQLSTATE \(e.sqlState ?? "?")); giving up after \(retry) retries"
+          )
+          var final = e
+          if !holders.isEmpty { final.detail = [e.detail, "blocked by: \(who)"].compactMap { $0 }.joined(separator: "; ") }
+          throw final
+        }
+        retry += 1
+        log(
+          "\(lp.plan.intent) \(step.id): batch \(e.message) (SQLSTATE \(e.sqlState ?? "?")); retry \(retry)/\(policy.maxRetries) in \(formatSeconds(delay)); blocked by: \(who)"
+        )
+        Thread.sleep(forTimeInterval: delay)
       }
     }
-    return total
   }
 }
 
 /// How backfills size and pace their batches.
-public struct BackfillOptions: Sendable {
-  public init() {}
+public struct BackfillOptions: Sendable, Equatable {
+  /// Seconds one batch should take; the batch size adapts to it. Short batches hold row locks
+  /// briefly, so app writes to the same rows wait at most about this long.
+  public var batchTarget: Double
+  /// Seconds to sleep between batches (gives replicas and autovacuum room).
+  public var batchPause: Double
+  /// Rows a batch never exceeds, whatever the timing says.
+  public var maxBatchSize: Int
+  /// When set, one line per batch (tab-separated: rows scanned, rows updated, milliseconds, size)
+  /// is appended to this file, for benchmarks.
+  public var batchLogPath: String?
+
+  public init(batchTarget: Double = 0.1, batchPause: Double = 0, maxBatchSize: Int = 200_000, batchLogPath: String? = nil) {
+    self.batchTarget = batchTarget
+    self.batchPause = batchPause
+    self.maxBatchSize = maxBatchSize
+    self.batchLogPath = batchLogPath
+  }
+}
+
+/// The resume point of a backfill, stored as JSON in `pgphase.steps.checkpoint`.
+///
+/// Keyset mode: `columns` of the key walked, `last` the key of the last row done (nil before the
+/// first batch) and `max` the largest key at the start, as PostgreSQL's text output (read back
+/// with a cast to the column's type, so comparisons stay in SQL). Ctid mode: next block to do and
+/// the table's block count at the start.
+struct BackfillCheckpoint: Codable, Equatable {
+  var mode: String
+  var columns: [String]?
+  var last: [String]?
+  var max: [String]?
+  var nextBlock: Int64?
+  var endBlock: Int64?
+
+  enum CodingKeys: String, CodingKey {
+    case mode, columns, last, max
+    case nextBlock = "next_block"
+    case endBlock = "end_block"
+  }
+
+  var json: String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+  }
+
+  var summary: String {
+    if mode == "ctid" { return "block \(nextBlock ?? 0) of \(endBlock ?? 0)" }
+    let keys = (columns ?? []).joined(separator: ", ")
+    return "(\(keys)) > (\((last ?? []).joined(separator: ", "))) up to (\((max ?? []).joined(separator: ", ")))"
+  }
+}
+
+/// One key column: its name, type (for casting the checkpoint's text) and the index's collation.
+struct BackfillKeyColumn: Equatable {
+  var name: String
+  var type: String
+  /// Quoted collation name, nil for non-collatable columns.
+  var collation: String?
+
+  /// The column as compared and sorted: with the index's collation, so the index serves it.
+  var expression: String {
+    SQL.quoteIdentifier(name) + (collation.map { " COLLATE \($0)" } ?? "")
+  }
+}
+
+/// What one batch did.
+struct BatchOutcome {
+  /// Rows (keyset) or blocks (ctid) covered.
+  var size: Int64
+  var updated: Int
+  var seconds: Double
+}
+
+/// The state of one backfill run: key, checkpoint, batch size.
+struct BackfillRun {
+  let spec: BackfillSpec
+  let step: Step
+  let plan: LoadedPlan
+  let options: BackfillOptions
+  let c: Connection
+  let key: [BackfillKeyColumn]?
+  var checkpoint: BackfillCheckpoint
+  var resumed = false
+  var finished = false
+  /// Rows (keyset) or blocks (ctid) per batch.
+  var size: Int64
+  /// Seconds per row or block, smoothed over batches.
+  var costPerUnit: Double?
+  var scanned: Int64 = 0
+  var scannedThisRun: Int64 = 0
+  var batchesThisRun = 0
+  var estimated: Int64?
+  var rowsPerBlock: Double = 50
+
+  var unit: String { key == nil ? "pages" : "rows" }
+
+  init(spec: BackfillSpec, step: Step, plan: LoadedPlan, options: BackfillOptions, connection c: Connection) throws {
+    self.spec = spec
+    self.step = step
+    self.plan = plan
+    self.options = options
+    self.c = c
+    let table = spec.table.sql
+    key = try BackfillRun.walkKey(of: table, on: c)
+    let stored = try c.execute(
+      "SELECT checkpoint::text AS checkpoint, rows_scanned FROM pgphase.steps WHERE intent = $1 AND step_id = $2",
+      [plan.plan.intent, step.id])
+    let previous = stored.first?["checkpoint"].flatMap { try? JSONDecoder().decode(BackfillCheckpoint.self, from: Data($0.utf8)) }
+    let stats = try c.execute(
+      """
+      SELECT reltuples::float8 AS tuples, relpages::int8 AS pages,
+             pg_relation_size(oid) / current_setting('block_size')::int8 AS blocks
+      FROM pg_class WHERE oid = $1::regclass
+      """, [table])
+    let tuples = try stats.first?.double("tuples") ?? -1
+    let pages = Int64(try stats.first?.int("pages") ?? 0)
+    let blocks = Int64(try stats.first?.int("blocks") ?? 0)
+    if tuples > 0, pages > 0 { rowsPerBlock = max(1, tuples / Double(pages)) }
+    let initial = Int64(max(1, plan.plan.backfillBatchSize ?? 1000))
+    if let key {
+      size = min(initial, Int64(options.maxBatchSize))
+      let columns = key.map(\.name)
+      if let previous, previous.mode == "key", previous.columns == columns, previous.max != nil {
+        checkpoint = previous
+        resumed = previous.last != nil
+        scanned = Int64(try stored.first?.int("rows_scanned") ?? 0)
+      } else {
+        let order = key.map { "\($0.expression) DESC" }.joined(separator: ", ")
+        // Aliased: ORDER BY a bare name would pick the text output column over the key itself.
+        let select = key.enumerated().map { i, k in "\(SQL.quoteIdentifier(k.name))::text AS max_\(i)" }.joined(separator: ", ")
+        let top = try c.execute("SELECT \(select) FROM \(table) ORDER BY \(order) LIMIT 1")
+        let max = top.values.first.map { $0.map { $0 ?? "" } }
+        checkpoint = BackfillCheckpoint(mode: "key", columns: columns, last: nil, max: max)
+        if max == nil { finished = true }
+      }
+      if let max = checkpoint.max, !finished {
+        if tuples >= 0 {
+          estimated = Int64(tuples)
+        } else {
+          let bound = "(\(key.map(\.expression).joined(separator: ", "))) <= (\(BackfillRun.params(key, from: 1)))"
+          estimated = Int64(try c.execute("SELECT count(*) FROM \(table) WHERE \(bound)", max).scalarInt() ?? 0)
+        }
+        estimated = Swift.max(estimated ?? 0, scanned)
+      }
+    } else {
+      size = Swift.max(1, Int64((Double(initial) / rowsPerBlock).rounded(.up)))
+      if let previous, previous.mode == "ctid", previous.endBlock != nil {
+        checkpoint = previous
+        resumed = (previous.nextBlock ?? 0) > 0
+        scanned = previous.nextBlock ?? 0
+      } else {
+        checkpoint = BackfillCheckpoint(mode: "ctid", nextBlock: 0, endBlock: blocks)
+      }
+      estimated = checkpoint.endBlock
+      if (checkpoint.nextBlock ?? 0) >= (checkpoint.endBlock ?? 0) { finished = true }
+    }
+  }
+
+  /// `$from::type, $from+1::type, ...` for the key's columns.
+  static func params(_ key: [BackfillKeyColumn], from first: Int) -> String {
+    key.enumerated().map { i, k in "$\(first + i)::\(k.type)" }.joined(separator: ", ")
+  }
+
+  /// The primary key, else the narrowest valid, immediate, non-partial unique index on plain NOT
+  /// NULL columns; nil when there is neither (the caller walks ctid ranges).
+  static func walkKey(of table: String, on c: Connection) throws -> [BackfillKeyColumn]? {
+    let result = try c.execute(
+      """
+      WITH candidates AS (
+        SELECT i.indexrelid, i.indisprimary, i.indnkeyatts
+        FROM pg_index i
+        WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indisvalid AND i.indimmediate
+          AND i.indpred IS NULL AND i.indexprs IS NULL
+          AND (SELECT am.amname FROM pg_class ic JOIN pg_am am ON am.oid = ic.relam WHERE ic.oid = i.indexrelid) = 'btree'
+          AND NOT EXISTS (
+            SELECT 1 FROM generate_series(0, i.indnkeyatts - 1) s(n)
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[s.n]
+            WHERE NOT a.attnotnull)
+        ORDER BY i.indisprimary DESC, i.indnkeyatts, i.indexrelid
+        LIMIT 1
+      )
+      SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type,
+             CASE WHEN coll.oid IS NOT NULL THEN quote_ident(cn.nspname) || '.' || quote_ident(coll.collname) END AS collation
+      FROM candidates k
+      JOIN pg_index i ON i.indexrelid = k.indexrelid
+      CROSS JOIN LATERAL generate_series(0, k.indnkeyatts - 1) s(n)
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[s.n]
+      LEFT JOIN pg_collation coll ON coll.oid = i.indcollation[s.n] AND i.indcollation[s.n] <> 0
+      LEFT JOIN pg_namespace cn ON cn.oid = coll.collnamespace
+      ORDER BY s.n
+      """, [table])
+    guard !result.isEmpty else { return nil }
+    return result.rows.map { BackfillKeyColumn(name: $0["attname"] ?? "", type: $0["type"] ?? "", collation: $0["collation"]) }
+  }
+
+  /// The assignments of the spec, as SET items.
+  var assignments: String {
+    spec.assignments.map { "\(SQL.quoteIdentifier($0.column)) = (\($0.expression))" }.joined(separator: ", ")
+  }
+
+  /// Runs one batch: the UPDATE of pending rows in the next range and the checkpoint, in one
+  /// statement (one transaction). Returns nil when nothing is left.
+  mutating func runBatch() throws -> BatchOutcome? {
+    guard !finished else { return nil }
+    if let key {
+      return try runKeysetBatch(key)
+    }
+    return try runCtidBatch()
+  }
+
+  private mutating func runKeysetBatch(_ key: [BackfillKeyColumn]) throws -> BatchOutcome? {
+    let table = spec.table.sql
+    let columns = "(\(key.map(\.expression).joined(separator: ", ")))"
+    let n = key.count
+    var parameters: [String?] = []
+    var lower = ""
+    if let last = checkpoint.last {
+      lower = "\(columns) > (\(BackfillRun.params(key, from: 1))) AND "
+      parameters += last
+    }
+    let maxParams = BackfillRun.params(key, from: parameters.count + 1)
+    parameters += checkpoint.max ?? []
+    let upperBound = "\(columns) <= (\(maxParams))"
+    let inner = key.map(\.expression).joined(separator: ", ")
+    let desc = key.enumerated().map { i, _ in "k\(i) DESC" }.joined(separator: ", ")
+    let aliases = key.enumerated().map { i, k in "\(k.expression) AS k\(i)" }.joined(separator: ", ")
+    let texts = key.enumerated().map { i, _ in "k\(i)::text AS t\(i)" }.joined(separator: ", ")
+    // The last key of the next `size` keys in range, and how many there are.
+    let boundSQL = """
+      SELECT count(*) OVER () AS n, \(texts) FROM (
+        SELECT \(aliases) FROM \(table) WHERE \(lower)\(upperBound) ORDER BY \(inner) LIMIT \(size)
+      ) s ORDER BY \(desc) LIMIT 1
+      """
+    let bound = try c.execute(boundSQL, parameters)
+    guard let row = bound.first else {
+      finished = true
+      return nil
+    }
+    let count = Int64(try row.int("n") ?? 0)
+    let upper = (0..<n).map { row["t\($0)"] ?? "" }
+    var next = checkpoint
+    next.last = upper
+    var updateParameters: [String?] = []
+    var rangeFilter = ""
+    if let last = checkpoint.last {
+      rangeFilter = "\(columns) > (\(BackfillRun.params(key, from: 1))) AND "
+      updateParameters += last
+    }
+    rangeFilter += "\(columns) <= (\(BackfillRun.params(key, from: updateParameters.count + 1)))"
+    updateParameters += upper
+    let first = updateParameters.count + 1
+    updateParameters += [next.json, String(count), plan.plan.intent, step.id, estimated.map { String($0) }]
+    let sql = """
+      WITH u AS (
+        UPDATE \(table) SET \(assignments) WHERE \(rangeFilter) AND (\(spec.pending)) RETURNING 1
+      )
+      UPDATE pgphase.steps SET checkpoint = $\(first)::jsonb, rows_done = rows_done + (SELECT count(*) FROM u),
+        rows_scanned = rows_scanned + $\(first + 1)::int8, batches = batches + 1, rows_estimated = $\(first + 4)::int8
+      WHERE intent = $\(first + 2) AND step_id = $\(first + 3)
+      RETURNING (SELECT count(*) FROM u) AS updated
+      """
+    let start = Date()
+    let result = try c.execute(sql, updateParameters)
+    let seconds = Date().timeIntervalSince(start)
+    guard let updated = try result.scalarInt() else {
+      throw PostgresError(message: "the journal has no row for \(plan.plan.intent) \(step.id)", statement: sql)
+    }
+    checkpoint = next
+    scanned += count
+    scannedThisRun += count
+    batchesThisRun += 1
+    if count < size { finished = true }
+    adapt(units: count, seconds: seconds)
+    return BatchOutcome(size: count, updated: updated, seconds: seconds)
+  }
+
+  private mutating func runCtidBatch() throws -> BatchOutcome? {
+    let table = spec.table.sql
+    let from = checkpoint.nextBlock ?? 0
+    let end = checkpoint.endBlock ?? 0
+    guard from < end else {
+      finished = true
+      return nil
+    }
+    let to = min(end, from + size)
+    var next = checkpoint
+    next.nextBlock = to
+    let sql = """
+      WITH u AS (
+        UPDATE \(table) SET \(assignments) WHERE ctid >= $1::tid AND ctid < $2::tid AND (\(spec.pending)) RETURNING 1
+      )
+      UPDATE pgphase.steps SET checkpoint = $3::jsonb, rows_done = rows_done + (SELECT count(*) FROM u),
+        rows_scanned = rows_scanned + $4::int8, batches = batches + 1, rows_estimated = $7::int8
+      WHERE intent = $5 AND step_id = $6
+      RETURNING (SELECT count(*) FROM u) AS updated
+      """
+    let start = Date()
+    let result = try c.execute(
+      sql,
+      [
+        "(\(from),0)", "(\(to),0)", next.json, String(Int64(Double(to - from) * rowsPerBlock)), plan.plan.intent, step.id,
+        String(Int64(Double(end) * rowsPerBlock)),
+      ])
+    let seconds = Date().timeIntervalSince(start)
+    guard let updated = try result.scalarInt() else {
+      throw PostgresError(message: "the journal has no row for \(plan.plan.intent) \(step.id)", statement: sql)
+    }
+    checkpoint = next
+    scanned += to - from
+    scannedThisRun += to - from
+    batchesThisRun += 1
+    if to >= end { finished = true }
+    adapt(units: to - from, seconds: seconds)
+    return BatchOutcome(size: to - from, updated: updated, seconds: seconds)
+  }
+
+  /// Sizes the next batch from the smoothed cost per unit so it takes about `batchTarget`,
+  /// growing at most 1.5× per batch (a sudden slow-down shrinks it at once).
+  private mutating func adapt(units: Int64, seconds: Double) {
+    guard units > 0 else { return }
+    let observed = seconds / Double(units)
+    let cost = costPerUnit.map { observed > $0 ? observed : 0.7 * $0 + 0.3 * observed } ?? observed
+    costPerUnit = cost
+    let ideal = options.batchTarget / max(cost, 1e-9)
+    let limit = key == nil ? Double(options.maxBatchSize) / rowsPerBlock : Double(options.maxBatchSize)
+    let grown = min(ideal, Double(size) * 1.5, limit)
+    size = max(1, Int64(grown.rounded(.down)))
+  }
+}
+
+/// Appends one line per batch to a file (`--batch-log`), for the benchmarks.
+final class BatchLog {
+  private let handle: FileHandle?
+
+  init(path: String?) throws {
+    guard let path else {
+      handle = nil
+      return
+    }
+    if !FileManager.default.fileExists(atPath: path) {
+      guard FileManager.default.createFile(atPath: path, contents: nil) else {
+        throw ExecutorError.usage("cannot create the batch log \(path)")
+      }
+    }
+    guard let h = FileHandle(forWritingAtPath: path) else { throw ExecutorError.usage("cannot open the batch log \(path)") }
+    h.seekToEndOfFile()
+    handle = h
+  }
+
+  deinit { try? handle?.close() }
+
+  func write(_ outcome: BatchOutcome) {
+    guard let handle else { return }
+    let line = "\(outcome.size)\t\(outcome.updated)\t\(String(format: "%.3f", outcome.seconds * 1000))\n"
+    handle.write(Data(line.utf8))
+  }
 }
 
 extension Journal {
-  /// Version 2: backfill checkpoints, written in the same transaction as each batch.
+  /// Version 2: backfill checkpoints, written in the same transaction as each batch. Undoing a
+  /// step clears its checkpoint (the undo may drop what the batches wrote, so a later run must
+  /// start over).
   static let backfillMigration = """
     ALTER TABLE pgphase.steps
       ADD COLUMN checkpoint jsonb,
       ADD COLUMN rows_done bigint NOT NULL DEFAULT 0,
+      ADD COLUMN rows_scanned bigint NOT NULL DEFAULT 0,
       ADD COLUMN rows_estimated bigint,
       ADD COLUMN batches int NOT NULL DEFAULT 0;
+    CREATE FUNCTION pgphase.clear_checkpoint_on_undo() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      NEW.checkpoint := NULL;
+      NEW.rows_done := 0;
+      NEW.rows_scanned := 0;
+      NEW.batches := 0;
+      RETURN NEW;
+    END
+    $$;
+    CREATE TRIGGER clear_checkpoint_on_undo BEFORE UPDATE ON pgphase.steps
+      FOR EACH ROW WHEN (NEW.state = 'undone' AND OLD.state IS DISTINCT FROM 'undone')
+      EXECUTE FUNCTION pgphase.clear_checkpoint_on_undo();
     """
+}
+
+/// Backfill progress of one step as the journal records it.
+public struct BackfillProgress: Sendable, Equatable {
+  public var rowsDone: Int64
+  public var rowsScanned: Int64
+  public var rowsEstimated: Int64?
+  public var batches: Int
+  /// The checkpoint JSON, nil before the first batch.
+  public var checkpoint: String?
+
+  /// Progress of every backfill step of `intent` that ran at least one batch, keyed by step id.
+  public static func read(intent: String, on c: Connection) throws -> [String: BackfillProgress] {
+    let result = try c.execute(
+      """
+      SELECT step_id, rows_done, rows_scanned, rows_estimated, batches, checkpoint::text AS checkpoint
+      FROM pgphase.steps WHERE intent = $1 AND (batches > 0 OR checkpoint IS NOT NULL)
+      """, [intent])
+    var out: [String: BackfillProgress] = [:]
+    for row in result.rows {
+      out[row["step_id"] ?? ""] = BackfillProgress(
+        rowsDone: Int64(try row.int("rows_done") ?? 0), rowsScanned: Int64(try row.int("rows_scanned") ?? 0),
+        rowsEstimated: try row.int("rows_estimated").map { Int64($0) }, batches: try row.int("batches") ?? 0,
+        checkpoint: row["checkpoint"])
+    }
+    return out
+  }
 }

@@ -84,6 +84,7 @@ public final class Executor {
   /// intent (see `blocker`), is an error naming it; unnamed ones are skipped with a line saying why.
   public func apply(phase: Phase, intents: [String]?, plans: [LoadedPlan]) throws {
     let selected = try select(intents, from: plans)
+    try PlanSafety.check(selected)
     try withSession { c in
       let journal = try Journal.steps(intent: nil, on: c)
       for lp in selected { try checkUnchanged(lp, journal[lp.plan.intent] ?? [:]) }
@@ -127,6 +128,7 @@ public final class Executor {
   /// until every earlier intent is backfilled, contract until every earlier intent is contracted.
   public func advance(intents: [String]?, to target: Phase? = nil, plans: [LoadedPlan]) throws {
     let selected = try select(intents, from: plans)
+    try PlanSafety.check(selected)
     try withSession { c in
       let journal = try Journal.steps(intent: nil, on: c)
       for lp in selected { try checkUnchanged(lp, journal[lp.plan.intent] ?? [:]) }
@@ -198,6 +200,7 @@ public final class Executor {
     guard let lp = plans.first(where: { $0.plan.intent == intent }) else {
       throw ExecutorError.usage("no plan for intent \(intent)")
     }
+    try PlanSafety.check([lp])
     try withSession { c in
       let journal = try Journal.steps(intent: intent, on: c)[intent] ?? [:]
       try checkUnchanged(lp, journal)

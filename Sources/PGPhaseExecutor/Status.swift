@@ -22,11 +22,28 @@ public struct IntentStatus: Sendable, Codable, Equatable {
     public var seconds: Double?
     public var blockedBy: [String]
     public var error: String?
+    /// For a backfill that ran batches: where it stands (a rerun resumes from `checkpoint`).
+    public var backfill: BackfillStatus?
 
     enum CodingKeys: String, CodingKey {
-      case step, state, runner, alive, seconds, error
+      case step, state, runner, alive, seconds, error, backfill
       case backendPID = "backend_pid"
       case blockedBy = "blocked_by"
+    }
+  }
+
+  public struct BackfillStatus: Sendable, Codable, Equatable {
+    public var rowsDone: Int64
+    public var rowsScanned: Int64
+    public var rowsEstimated: Int64?
+    public var batches: Int
+    public var checkpoint: String?
+
+    enum CodingKeys: String, CodingKey {
+      case batches, checkpoint
+      case rowsDone = "rows_done"
+      case rowsScanned = "rows_scanned"
+      case rowsEstimated = "rows_estimated"
     }
   }
 
@@ -54,6 +71,7 @@ public enum StatusReader {
       let recorded = hasJournal ? try Journal.intent(lp.plan.intent, on: c) : nil
       var phases: [IntentStatus.PhaseStatus] = []
       var active: [IntentStatus.StepStatus] = []
+      let backfills = hasJournal ? try BackfillProgress.read(intent: lp.plan.intent, on: c) : [:]
       for phase in Phase.allCases {
         let planned = lp.plan.steps(in: phase)
         let states = planned.map { steps[$0.id]?.state ?? .pending }
@@ -86,7 +104,12 @@ public enum StatusReader {
           active.append(
             .init(
               step: step.id, state: record.state.rawValue, runner: record.runner, backendPID: record.backendPID, alive: alive,
-              seconds: record.ageSeconds, blockedBy: blockers, error: error))
+              seconds: record.ageSeconds, blockedBy: blockers, error: error,
+              backfill: backfills[step.id].map {
+                .init(
+                  rowsDone: $0.rowsDone, rowsScanned: $0.rowsScanned, rowsEstimated: $0.rowsEstimated, batches: $0.batches,
+                  checkpoint: $0.checkpoint)
+              }))
         }
       }
       out.append(
@@ -114,6 +137,12 @@ public enum StatusReader {
           lines.append(text)
         } else {
           lines.append("  failed \(a.step): \(a.error ?? "unknown error")")
+        }
+        if let b = a.backfill {
+          let of = b.rowsEstimated.map { "/~\($0)" } ?? ""
+          lines.append(
+            "    backfill: \(b.rowsScanned)\(of) scanned, \(b.rowsDone) updated in \(b.batches) batches; checkpoint \(b.checkpoint ?? "none")"
+          )
         }
       }
     }
