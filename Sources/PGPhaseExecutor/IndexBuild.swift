@@ -47,7 +47,7 @@ extension Executor {
       try dropIndexConcurrently(index.sql, on: c)
       return
     }
-    if let sql = step.sql.first, let expected = try expectedIndexDefinition(sql, on: c),
+    if let sql = step.sql.first, let expected = try IndexDefinition.expected(sql, on: c),
       IndexDefinition.normalized(expected) != IndexDefinition.normalized(state.definition)
     {
       throw PostgresError(
@@ -170,12 +170,15 @@ extension Executor {
       "could not build unique index \(index)\(table.isEmpty ? "" : " on \(table)")\(key); fix the duplicate rows, then rerun"
     return out
   }
+}
 
+/// Reading and comparing `CREATE INDEX` text.
+enum IndexDefinition {
   /// `pg_get_indexdef` of the index a `CREATE INDEX` statement would make, found by building it on
   /// an empty temporary copy of the table (`LIKE`) in a transaction that is rolled back. nil when
   /// the statement is not a plain `CREATE INDEX ... ON table` this can rewrite.
-  func expectedIndexDefinition(_ sql: String, on c: Connection) throws -> String? {
-    guard let parts = IndexDefinition.parse(sql) else { return nil }
+  static func expected(_ sql: String, on c: Connection) throws -> String? {
+    guard let parts = parse(sql) else { return nil }
     try c.execute("BEGIN")
     defer { _ = try? c.execute("ROLLBACK") }
     try c.execute("SET LOCAL lock_timeout = '5s'")
@@ -188,10 +191,7 @@ extension Executor {
       """
     ).scalar
   }
-}
 
-/// Reading and comparing `CREATE INDEX` text.
-enum IndexDefinition {
   /// `CREATE [UNIQUE] INDEX <name>` (without CONCURRENTLY and IF NOT EXISTS), the table, and the
   /// rest after the table (`USING ... (...) ...`).
   struct Parts {

@@ -222,6 +222,10 @@ public enum Verifier {
       } catch let error as MalformedPostconditionError {
         result = .violated(reason: "cannot check: \(error)")
       }
+      if result == .holds, e.postcondition.kind == .indexExists, let problem = try definitionDrift(e, on: c) {
+        let object = e.postcondition.object.map(\.description)
+        findings.append(.init(kind: .drift, intent: e.intent, step: e.step.id, object: object, message: problem))
+      }
       if case .violated(let reason) = result {
         let object = e.postcondition.object.map(\.description) ?? e.postcondition.table.map(\.description)
         findings.append(.init(kind: .drift, intent: e.intent, step: e.step.id, object: object, message: reason))
@@ -269,6 +273,26 @@ public enum Verifier {
     return VerifyReport(
       checkedSteps: doneSteps - uncheckable, checkedPostconditions: expected.count, uncheckableSteps: uncheckable,
       findings: findings, inProgress: inProgress)
+  }
+
+  /// For an index a done step built: a different definition than the step's (same name, other
+  /// columns, predicate or method), found by building the step's index on an empty copy of the
+  /// table. nil when equal or when it cannot be compared (a column renamed since, for one).
+  static func definitionDrift(_ e: Expectation, on c: Connection) throws -> String? {
+    guard let sql = e.step.sql.first(where: { IndexDefinition.parse($0) != nil }), let object = e.postcondition.object
+    else { return nil }
+    let index = object.schema == nil ? QualifiedName(schema: e.postcondition.table?.schema, object.name) : object
+    guard let state = try Catalog(c).indexState(name: index) else { return nil }
+    let expected: String?
+    do {
+      expected = try IndexDefinition.expected(sql, on: c)
+    } catch let error as PostgresError where !error.connectionLost {
+      return nil
+    }
+    guard let expected, IndexDefinition.normalized(expected) != IndexDefinition.normalized(state.definition) else {
+      return nil
+    }
+    return "index \(index) has definition \(state.definition), but the step built \(expected)"
   }
 
   static func backendAlive(_ pid: Int32, on c: Connection) throws -> Bool {

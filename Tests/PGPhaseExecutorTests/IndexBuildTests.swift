@@ -238,6 +238,58 @@ struct IndexBuildTests {
     }
   }
 
+  /// SIGKILL of the runner and of its server-side build: an invalid index and a step left running.
+  /// verify reports both; `pgphase repair` drops the invalid index, builds it again and records the
+  /// step done; verify is then clean and a second repair does nothing.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func killedRunnerAndBuildAreRepaired() throws {
+    _ = try pgphaseBinary()
+    try withTestDatabase { db in
+      try db.connection.executeScript("CREATE TABLE t (id int, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g")
+      let holder = try db.connect(applicationName: "holder")
+      try holder.execute("BEGIN")
+      try holder.execute("INSERT INTO t VALUES (0, 0)")
+      let lp = try testPlan("t_killed", [indexStep(name: "t_v_idx", columns: "v")])
+      let dir = try writePlans([lp])
+      defer { try? FileManager.default.removeItem(at: dir) }
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
+      process.arguments = ["apply", "--phase", "expand", "--dsn", db.conninfo, dir.path]
+      process.standardOutput = FileHandle.nullDevice
+      process.standardError = FileHandle.nullDevice
+      try process.run()
+      try db.connection.waitUntil(
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE current_locker_pid = $1::int)",
+        [String(holder.backendPID)])
+      let builder = try #require(try builderPID(on: "t", db.connection))
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      #expect(try db.connection.execute("SELECT pg_terminate_backend($1::int)", [String(builder)]).scalarBool() == true)
+      try db.connection.waitUntil("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1::int)", [String(builder)])
+      try holder.execute("COMMIT")
+      #expect(try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_v_idx"))?.valid == false)
+
+      let verify = try runPGPhase(["verify", "--dsn", db.conninfo])
+      #expect(verify.status == 1)
+      #expect(verify.stdout.contains("UNRESOLVED t_killed expand/01-index: left running by"), "\(verify.stdout)")
+      #expect(verify.stdout.contains("INVALID INDEX t_killed expand/01-index: index t_v_idx on t is invalid"), "\(verify.stdout)")
+      let repair = try runPGPhase(["repair", "--dsn", db.conninfo])
+      #expect(repair.status == 0, "\(repair.stdout)\(repair.stderr)")
+      #expect(repair.stdout.contains("repaired: t_killed expand/01-index: finished: index public.t_v_idx is built and valid"))
+      #expect(repair.stderr.contains("exists but is invalid"), "\(repair.stderr)")
+      #expect(repair.stdout.contains("no drift"), "\(repair.stdout)")
+      #expect(try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_v_idx"))?.isUsable == true)
+      let journal = try Journal.steps(intent: "t_killed", on: db.connection)["t_killed"] ?? [:]
+      #expect(journal["expand/01-index"]?.state == .done)
+      let again = try runPGPhase(["repair", "--json", "--dsn", db.conninfo])
+      #expect(again.status == 0)
+      let report = try JSONDecoder().decode(RepairReport.self, from: Data(again.stdout.utf8))
+      #expect(report.nothingToDo)
+      #expect(report.verify.isClean)
+      holder.close()
+    }
+  }
+
   /// The seed 002 scenario: runner A holds the runner lock and builds an index while runners B–H
   /// poll for the lock. Waiting runners hold no snapshot (never idle in transaction), so A's build
   /// never waits for them: no deadlock, no invalid index, and every runner ends well.

@@ -136,6 +136,30 @@ struct VerifyRepairTests {
     }
   }
 
+  /// An index of the step's name with another definition (made by hand) is drift; repair does not
+  /// drop an index it did not build that way.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func verifyReportsAnIndexWithAnotherDefinition() throws {
+    try withTestDatabase { db in
+      try db.connection.execute("CREATE TABLE t (id int, a int, b int)")
+      let lp = try testPlan("t_redef", [indexStep(name: "t_a_idx", columns: "a")])
+      try makeExecutor(db).apply(phase: .expand, intents: nil, plans: [lp])
+      #expect(try Verifier.verify(on: db.connection).isClean)
+      try db.connection.executeScript("DROP INDEX t_a_idx; CREATE INDEX t_a_idx ON t (b) WHERE b > 0")
+      let report = try Verifier.verify(on: db.connection)
+      #expect(report.findings.count == 1, "\(report.render())")
+      let message = report.findings.first?.message ?? ""
+      #expect(
+        message.contains("index public.t_a_idx has definition CREATE INDEX t_a_idx ON public.t USING btree (b) WHERE (b > 0)"))
+      #expect(message.contains("but the step built CREATE INDEX t_a_idx ON pg_temp"))
+      let repaired = try makeExecutor(db).repair()
+      #expect(repaired.nothingToDo)
+      #expect(
+        try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_a_idx"))?.definition.contains("(b)")
+          == true)
+    }
+  }
+
   /// A failed step is finished by repair once its cause is gone; a failed unique build whose
   /// duplicates remain is undone (its undo is safe in expand), so the journal is consistent.
   @Test(.enabled(if: TestServer.shouldRun))
