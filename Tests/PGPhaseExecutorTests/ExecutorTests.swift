@@ -18,6 +18,11 @@ final class Lines: @unchecked Sendable {
     items.append(line)
     lock.unlock()
   }
+  func clear() {
+    lock.lock()
+    items.removeAll()
+    lock.unlock()
+  }
   var all: [String] {
     lock.lock()
     defer { lock.unlock() }
@@ -93,6 +98,51 @@ struct ExecutorTests {
       #expect(
         statuses.allSatisfy { $0.phases.allSatisfy { $0.state == ($0.steps == 0 ? "no steps" : "done") } && $0.active.isEmpty })
       #expect(output.all.contains { $0.hasPrefix("20261120_incident_severity expand/01-add-column-severity done in ") })
+    }
+  }
+
+  /// Intents apply in id order: expand and backfill of an intent wait until every earlier intent
+  /// is backfilled (20261125's unique index needs 20261124's de-duplicating backfill), contracts
+  /// go in id order. `apply` skips (or, when named, refuses) what must wait; `advance --to` runs
+  /// everything in that order.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func intentsApplyInIdOrder() throws {
+    try withTestDatabase { db in
+      try db.connection.runSQLFile(schemaFile)
+      let plans = try LoadedPlan.loadAll(from: plansDir)
+      let output = Lines()
+      let executor = makeExecutor(db, output: output)
+      try executor.apply(phase: .expand, intents: nil, plans: plans)
+      var journal = try Journal.steps(intent: nil, on: db.connection)
+      #expect(Set(journal.keys) == ["20261120_incident_severity"])
+      #expect(
+        output.all.contains(
+          "20261121_checks_endpoint expand waits for 20261120_incident_severity: its backfill phase is not done (intents apply in id order; `pgphase advance --to backfill` runs them in that order)"
+        ))
+      do {
+        try executor.apply(phase: .expand, intents: ["20261125_unique_check_names"], plans: plans)
+        Issue.record("expand of 20261125 before earlier intents were backfilled was accepted")
+      } catch let e as ExecutorError {
+        #expect(e.exitStatus == 1)
+        #expect("\(e)".contains("20261125_unique_check_names expand waits for 20261120_incident_severity"))
+      }
+      try executor.advance(intents: nil, to: .backfill, plans: plans)
+      journal = try Journal.steps(intent: nil, on: db.connection)
+      for lp in plans {
+        for step in lp.plan.allSteps {
+          let expected: StepState? = step.phase == .contract ? nil : .done
+          #expect(journal[lp.plan.intent]?[step.id]?.state == expected, "\(lp.plan.intent) \(step.id)")
+        }
+      }
+      let unique = try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "checks_name_key"))
+      #expect(unique?.isUsable == true)
+      output.clear()
+      try executor.apply(phase: .contract, intents: nil, plans: plans)
+      let contracted = output.all.filter { $0.contains(" contract/") }.map { String($0.prefix { $0 != " " }) }
+      #expect(contracted == contracted.sorted() && !contracted.isEmpty, "\(output.all)")
+      output.clear()
+      try executor.advance(intents: nil, to: .contract, plans: plans)
+      #expect(output.all == ["nothing to do: every intent is at least through contract"])
     }
   }
 

@@ -5,49 +5,59 @@ import PGPhasePostgres
 import PGPhaseTestSupport
 import Testing
 
-/// Intents that can run phase by phase together (expand of all, then backfill, then contract).
-let concurrentIntents = [
-  "20261120_incident_severity", "20261121_checks_endpoint", "20261122_incident_impact_bigint",
-  "20261123_reporter_email_lowercase", "20261124_check_hygiene",
-]
-
 @Suite("Runner processes", .serialized)
 struct RunnerProcessTests {
-  /// (c) Eight `pgphase apply` processes at once on the same plans: all succeed, and every step
-  /// is applied exactly once (attempts = 1 in the journal).
+  /// (c) Eight `pgphase` processes at once on every example plan, each running `advance --to
+  /// backfill` then `advance --to contract` (a release's rollout): all exit 0, every step is
+  /// applied exactly once (attempts = 1), and the journal agrees with the catalog.
   @Test(.enabled(if: TestServer.shouldRun))
   func eightConcurrentRunnersApplyEachStepOnce() throws {
     _ = try pgphaseBinary()
     try withTestDatabase { db in
       try db.connection.runSQLFile(schemaFile)
-      let intentArgs = concurrentIntents.flatMap { ["--intent", $0] }
       let dsn = db.conninfo
       let start = Date()
       let workers = (0..<8).map { _ in
         BackgroundWork { () throws -> [RunResult] in
-          try ["expand", "backfill", "contract"].map { phase in
-            try runPGPhase(["apply", "--phase", phase, "--dsn", dsn] + intentArgs + [plansDir])
+          try ["backfill", "contract"].map { target in
+            try runPGPhase(["advance", "--to", target, "--dsn", dsn, "--lock-wait", "5m", plansDir])
           }
         }
       }
-      let results = try workers.flatMap { try $0.wait(timeout: 300) }
+      let results = try workers.flatMap { try $0.wait(timeout: 600) }
       let elapsed = Date().timeIntervalSince(start)
-      print("8 concurrent runners × 3 phases over \(concurrentIntents.count) intents took \(String(format: "%.2f", elapsed))s")
+      let plans = try LoadedPlan.loadAll(from: plansDir)
+      print(
+        "8 concurrent runners (advance --to backfill, then --to contract) over \(plans.count) intents took \(String(format: "%.2f", elapsed))s"
+      )
       for r in results {
         #expect(r.status == 0, "exit \(r.status): \(r.stderr)")
       }
-      let plans = try LoadedPlan.loadAll(from: plansDir).filter { concurrentIntents.contains($0.plan.intent) }
       let expected = plans.flatMap { lp in lp.plan.allSteps.map { "\(lp.plan.intent) \($0.id)" } }
       let doneLines = results.flatMap { $0.stdout.split(separator: "\n").map(String.init) }.filter { $0.contains(" done in ") }
       #expect(doneLines.count == expected.count, "\(doneLines)")
+      #expect(Set(doneLines.map { $0.split(separator: " ").prefix(2).joined(separator: " ") }) == Set(expected))
+      // Runners that found the work done said so.
+      let idle = results.filter { $0.stdout.contains("nothing to do") }
+      #expect(idle.count >= 8, "\(results.map(\.stdout))")
       let rows = try db.connection.execute("SELECT intent, step_id, state, attempts FROM pgphase.steps").rows
       #expect(rows.count == expected.count)
       for row in rows {
         #expect(row["state"] == "done", "\(row.values)")
         #expect(row["attempts"] == "1", "\(row.values)")
       }
+      // The catalog and data equal a single runner's result on the same schema.
+      let racing = try fingerprint(db.connection)
+      let single = try withTestDatabase { ref -> [String] in
+        try ref.connection.runSQLFile(schemaFile)
+        let r = try runPGPhase(["advance", "--to", "contract", "--dsn", ref.conninfo, plansDir])
+        #expect(r.status == 0, "\(r.stderr)")
+        return try fingerprint(ref.connection)
+      }
+      #expect(racing == single, "\(zip(racing, single).first { $0 != $1 }.map { "\($0) vs \($1)" } ?? "different lengths")")
     }
   }
+
   /// SIGTERM cancels the running statement; the step is journaled 'failed' (57014) and the
   /// process exits 143; a rerun finishes it.
   @Test(.enabled(if: TestServer.shouldRun))

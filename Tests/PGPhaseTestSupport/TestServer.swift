@@ -74,15 +74,16 @@ public final class TestDatabase {
     self.conninfo = conninfo
   }
 
-  /// Creates a uniquely named database and connects to it.
+  /// Creates a uniquely named database (a copy of `template` when given: cheap, a file copy)
+  /// and connects to it.
   /// - Throws: `TestServerError.unavailable` when no server is there (so CI fails loudly).
-  public static func create(applicationName: String = "pgphase-tests") throws -> TestDatabase {
+  public static func create(template: String? = nil, applicationName: String = "pgphase-tests") throws -> TestDatabase {
     try TestServer.require()
     let suffix = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
     let name = "pgphase_test_\(suffix)"
     let admin = try TestServer.connectAdmin()
     defer { admin.close() }
-    try admin.executeAlone("CREATE DATABASE \(name)")
+    try admin.executeAlone("CREATE DATABASE \(name)" + (template.map { " TEMPLATE \($0)" } ?? ""))
     let conninfo = TestServer.conninfo(database: name)
     let connection = try Connection.connect(dsn: conninfo, applicationName: applicationName)
     return TestDatabase(name: name, connection: connection, conninfo: conninfo)
@@ -91,6 +92,11 @@ public final class TestDatabase {
   /// Another connection to this database.
   public func connect(applicationName: String = "pgphase-tests") throws -> Connection {
     try Connection.connect(dsn: conninfo, applicationName: applicationName)
+  }
+
+  /// Closes `connection`, so the database can serve as a template (no session may be in it).
+  public func disconnect() {
+    connection.close()
   }
 
   /// Closes `connection` and drops the database, ending any other session still in it.
@@ -106,8 +112,8 @@ public final class TestDatabase {
 
 /// Runs `body` with a fresh database and drops it afterwards, whether `body` throws or not.
 @discardableResult
-public func withTestDatabase<T>(_ body: (TestDatabase) throws -> T) throws -> T {
-  let database = try TestDatabase.create()
+public func withTestDatabase<T>(template: String? = nil, _ body: (TestDatabase) throws -> T) throws -> T {
+  let database = try TestDatabase.create(template: template)
   do {
     let value = try body(database)
     try database.drop()
