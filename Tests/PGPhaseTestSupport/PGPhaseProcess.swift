@@ -33,12 +33,17 @@ public struct RunResult: Sendable {
   public var stderr: String
 }
 
-/// Runs `pgphase` with `arguments` in `directory` (default: the current one); when `killAfter`
-/// is set, SIGKILLs it after that many seconds.
-public func runPGPhase(_ arguments: [String], in directory: URL? = nil, killAfter: Double? = nil) throws -> RunResult {
+/// Runs `pgphase` with `arguments` in `directory` (default: the current one), with `environment`
+/// added to this process's; when `killAfter` is set, SIGKILLs it after that many seconds.
+public func runPGPhase(
+  _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], killAfter: Double? = nil
+) throws -> RunResult {
   let process = Process()
   process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
   process.arguments = arguments
+  if !environment.isEmpty {
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+  }
   if let directory { process.currentDirectoryURL = directory }
   let out = Pipe()
   let err = Pipe()
