@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Benchmark P2: app writes (pgbench at a fixed rate) on a ROWS-row table while it is migrated
+# (alter_column int -> bigint + an index), three ways, one after the other on fresh copies:
+#   baseline  no migration
+#   pgphase   pgphase apply expand, backfill, contract (lock_timeout 2s, batched backfill, CIC)
+#   naive     one transaction: ALTER TABLE ... ALTER COLUMN ... TYPE bigint; CREATE INDEX ...
+#
+#   PGPHASE_BIN=/work/.build-b/debug/pgphase scripts/with-pg bench/pgbench/run.sh
+#
+# Env: ROWS (5000000), RATE (tps, 100), DURATION (s per scenario, 150), START (s before the
+# migration starts, 10), CLIENTS (4). Needs psql, pgbench, python3.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+rows=${ROWS:-5000000}
+rate=${RATE:-100}
+duration=${DURATION:-150}
+start=${START:-10}
+clients=${CLIENTS:-4}
+bin=${PGPHASE_BIN:-$here/../../.build/release/pgphase}
+out=${OUT:-$(mktemp -d /tmp/pgphase-bench-pgbench.XXXXXX)}
+q() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
+
+echo "setup: template with $rows rows" >&2
+q -d postgres -c "DROP DATABASE IF EXISTS bench_tpl" -c "CREATE DATABASE bench_tpl"
+q -d bench_tpl <<SQL
+CREATE TABLE acct (id bigint PRIMARY KEY, amount int NOT NULL, note text NOT NULL);
+INSERT INTO acct SELECT g, ((g::bigint * 7919) % 1000000)::int, 'note ' || g FROM generate_series(1, $rows) g;
+CREATE SEQUENCE acct_ins START 100000000;
+VACUUM ANALYZE acct;
+SQL
+"$bin" plan "$here/intents" --out "$out/plans" >/dev/null
+
+scenario() {
+  local name=$1 db=bench_$1
+  q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE bench_tpl"
+  q -d "$db" -c "CHECKPOINT"
+  mkdir -p "$out/$name"
+  echo "== $name: pgbench -R $rate -T $duration" >&2
+  pgbench -n -d "$db" -c "$clients" -j 2 -R "$rate" -T "$duration" -D rows="$rows" \
+    -f "$here/update.sql@8" -f "$here/insert.sql@2" -l --log-prefix="$out/$name/tx" \
+    >"$out/$name/pgbench.txt" 2>"$out/$name/pgbench.err" &
+  local pgb=$!
+  sleep "$start"
+  local t0 t1
+  t0=$(date +%s.%N)
+  case $name in
+    baseline) ;;
+    pgphase)
+      for phase in expand backfill contract; do
+        PGDATABASE=$db "$bin" apply --phase "$phase" --progress-interval 30s "$out/plans" >>"$out/$name/migration.log" 2>&1
+      done
+      ;;
+    naive) q -d "$db" -f "$here/naive.sql" >>"$out/$name/migration.log" 2>&1 ;;
+  esac
+  t1=$(date +%s.%N)
+  echo "$t0 $t1" >"$out/$name/window"
+  wait $pgb || true
+  local type
+  type=$(q -d "$db" -c "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'acct'::regclass AND attname = 'amount'")
+  echo "$type" >"$out/$name/amount_type"
+}
+
+for s in baseline pgphase naive; do scenario "$s"; done
+
+python3 - "$out" "$rate" "$duration" <<'PY'
+import sys, glob, os
+out, rate, duration = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+rows = {}
+for name in ["baseline", "pgphase", "naive"]:
+    d = os.path.join(out, name)
+    t0, t1 = map(float, open(os.path.join(d, "window")).read().split())
+    lat, lat_win, failed, skipped = [], [], 0, 0
+    for f in glob.glob(os.path.join(d, "tx*")):
+        for line in open(f):
+            p = line.split()
+            if len(p) < 6:
+                continue
+            if p[2] == "failed":
+                failed += 1; continue
+            if p[2] == "skipped":
+                skipped += 1; continue
+            us = int(p[2]) + (int(p[6]) if len(p) > 6 else 0)  # latency + schedule lag = what the app waited
+            end = int(p[4]) + int(p[5]) / 1e6
+            lat.append(us / 1000)
+            if t0 <= end - us / 1e6 <= t1 or t0 <= end <= t1:
+                lat_win.append(us / 1000)
+    lat.sort(); lat_win.sort()
+    pct = lambda a, q: a[min(len(a) - 1, int(q * len(a)))] if a else float("nan")
+    summary = open(os.path.join(d, "pgbench.txt")).read()
+    err = open(os.path.join(d, "pgbench.err")).read()
+    aborted = err.count("aborted")
+    rows[name] = dict(tx=len(lat), failed=failed, skipped=skipped, aborted=aborted, p50=pct(lat, .5), p99=pct(lat, .99),
+                      p99w=pct(lat_win, .99), max=lat[-1] if lat else float("nan"), mig=t1 - t0,
+                      type=open(os.path.join(d, "amount_type")).read().strip())
+base = rows["baseline"]["p99"]
+print(f"{'':24}{'baseline':>12}{'pgphase':>12}{'naive':>12}")
+for key, label, fmt in [("mig", "migration wall s", "{:.1f}"), ("type", "amount type after", "{}"), ("tx", "transactions ok", "{}"),
+                        ("failed", "failed transactions", "{}"), ("aborted", "aborted clients", "{}"), ("skipped", "skipped", "{}"),
+                        ("p50", "latency p50 ms", "{:.1f}"), ("p99", "latency p99 ms", "{:.1f}"),
+                        ("p99w", "p99 ms in migration", "{:.1f}"), ("max", "max stall ms", "{:.1f}")]:
+    print(f"{label:24}" + "".join(f"{fmt.format(rows[n][key]):>12}" for n in ["baseline", "pgphase", "naive"]))
+print(f"{'p99 / baseline p99':24}" + "".join(f"{rows[n]['p99'] / base:>12.2f}" for n in ["baseline", "pgphase", "naive"]))
+PY
+echo "logs: $out" >&2
