@@ -22,9 +22,6 @@ public struct IndexBuildSample: Sendable, Equatable {
   /// The progress line's detail: phase, then who the build waits for.
   public var detail: String {
     var text = progress.phase
-    if let total = progress.lockersTotal, total > 0, let done = progress.lockersDone {
-      text += " (lockers \(done)/\(total))"
-    }
     if let tuples = progress.tuplesTotal, tuples > 0, let done = progress.tuplesDone, progress.blocksTotal ?? 0 > 0 {
       text += ", tuples \(done)/\(tuples)"
     }
@@ -137,6 +134,10 @@ final class IndexBuildWatcher: @unchecked Sendable {
       reporter.update(done: Int64(p.blocksDone ?? 0), total: Int64(total), unit: "blocks", detail: sample.detail, force: force)
     } else if let total = p.tuplesTotal, total > 0 {
       reporter.update(done: Int64(p.tuplesDone ?? 0), total: Int64(total), unit: "tuples", detail: sample.detail, force: force)
+    } else if let total = p.lockersTotal, total > 0 {
+      // Waiting phases: how many of the transactions it waits for have ended.
+      reporter.update(
+        done: Int64(p.lockersDone ?? 0), total: Int64(total), unit: "lockers", detail: sample.detail, force: force)
     } else {
       reporter.update(done: 0, total: nil, unit: "blocks", detail: sample.detail, force: force)
     }

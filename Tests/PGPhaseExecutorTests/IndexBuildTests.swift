@@ -29,9 +29,14 @@ func writePlans(_ plans: [LoadedPlan]) throws -> URL {
   return dir
 }
 
+/// `pg_locks.database` of the current database, for SQL text.
+let thisDatabase = "(SELECT oid FROM pg_database WHERE datname = current_database())"
+
 /// The backend building an index on `table`, when one is in the progress view.
 func builderPID(on table: String, _ c: Connection) throws -> Int32? {
-  try c.execute("SELECT pid FROM pg_stat_progress_create_index WHERE relid = to_regclass($1)", [table]).scalarInt().map {
+  try c.execute(
+    "SELECT pid FROM pg_stat_progress_create_index WHERE datname = current_database() AND relid = to_regclass($1)", [table]
+  ).scalarInt().map {
     Int32($0)
   }
 }
@@ -116,6 +121,56 @@ struct IndexBuildTests {
       #expect(try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_v_idx"))?.isUsable == true)
       let journal = try Journal.steps(intent: "t_cancel", on: db.connection)["t_cancel"] ?? [:]
       #expect(journal["expand/01-index"]?.state == .done)
+      holder.close()
+    }
+  }
+
+  /// Builds cancelled every time: after `maxIndexBuildAttempts` the step fails with the first
+  /// error (57014) in the journal, and no invalid index is left. A repeatable-read snapshot held
+  /// by another session makes each build wait ("waiting for old snapshots") so it can be cancelled,
+  /// without blocking the drops in between (they wait only for lockers of the table).
+  @Test(.enabled(if: TestServer.shouldRun))
+  func buildCancelledEveryTimeFailsWithTheFirstError() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript(
+        "CREATE TABLE t (id int, v int); CREATE TABLE other (x int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g")
+      let holder = try db.connect(applicationName: "old snapshot")
+      try holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+      try holder.execute("SELECT count(*) FROM other")
+      let lp = try testPlan("t_cancel3", [indexStep(name: "t_v_idx", columns: "v")])
+      let log = Lines()
+      let dsn = db.conninfo
+      let work = BackgroundWork {
+        let executor = Executor(
+          dsn: dsn, options: ExecutorOptions(progressInterval: 0.2), output: { _ in }, log: { log.append($0) })
+        try executor.apply(phase: .expand, intents: nil, plans: [lp])
+      }
+      var cancelled: Set<Int64> = []
+      for _ in 0..<3 {
+        // Each attempt is a new build (a new index oid), waiting for the old snapshot.
+        try db.connection.waitUntil(
+          """
+          SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index
+                         WHERE current_locker_pid = $1::int AND NOT (index_relid::int8 = ANY($2::int8[])))
+          """, [String(holder.backendPID), "{\(cancelled.map(String.init).joined(separator: ","))}"])
+        let row = try #require(
+          try db.connection.execute(
+            "SELECT pid, index_relid::int8 AS oid FROM pg_stat_progress_create_index WHERE current_locker_pid = $1::int",
+            [String(holder.backendPID)]
+          ).first)
+        cancelled.insert(Int64(try #require(try row.int("oid"))))
+        #expect(try db.connection.execute("SELECT pg_cancel_backend($1::int)", [row["pid"]]).scalarBool() == true)
+      }
+      #expect(throws: ExecutorError.self) { try work.wait(timeout: 60) }
+      #expect(log.all.contains { $0.contains("build attempt 1 failed") }, "\(log.all)")
+      #expect(log.all.contains { $0.contains("build attempt 2 failed") }, "\(log.all)")
+      #expect(!log.all.contains { $0.contains("build attempt 3 failed") }, "\(log.all)")
+      #expect(try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_v_idx")) == nil)
+      let journal = try Journal.steps(intent: "t_cancel3", on: db.connection)["t_cancel3"] ?? [:]
+      #expect(journal["expand/01-index"]?.state == .failed)
+      #expect(journal["expand/01-index"]?.errorSQLState == "57014")
+      #expect(journal["expand/01-index"]?.errorMessage == "canceling statement due to user request")
+      try holder.execute("ROLLBACK")
       holder.close()
     }
   }
@@ -214,7 +269,7 @@ struct IndexBuildTests {
       process.waitUntilExit()
       // The client is gone; its build still waits in the server.
       try db.connection.waitUntil(
-        "SELECT NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted)")
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = \(thisDatabase))")
       #expect(try builderPID(on: "t", db.connection) == firstBuilder)
       let dsn = db.conninfo
       let path = dir.path
@@ -222,9 +277,12 @@ struct IndexBuildTests {
         try runPGPhase(["apply", "--phase", "expand", "--progress-interval", "0.2s", "--dsn", dsn, path])
       }
       // The rerun holds the runner lock and waits; the old build is the only one.
-      try db.connection.waitUntil("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted)")
+      try db.connection.waitUntil(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = \(thisDatabase))")
       Thread.sleep(forTimeInterval: 0.5)
-      #expect(try db.connection.execute("SELECT count(*) FROM pg_stat_progress_create_index").scalarInt() == 1)
+      #expect(
+        try db.connection.execute("SELECT count(*) FROM pg_stat_progress_create_index WHERE datname = current_database()")
+          .scalarInt() == 1)
       try holder.execute("COMMIT")
       let result = try rerun.wait(timeout: 60)
       #expect(result.status == 0, "\(result.stderr)")
@@ -311,7 +369,9 @@ struct IndexBuildTests {
       let args = ["apply", "--phase", "expand", "--dsn", db.conninfo, dir.path]
       start = Date()
       let a = BackgroundWork { try runPGPhase(args) }
-      try db.connection.waitUntil("SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE relid = 'big'::regclass)")
+      try db.connection.waitUntil(
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE datname = current_database() AND relid = 'big'::regclass)"
+      )
       let builder = try #require(try builderPID(on: "big", db.connection))
       let others = (0..<7).map { _ in BackgroundWork { try runPGPhase(args) } }
       // While A builds: the waiting runners are never idle in a transaction, and the build never
@@ -322,11 +382,14 @@ struct IndexBuildTests {
         let row = try db.connection.execute(
           """
           SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgphase apply%'
-                    AND pid <> $1::int AND state LIKE 'idle in transaction%') AS idle_in_tx,
+                    AND datname = current_database() AND pid <> $1::int AND state LIKE 'idle in transaction%') AS idle_in_tx,
+                 (SELECT string_agg(pid || ' ' || application_name || ': ' || query, '; ') FROM pg_stat_activity
+                   WHERE application_name LIKE 'pgphase apply%' AND datname = current_database() AND pid <> $1::int
+                     AND state LIKE 'idle in transaction%') AS who,
                  (SELECT current_locker_pid FROM pg_stat_progress_create_index WHERE pid = $1::int) AS locker
           """, [String(builder)]
         ).first
-        #expect(try row?.int("idle_in_tx") == 0)
+        #expect(try row?.int("idle_in_tx") == 0, "idle in transaction: \(row?["who"] ?? "")")
         if let locker = try row?.int("locker"), locker != 0 { lockers[Int32(locker), default: 0] += 1 }
         samples += 1
         Thread.sleep(forTimeInterval: 0.02)
