@@ -22,8 +22,14 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     public var step: String?
     public var object: String?
     public var message: String
+    /// `pgphase repair` resolves it (a step to finish or undo, an index to rebuild, a constraint to
+    /// validate). Other drift needs a person: repair does not recreate dropped objects.
+    public var repairable: Bool
 
-    public init(kind: Kind, intent: String? = nil, step: String? = nil, object: String? = nil, message: String) {
+    public init(
+      kind: Kind, intent: String? = nil, step: String? = nil, object: String? = nil, message: String, repairable: Bool = false
+    ) {
+      self.repairable = repairable
       self.kind = kind
       self.intent = intent
       self.step = step
@@ -99,11 +105,14 @@ public struct VerifyReport: Sendable, Codable, Equatable {
       "checked \(checkedPostconditions) postcondition\(checkedPostconditions == 1 ? "" : "s") of \(checkedSteps) done step\(checkedSteps == 1 ? "" : "s")"
       + (uncheckableSteps > 0
         ? " (\(uncheckableSteps) done step\(uncheckableSteps == 1 ? " has" : "s have") no checkable postcondition)" : "")
-    lines.append(
-      isClean
-        ? "no drift: \(summary)"
-        : "\(findings.count) problem\(findings.count == 1 ? "" : "s") found; \(summary)\(findings.contains { $0.kind != .foreignInvalidIndex && $0.kind != .drift } || findings.contains { $0.kind == .drift && $0.message.contains("NOT VALID") } ? "; `pgphase repair` resolves unresolved steps, invalid indexes and unvalidated constraints" : "")"
-    )
+    if isClean {
+      lines.append("no drift: \(summary)")
+    } else {
+      let repairable = findings.filter(\.repairable).count
+      lines.append(
+        "\(findings.count) problem\(findings.count == 1 ? "" : "s") found; \(summary)"
+          + (repairable > 0 ? "; `pgphase repair` resolves \(repairable) of them" : ""))
+    }
     return lines.joined(separator: "\n")
   }
 }
@@ -228,7 +237,10 @@ public enum Verifier {
       }
       if case .violated(let reason) = result {
         let object = e.postcondition.object.map(\.description) ?? e.postcondition.table.map(\.description)
-        findings.append(.init(kind: .drift, intent: e.intent, step: e.step.id, object: object, message: reason))
+        findings.append(
+          .init(
+            kind: .drift, intent: e.intent, step: e.step.id, object: object, message: reason,
+            repairable: try isRepairable(e, on: c)))
         if e.postcondition.kind == .indexExists, let idx = JournalPlans.keys(e.postcondition).first {
           driftIndexes.insert(String(idx.dropFirst(4)))
         }
@@ -245,7 +257,7 @@ public enum Verifier {
         record.state == .failed
         ? "failed: \(record.errorMessage ?? "unknown error")\(record.errorSQLState.map { " (SQLSTATE \($0))" } ?? "")"
         : "left running by \(record.runner ?? "a runner") that is gone"
-      findings.append(.init(kind: .unresolvedStep, intent: lp.plan.intent, step: step.id, message: why))
+      findings.append(.init(kind: .unresolvedStep, intent: lp.plan.intent, step: step.id, message: why, repairable: true))
     }
     let owned = jp.ownedIndexes
     for index in try invalidIndexes(on: c) where !driftIndexes.contains(index.normalized) {
@@ -253,14 +265,15 @@ public enum Verifier {
         findings.append(
           .init(
             kind: .invalidIndex, intent: owner.intent, step: owner.step, object: index.name,
-            message: "index \(index.name) on \(index.table) is invalid (indisvalid = false): `pgphase repair` rebuilds it"))
+            message: "index \(index.name) on \(index.table) is invalid (indisvalid = false): `pgphase repair` rebuilds it",
+            repairable: true))
       } else if let base = index.reindexBase, let owner = owned[base] {
         findings.append(
           .init(
             kind: .invalidIndex, intent: owner.intent, step: owner.step, object: index.name,
             message:
-              "index \(index.name) on \(index.table) is an invalid leftover of REINDEX CONCURRENTLY: `pgphase repair` drops it"
-          ))
+              "index \(index.name) on \(index.table) is an invalid leftover of REINDEX CONCURRENTLY: `pgphase repair` drops it",
+            repairable: true))
       } else {
         findings.append(
           .init(
@@ -293,6 +306,26 @@ public enum Verifier {
       return nil
     }
     return "index \(index) has definition \(state.definition), but the step built \(expected)"
+  }
+
+  /// Whether `repair` fixes this violated expectation: an index step's index missing or invalid
+  /// (its table there), or a constraint a step validated that exists NOT VALID.
+  static func isRepairable(_ e: Expectation, on c: Connection) throws -> Bool {
+    let p = e.postcondition
+    let catalog = Catalog(c)
+    switch p.kind {
+    case .indexExists:
+      guard let object = p.object, e.step.sql.contains(where: { IndexDefinition.parse($0) != nil }) else { return false }
+      let index = object.schema == nil ? QualifiedName(schema: p.table?.schema, object.name) : object
+      if let table = p.table, try catalog.relationKind(table) == nil { return false }
+      guard let state = try catalog.indexState(name: index) else { return try catalog.relationKind(index) == nil }
+      return !state.isUsable
+    case .constraintExists:
+      guard p.validated == true, let table = p.table, let name = p.name else { return false }
+      return try catalog.constraint(name, on: table).map { !$0.validated } ?? false
+    default:
+      return false
+    }
   }
 
   static func backendAlive(_ pid: Int32, on c: Connection) throws -> Bool {

@@ -89,6 +89,10 @@ struct VerifyRepairTests {
       #expect(finding(.unresolvedStep, "expand/07-index-b", "left running"), "\(report.render())")
       #expect(finding(.foreignInvalidIndex, nil, "foreign_idx"), "\(report.render())")
       #expect(report.findings.count == 7, "\(report.render())")
+      // Repairable: the invalid index, the unvalidated constraint, the running step.
+      #expect(
+        report.findings.filter(\.repairable).map { $0.step ?? "-" }.sorted()
+          == ["expand/02-index-a", "expand/04-validate-b", "expand/07-index-b"], "\(report.findings)")
       #expect(!report.isClean)
 
       // The CLI: exit 1, text and JSON.
@@ -96,6 +100,7 @@ struct VerifyRepairTests {
       #expect(text.status == 1, "\(text.stderr)")
       #expect(text.stdout.contains("DRIFT t_drift expand/01-table: column public.t.c does not exist"), "\(text.stdout)")
       #expect(text.stdout.contains("7 problems found"), "\(text.stdout)")
+      #expect(text.stdout.contains("`pgphase repair` resolves 3 of them"), "\(text.stdout)")
       let json = try runPGPhase(["verify", "--json", "--dsn", db.conninfo])
       #expect(json.status == 1)
       let decoded = try JSONDecoder().decode(VerifyReport.self, from: Data(json.stdout.utf8))
