@@ -1,7 +1,53 @@
 import ArgumentParser
+import Foundation
 import PGPhaseExecutor
 
 /// Flags of `apply` and `advance` for the contract guard, hooks and notifications.
 struct RolloutFlags: ParsableArguments {
-  func options() throws -> RolloutOptions { RolloutOptions() }
+  @Option(
+    name: .customLong("guard-window"),
+    help:
+      "Refuse to contract an intent while a release that does not know it checked in this recently, e.g. 15m (0 turns it off).")
+  var guardWindow: String = "15m"
+
+  @Flag(help: "Contract despite recent check-ins of older releases (recorded in pgphase.events).")
+  var force = false
+
+  @Option(
+    name: .customLong("before-phase"),
+    help: "Shell command run before each phase (env PGPHASE_PHASE, PGPHASE_INTENTS, PGPHASE_DATABASE); failing stops the phase.")
+  var beforePhase: String?
+
+  @Option(
+    name: .customLong("after-phase"),
+    help: "Shell command run after each phase (also PGPHASE_STATUS=finished|failed, PGPHASE_ERROR, PGPHASE_DURATION_SECONDS).")
+  var afterPhase: String?
+
+  @Option(help: "Webhook URL (e.g. a Slack incoming webhook) that gets a JSON event when a phase starts, finishes or fails.")
+  var notify: String?
+
+  func options() throws -> RolloutOptions {
+    var options = RolloutOptions()
+    options.guardWindow = try parseDuration(guardWindow, flag: "--guard-window")
+    options.force = force
+    options.beforePhase = beforePhase
+    options.afterPhase = afterPhase
+    if let notify {
+      guard let url = URL(string: notify), ["http", "https"].contains(url.scheme?.lowercased() ?? "") else {
+        throw ValidationError("--notify must be an http:// or https:// URL")
+      }
+      options.notifyURL = notify
+    }
+    return options
+  }
+}
+
+/// Runs `body`, turning a refusal of a rollout safeguard (contract guard, before-hook) into exit 1.
+func runRollout(_ body: () throws -> Void) throws {
+  do {
+    try body()
+  } catch let e as RolloutError {
+    printError("pgphase: \(e)")
+    throw ExitCode(ExitStatus.problems)
+  }
 }
