@@ -13,6 +13,7 @@ extension Executor {
   /// an invalid result is dropped and built again, up to `maxIndexBuildAttempts`.
   /// Returns a note for the step's output line.
   func runIndexStep(_ index: QualifiedName, step: Step, of lp: LoadedPlan, on c: Connection) throws -> String {
+    if reindexTarget(of: step) != nil { return try runReindexStep(index, step: step, of: lp, on: c) }
     try prepareIndex(index, step: step, of: lp, on: c)
     if try violations(of: step, on: c).isEmpty { return " (already complete in the catalog)" }
     let attempts = try buildIndex(index, step: step, of: lp, on: c)
@@ -21,14 +22,70 @@ extension Executor {
 
   // MARK: - Index builds
 
-  /// The index a `CREATE [UNIQUE] INDEX CONCURRENTLY` step builds, from its postcondition.
+  /// The index a `CREATE [UNIQUE] INDEX CONCURRENTLY` step builds, from its postcondition, or the
+  /// index a `REINDEX INDEX CONCURRENTLY` step rebuilds.
   func indexTarget(of step: Step) -> QualifiedName? {
+    if let index = reindexTarget(of: step) { return index }
     guard let sql = step.sql.first,
       sql.range(of: #"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY"#, options: [.regularExpression, .caseInsensitive]) != nil,
       let p = step.postconditions.first(where: { $0.kind == .indexExists }), let object = p.object
     else { return nil }
     if object.schema == nil, let schema = p.table?.schema { return QualifiedName(schema: schema, object.name) }
     return object
+  }
+
+  /// The index of a step that is one `REINDEX [(options)] INDEX CONCURRENTLY name` statement.
+  func reindexTarget(of step: Step) -> QualifiedName? {
+    guard step.sql.count == 1,
+      let regex = try? NSRegularExpression(
+        pattern:
+          #"^\s*REINDEX\s+(?:\([^)]*\)\s*)?INDEX\s+CONCURRENTLY\s+("(?:[^"]|"")+"(?:\."(?:[^"]|"")+"|\.[A-Za-z0-9_$]+)?|[A-Za-z0-9_$.]+(?:\."(?:[^"]|"")+")?)\s*;?\s*$"#,
+        options: [.caseInsensitive]),
+      let m = regex.firstMatch(in: step.sql[0], range: NSRange(step.sql[0].startIndex..., in: step.sql[0])),
+      let r = Range(m.range(at: 1), in: step.sql[0])
+    else { return nil }
+    return QualifiedName(parsing: String(step.sql[0][r]))
+  }
+
+  /// Runs a `REINDEX INDEX CONCURRENTLY` step: waits for a build of the index already running,
+  /// drops invalid `_ccnew`/`_ccold` leftovers of an earlier interrupted rebuild, rebuilds watched,
+  /// and after a failure drops the leftovers it made, retrying a failure caused from outside.
+  /// The index keeps serving reads throughout; it must be valid at the end.
+  func runReindexStep(_ index: QualifiedName, step: Step, of lp: LoadedPlan, on c: Connection) throws -> String {
+    let label = "\(lp.plan.intent) \(step.id)"
+    let catalog = Catalog(c)
+    try waitForRunningBuild(of: index, label: label, on: c)
+    func dropLeftovers(_ why: String) throws {
+      for leftover in try catalog.reindexLeftovers(of: index) {
+        log("\(label): dropping \(leftover), an invalid leftover of \(why)")
+        try dropIndexConcurrently(leftover, on: c)
+      }
+    }
+    try dropLeftovers("an earlier REINDEX CONCURRENTLY")
+    guard try catalog.indexState(name: index) != nil else {
+      throw PostgresError(sqlState: "42704", message: "index \(index) does not exist: nothing to rebuild", statement: step.sql[0])
+    }
+    var first: PostgresError?
+    for attempt in 1...Self.maxIndexBuildAttempts {
+      try checkInterrupted()
+      do {
+        try runWatchedIndexStatement(step.sql[0], label: label, on: c)
+      } catch let e as PostgresError {
+        if e.connectionLost { throw e }
+        let located = locatedBuildError(e, index: index)
+        first = first ?? located
+        try dropLeftovers("the failed rebuild")
+        try checkInterrupted()
+        guard Self.isTransientBuildError(e), attempt < Self.maxIndexBuildAttempts else { throw first ?? located }
+        log("\(label): rebuild attempt \(attempt) failed (\(e.message), SQLSTATE \(e.sqlState ?? "?")); rebuilding again")
+        continue
+      }
+      guard let state = try catalog.indexState(name: index), state.isUsable else {
+        throw PostgresError(message: "index \(index) is not valid after REINDEX CONCURRENTLY", statement: step.sql[0])
+      }
+      return attempt > 1 ? " (rebuilt on attempt \(attempt))" : ""
+    }
+    throw first ?? PostgresError(message: "index \(index) could not be rebuilt", statement: step.sql[0])
   }
 
   /// Before (re)building an index: wait for a build of it still running in the server (a killed

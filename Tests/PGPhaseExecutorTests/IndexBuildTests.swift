@@ -242,6 +242,62 @@ struct IndexBuildTests {
     }
   }
 
+  /// A `REINDEX INDEX CONCURRENTLY` step: leftovers of an earlier interrupted rebuild are dropped
+  /// first; a rebuild cancelled from another session leaves a `_ccnew` index, which is dropped before
+  /// the rebuild runs again; the index ends valid, rebuilt (a new oid).
+  @Test(.enabled(if: TestServer.shouldRun))
+  func reindexStepCleansLeftoversAndRetries() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript(
+        """
+        CREATE TABLE t (id int, v int); CREATE TABLE other (x int);
+        INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g;
+        CREATE INDEX t_v_idx ON t (v);
+        CREATE INDEX t_v_idx_ccold ON t (v);
+        UPDATE pg_index SET indisvalid = false WHERE indexrelid = 't_v_idx_ccold'::regclass;
+        """)
+      let oid = try db.connection.execute("SELECT 't_v_idx'::regclass::oid::int8").scalarInt()
+      let t = QualifiedName(schema: "public", "t")
+      let step = Step(
+        id: "expand/01-rebuild", phase: .expand, change: 1, operation: "sql", summary: "rebuild",
+        sql: ["REINDEX INDEX CONCURRENTLY public.t_v_idx"], transactional: false,
+        locks: [LockedRelation(t, .shareUpdateExclusive)],
+        cost: .scanNoWriteBlock, undo: nil,
+        postconditions: [.indexExists(QualifiedName(schema: "public", "t_v_idx"), on: t, unique: false)])
+      let lp = try testPlan("t_reindex", [step])
+      let holder = try db.connect(applicationName: "old snapshot")
+      try holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+      try holder.execute("SELECT count(*) FROM other")
+      let log = Lines()
+      let output = Lines()
+      let dsn = db.conninfo
+      let work = BackgroundWork {
+        let executor = Executor(
+          dsn: dsn, options: ExecutorOptions(progressInterval: 0.2), output: { output.append($0) }, log: { log.append($0) })
+        try executor.apply(phase: .expand, intents: nil, plans: [lp])
+      }
+      try db.connection.waitUntil(
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE current_locker_pid = $1::int)",
+        [String(holder.backendPID)])
+      let pid = try #require(try builderPID(on: "t", db.connection))
+      #expect(try db.connection.execute("SELECT pg_cancel_backend($1::int)", [String(pid)]).scalarBool() == true)
+      try db.connection.waitUntil(
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1::int AND query LIKE 'REINDEX%' AND state = 'active')",
+        [String(pid)])
+      try holder.execute("ROLLBACK")
+      try work.wait(timeout: 60)
+      #expect(log.all.contains { $0.contains("dropping t_v_idx_ccold, an invalid leftover of an earlier REINDEX") }, "\(log.all)")
+      #expect(log.all.contains { $0.contains("dropping t_v_idx_ccnew, an invalid leftover of the failed rebuild") }, "\(log.all)")
+      #expect(output.all.contains { $0.contains("rebuilt on attempt 2") }, "\(output.all)")
+      #expect(try Catalog(db.connection).indexState(name: QualifiedName(schema: "public", "t_v_idx"))?.isUsable == true)
+      #expect(try db.connection.execute("SELECT 't_v_idx'::regclass::oid::int8").scalarInt() != oid)
+      #expect(try db.connection.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").scalarInt() == 0)
+      let journal = try Journal.steps(intent: "t_reindex", on: db.connection)["t_reindex"] ?? [:]
+      #expect(journal["expand/01-rebuild"]?.state == .done)
+      holder.close()
+    }
+  }
+
   /// SIGKILL of the runner during a build: the server-side build goes on; the rerun finds it in the
   /// progress view and waits for it (no second build), then records the step done.
   @Test(.enabled(if: TestServer.shouldRun))
