@@ -35,7 +35,7 @@ public enum RolloutError: Error, CustomStringConvertible {
     case .contractGuard(let intent, let releases, let window):
       let list = releases.map { "\($0.release) on \($0.hosts.joined(separator: ", ")) (last check-in \($0.lastCheckin))" }
       return
-        "refusing to contract \(intent): app release\(releases.count == 1 ? "" : "s") that do not know it checked in within the last \(formatSeconds(window)): \(list.joined(separator: "; ")). Finish rolling out a release built with \(intent) (or stop those hosts), wait for the window to pass, or rerun with --force (journaled)"
+        "refusing to contract \(intent): \(releases.count == 1 ? "an app release that does" : "app releases that do") not know it checked in within the last \(formatSeconds(window)): \(list.joined(separator: "; ")). Finish rolling out a release built with \(intent) (or stop those hosts), wait for the window to pass, or rerun with --force (journaled)"
     case .hookFailed(let command, let phase, let status):
       return "the --before-phase hook failed (exit \(status)) before \(phase.rawValue); nothing was changed: \(command)"
     case .hookNotRun(let command, let reason):
