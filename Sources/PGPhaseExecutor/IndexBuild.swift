@@ -14,6 +14,7 @@ extension Executor {
   /// Returns a note for the step's output line.
   func runIndexStep(_ index: QualifiedName, step: Step, of lp: LoadedPlan, on c: Connection) throws -> String {
     if reindexTarget(of: step) != nil { return try runReindexStep(index, step: step, of: lp, on: c) }
+    if dropTarget(of: step) != nil { return try runDropIndexStep(index, step: step, of: lp, on: c) }
     try prepareIndex(index, step: step, of: lp, on: c)
     if try violations(of: step, on: c).isEmpty { return " (already complete in the catalog)" }
     let attempts = try buildIndex(index, step: step, of: lp, on: c)
@@ -25,7 +26,7 @@ extension Executor {
   /// The index a `CREATE [UNIQUE] INDEX CONCURRENTLY` step builds, from its postcondition, or the
   /// index a `REINDEX INDEX CONCURRENTLY` step rebuilds.
   func indexTarget(of step: Step) -> QualifiedName? {
-    if let index = reindexTarget(of: step) { return index }
+    if let index = reindexTarget(of: step) ?? dropTarget(of: step) { return index }
     guard let sql = step.sql.first,
       sql.range(of: #"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY"#, options: [.regularExpression, .caseInsensitive]) != nil,
       let p = step.postconditions.first(where: { $0.kind == .indexExists }), let object = p.object
@@ -45,6 +46,48 @@ extension Executor {
       let r = Range(m.range(at: 1), in: step.sql[0])
     else { return nil }
     return QualifiedName(parsing: String(step.sql[0][r]))
+  }
+
+  /// The index of a step that is one `DROP INDEX CONCURRENTLY [IF EXISTS] name` statement.
+  func dropTarget(of step: Step) -> QualifiedName? {
+    guard step.sql.count == 1,
+      let regex = try? NSRegularExpression(
+        pattern:
+          #"^\s*DROP\s+INDEX\s+CONCURRENTLY\s+(?:IF\s+EXISTS\s+)?("(?:[^"]|"")+"(?:\."(?:[^"]|"")+"|\.[A-Za-z0-9_$]+)?|[A-Za-z0-9_$.]+(?:\."(?:[^"]|"")+")?)\s*(?:RESTRICT)?\s*;?\s*$"#,
+        options: [.caseInsensitive]),
+      let m = regex.firstMatch(in: step.sql[0], range: NSRange(step.sql[0].startIndex..., in: step.sql[0])),
+      let r = Range(m.range(at: 1), in: step.sql[0])
+    else { return nil }
+    return QualifiedName(parsing: String(step.sql[0][r]))
+  }
+
+  /// Runs a `DROP INDEX CONCURRENTLY` step with no lock or statement timeout (it waits for every
+  /// transaction using the table). Done at once when the index is already gone. A drop cancelled
+  /// from outside leaves the index invalid (no longer used by reads, still maintained): it is
+  /// dropped again, up to `maxIndexBuildAttempts` times.
+  func runDropIndexStep(_ index: QualifiedName, step: Step, of lp: LoadedPlan, on c: Connection) throws -> String {
+    let label = "\(lp.plan.intent) \(step.id)"
+    let catalog = Catalog(c)
+    try waitForRunningBuild(of: index, label: label, on: c)
+    guard try catalog.relationKind(index) != nil else { return " (already complete in the catalog)" }
+    var first: PostgresError?
+    for attempt in 1...Self.maxIndexBuildAttempts {
+      try checkInterrupted()
+      do {
+        try runWatchedIndexStatement(step.sql[0], label: label, on: c)
+      } catch let e as PostgresError {
+        if e.connectionLost { throw e }
+        first = first ?? e
+        try checkInterrupted()
+        guard Self.isTransientBuildError(e), attempt < Self.maxIndexBuildAttempts else { throw first ?? e }
+        let left = try catalog.indexState(name: index).map { $0.isUsable ? "" : " (left invalid)" } ?? ""
+        log("\(label): drop attempt \(attempt) failed (\(e.message), SQLSTATE \(e.sqlState ?? "?"))\(left); dropping again")
+        Thread.sleep(forTimeInterval: options.retry.delay(forRetry: attempt - 1))
+        continue
+      }
+      return attempt > 1 ? " (dropped on attempt \(attempt))" : ""
+    }
+    throw first ?? PostgresError(message: "index \(index) could not be dropped", statement: step.sql[0])
   }
 
   /// Runs a `REINDEX INDEX CONCURRENTLY` step: waits for a build of the index already running,
@@ -78,6 +121,7 @@ extension Executor {
         try checkInterrupted()
         guard Self.isTransientBuildError(e), attempt < Self.maxIndexBuildAttempts else { throw first ?? located }
         log("\(label): rebuild attempt \(attempt) failed (\(e.message), SQLSTATE \(e.sqlState ?? "?")); rebuilding again")
+        Thread.sleep(forTimeInterval: options.retry.delay(forRetry: attempt - 1))
         continue
       }
       guard let state = try catalog.indexState(name: index), state.isUsable else {
@@ -169,6 +213,7 @@ extension Executor {
         try checkInterrupted()
         guard Self.isTransientBuildError(e), attempt < Self.maxIndexBuildAttempts else { throw first ?? located }
         log("\(label): build attempt \(attempt) failed (\(e.message), SQLSTATE \(e.sqlState ?? "?")); building again")
+        Thread.sleep(forTimeInterval: options.retry.delay(forRetry: attempt - 1))
         continue
       }
       guard let state = try Catalog(c).indexState(name: index) else {

@@ -123,7 +123,9 @@ extension Executor {
       if let index = indexTarget(of: step) {
         try save(.running, attempt: true)
         let note = try runIndexStep(index, step: step, of: lp, on: c)
-        what = "finished: index \(index) is built and valid\(note)"
+        what =
+          dropTarget(of: step) != nil
+          ? "finished: index \(index) is dropped\(note)" : "finished: index \(index) is built and valid\(note)"
       } else if let spec = step.backfill {
         try save(.running, attempt: true)
         let rows = try runBackfill(spec, step: step, of: lp, on: c)

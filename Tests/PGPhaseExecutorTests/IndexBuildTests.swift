@@ -300,6 +300,54 @@ struct IndexBuildTests {
     }
   }
 
+  /// A `DROP INDEX CONCURRENTLY` step waits for a reader without a lock timeout; cancelled from
+  /// another session it leaves the index invalid, and is dropped again; a rerun is done at once.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func cancelledDropIsDroppedAgain() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript("CREATE TABLE t (id int, v int); CREATE INDEX t_v_idx ON t (v)")
+      let step = Step(
+        id: "contract/01-drop-index", phase: .contract, change: 1, operation: "drop_index", summary: "drop",
+        sql: ["DROP INDEX CONCURRENTLY t_v_idx"], transactional: false,
+        locks: [LockedRelation(QualifiedName(schema: "public", "t"), .shareUpdateExclusive)], cost: .scanNoWriteBlock, undo: nil,
+        postconditions: [.indexAbsent(QualifiedName("t_v_idx"))])
+      let lp = try testPlan("t_drop", [step])
+      let reader = try db.connect(applicationName: "reader")
+      try reader.execute("BEGIN")
+      try reader.execute("SELECT count(*) FROM t")
+      let log = Lines()
+      let output = Lines()
+      let dsn = db.conninfo
+      let work = BackgroundWork {
+        let executor = Executor(
+          dsn: dsn, options: ExecutorOptions(lockWait: 10), output: { output.append($0) }, log: { log.append($0) })
+        try executor.apply(phase: .contract, intents: nil, plans: [lp])
+      }
+      try db.connection.waitUntil(
+        """
+        SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+                       AND query LIKE 'DROP INDEX CONCURRENTLY%' AND wait_event_type = 'Lock')
+        """)
+      let pid = try #require(
+        try db.connection.execute(
+          "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'DROP INDEX CONCURRENTLY%'"
+        ).scalarInt())
+      #expect(try db.connection.execute("SELECT pg_cancel_backend($1::int)", [String(pid)]).scalarBool() == true)
+      let deadline = Date().addingTimeInterval(20)
+      while !log.all.contains(where: { $0.contains("drop attempt 1 failed") }) && Date() < deadline {
+        Thread.sleep(forTimeInterval: 0.02)
+      }
+      #expect(log.all.contains { $0.contains("drop attempt 1 failed") && $0.contains("(left invalid)") }, "\(log.all)")
+      try reader.execute("ROLLBACK")
+      try work.wait(timeout: 60)
+      #expect(output.all.contains { $0.contains("dropped on attempt 2") }, "\(output.all)")
+      #expect(try Catalog(db.connection).relationKind(QualifiedName(schema: "public", "t_v_idx")) == nil)
+      let journal = try Journal.steps(intent: "t_drop", on: db.connection)["t_drop"] ?? [:]
+      #expect(journal["contract/01-drop-index"]?.state == .done)
+      reader.close()
+    }
+  }
+
   /// SIGKILL of the runner during a build: the server-side build goes on; the rerun finds it in the
   /// progress view and waits for it (no second build), then records the step done.
   @Test(.enabled(if: TestServer.shouldRun))
