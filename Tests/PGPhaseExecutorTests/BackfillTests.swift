@@ -433,6 +433,11 @@ struct BackfillTests {
       kill(process.processIdentifier, SIGKILL)
       process.waitUntilExit()
       #expect(process.terminationReason == .uncaughtSignal)
+      // The server finishes (and commits) a batch already sent; wait until the killed runner's
+      // backend is gone before reading where it stopped.
+      try watcher.waitUntil(
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'pgphase apply%')",
+        timeout: 30)
 
       let killed = try BackfillJournal.read(lp.plan.intent, step, on: db.connection)
       #expect(killed.state == "running")
@@ -443,6 +448,14 @@ struct BackfillTests {
       #expect(try db.connection.execute("SELECT count(*) FROM t WHERE _pgphase_new_amount IS NOT NULL").scalarInt() == last)
       #expect(killed.rowsScanned == last)
       #expect(killed.rowsDone == last)
+
+      // status shows where the killed backfill stands.
+      let status = try StatusReader.read(plans: [lp], on: db.connection)
+      let shown = try #require(status.first?.active.first { $0.step == step }?.backfill)
+      #expect(shown.rowsScanned == Int64(last))
+      let shownCheckpoint = try JSONSerialization.jsonObject(with: Data((shown.checkpoint ?? "{}").utf8)) as? [String: Any]
+      #expect(shownCheckpoint?["last"] as? [String] == [String(last)], "\(shown.checkpoint ?? "nil")")
+      #expect(StatusReader.render(status).contains("backfill: \(last)/~\(rows) scanned"), "\(StatusReader.render(status))")
 
       let batchLog = dir.appendingPathComponent("batches.tsv").path
       let rerun = try runPGPhase(["apply", "--phase", "backfill", "--batch-log", batchLog, "--dsn", db.conninfo, plans])

@@ -51,6 +51,33 @@ struct PlanSafetyTests {
       """)
     #expect(!lp.plan.steps(in: Phase.backfill).filter { $0.backfill != nil }.isEmpty)
     #expect(PlanSafety.violations(in: lp.plan).isEmpty, "\(PlanSafety.violations(in: lp.plan))")
+    try backfillsThenSeparateValidates(lp.plan)
+  }
+
+  /// In every example plan too: batched backfills run alone, VALIDATE steps follow as steps of their own.
+  @Test func exampleBackfillsAreFollowedBySeparateValidates() throws {
+    for lp in try LoadedPlan.loadAll(from: plansDir) { try backfillsThenSeparateValidates(lp.plan) }
+  }
+
+  /// Batched backfill steps are non-transactional; each VALIDATE CONSTRAINT is a step of its own
+  /// (no data change with it), after every batched backfill of the same change.
+  func backfillsThenSeparateValidates(_ plan: Plan) throws {
+    let steps = plan.steps(in: .backfill)
+    for (i, step) in steps.enumerated() {
+      if step.backfill != nil {
+        #expect(!step.transactional, "\(plan.intent) \(step.id)")
+        let earlierValidates = steps[..<i].filter { s in
+          s.change == step.change && s.sql.contains { $0.contains("VALIDATE CONSTRAINT") }
+        }
+        #expect(earlierValidates.isEmpty, "\(plan.intent): \(earlierValidates.map(\.id)) before \(step.id)")
+      }
+      if step.sql.contains(where: { $0.contains("VALIDATE CONSTRAINT") }) {
+        #expect(step.backfill == nil, "\(plan.intent) \(step.id)")
+        #expect(
+          step.sql.allSatisfy { !$0.uppercased().hasPrefix("UPDATE") && !$0.uppercased().hasPrefix("INSERT") },
+          "\(plan.intent) \(step.id)")
+      }
+    }
   }
 
   /// A transactional step that updates rows and alters the same table is refused, naming intent,
