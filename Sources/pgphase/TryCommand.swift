@@ -27,7 +27,7 @@ struct TryCommand: ParsableCommand {
   @Option(help: "SQL loaded before the first intent (default: schema.sql beside PLANS, else examples/schema.sql).")
   var base: String?
 
-  @Option(help: "Folder of app probes, <intent>/old.sql and new.sql (default: examples/probes if present).")
+  @Option(help: "Folder of app probes, <intent>/old.sql and new.sql (default: probes/ beside PLANS, else examples/probes).")
   var probes: String?
 
   func run() throws {
@@ -37,7 +37,12 @@ struct TryCommand: ParsableCommand {
       throw ExitCode(ExitStatus.badInput)
     }
     let baseFile = try resolveBase()
-    let probesDir = probes ?? (FileManager.default.fileExists(atPath: "examples/probes") ? "examples/probes" : nil)
+    let besidePlans = ((plans as NSString).standardizingPath as NSString).deletingLastPathComponent
+    let probesDir =
+      probes
+      ?? [(besidePlans.isEmpty ? "." : besidePlans) + "/probes", "examples/probes"].first {
+        FileManager.default.fileExists(atPath: $0)
+      }
     if let probes, !FileManager.default.fileExists(atPath: probes) {
       throw ValidationError("--probes \(probes): no such folder")
     }
