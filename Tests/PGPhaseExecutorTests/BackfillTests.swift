@@ -89,7 +89,10 @@ struct BackfillTests {
       let lp = try planIntent("20260101_copy", Self.copyIntent)
       let step = try backfillStepID(lp)
       let output = Lines()
-      let executor = backfillExecutor(db, output: output)
+      let log = Lines()
+      var options = ExecutorOptions(progressInterval: 0)
+      options.backfill = BackfillOptions(batchTarget: 0.0005)
+      let executor = makeExecutor(db, options: options, output: output, log: log)
       for phase in Phase.allCases where phase != .contract {
         try executor.apply(phase: phase, intents: nil, plans: [lp])
       }
@@ -104,6 +107,12 @@ struct BackfillTests {
       #expect(journal.checkpoint["last"] as? [String] == ["3000"])
       #expect(journal.checkpoint["max"] as? [String] == ["3000"])
       #expect(output.all.contains { $0.contains(step) && $0.contains("(3000 rows)") }, "\(output.all)")
+      // Progress lines: rows done/estimated, rate and ETA, then a summary.
+      #expect(
+        log.all.contains { $0.contains(step) && $0.contains("/3000 rows") && $0.contains("rows/s") && $0.contains("ETA") },
+        "\(log.all)")
+      #expect(
+        log.all.contains { $0.contains("3000 rows updated, 3000 rows scanned in \(journal.batches) batches") }, "\(log.all)")
     }
   }
 
@@ -364,6 +373,87 @@ struct BackfillTests {
       let again = try BackfillJournal.read(lp.plan.intent, step, on: db.connection)
       #expect(again.state == "done")
       #expect(again.rowsDone == 500)
+    }
+  }
+
+  static let lockIntent = """
+    schema: public
+    settings:
+      lock_timeout: 100ms
+      backfill_batch_size: 50
+    changes:
+      - backfill:
+          table: t
+          set:
+            b: "upper(a)"
+    """
+
+  /// A batch that waits for a row lock longer than lock_timeout fails with 55P03 and is retried;
+  /// once the app's transaction ends, the backfill completes.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func batchRetriesAfterLockTimeout() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript(
+        """
+        CREATE TABLE t (id int PRIMARY KEY, a text, b text);
+        INSERT INTO t SELECT g, 'v' || g, NULL FROM generate_series(1, 300) g;
+        """)
+      let lp = try planIntent("20260101_copy", Self.lockIntent)
+      let log = Lines()
+      var options = ExecutorOptions(retry: RetryPolicy(baseDelay: 0.1, maxDelay: 0.3, maxRetries: 20, deadline: 30))
+      options.backfill = BackfillOptions(batchTarget: 0.01)
+      let executor = makeExecutor(db, options: options, log: log)
+      try executor.apply(phase: .expand, intents: nil, plans: [lp])
+      let app = try db.connect()
+      defer { app.close() }
+      try app.execute("BEGIN")
+      try app.execute("SELECT * FROM t WHERE id = 120 FOR UPDATE")
+      let holder = UnsafeTransfer(app)
+      let release = BackgroundWork {
+        Thread.sleep(forTimeInterval: 0.8)
+        try holder.value.execute("COMMIT")
+      }
+      try executor.apply(phase: .backfill, intents: nil, plans: [lp])
+      try release.wait()
+      #expect(log.all.contains { $0.contains("SQLSTATE 55P03") && $0.contains("retry 1/20") }, "\(log.all)")
+      #expect(try db.connection.execute("SELECT count(*) FROM t WHERE b IS DISTINCT FROM upper(a)").scalarInt() == 0)
+      let journal = try BackfillJournal.read(lp.plan.intent, try backfillStepID(lp), on: db.connection)
+      #expect(journal.state == "done")
+      #expect(journal.rowsDone == 300)
+    }
+  }
+
+  /// Retries are bounded: a lock never released fails the step with 55P03 in the journal, and
+  /// the batches committed before stay (the checkpoint is before the locked row).
+  @Test(.enabled(if: TestServer.shouldRun))
+  func retriesAreBounded() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript(
+        """
+        CREATE TABLE t (id int PRIMARY KEY, a text, b text);
+        INSERT INTO t SELECT g, 'v' || g, NULL FROM generate_series(1, 300) g;
+        """)
+      let lp = try planIntent("20260101_copy", Self.lockIntent)
+      let log = Lines()
+      var options = ExecutorOptions(retry: RetryPolicy(baseDelay: 0.02, maxDelay: 0.05, maxRetries: 2, deadline: 30))
+      options.backfill = BackfillOptions(batchTarget: 0.01)
+      let executor = makeExecutor(db, options: options, log: log)
+      try executor.apply(phase: .expand, intents: nil, plans: [lp])
+      let app = try db.connect()
+      defer { app.close() }
+      try app.execute("BEGIN")
+      try app.execute("SELECT * FROM t WHERE id = 120 FOR UPDATE")
+      #expect(throws: ExecutorError.self) { try executor.apply(phase: .backfill, intents: nil, plans: [lp]) }
+      try app.execute("ROLLBACK")
+      let step = try backfillStepID(lp)
+      let journal = try BackfillJournal.read(lp.plan.intent, step, on: db.connection)
+      #expect(journal.state == "failed")
+      #expect(
+        try db.connection.execute("SELECT error_sqlstate FROM pgphase.steps WHERE step_id = $1", [step]).scalar == "55P03")
+      #expect(log.all.filter { $0.contains("SQLSTATE 55P03") && $0.contains("retry ") }.count == 2, "\(log.all)")
+      let last = try #require((journal.checkpoint["last"] as? [String])?.first.flatMap { Int($0) })
+      #expect(last < 120)
+      #expect(try db.connection.execute("SELECT count(*) FROM t WHERE b IS NOT NULL").scalarInt() == last)
     }
   }
 
