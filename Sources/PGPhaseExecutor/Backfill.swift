@@ -198,9 +198,17 @@ struct BackfillRun {
     let stats = try c.execute(
       """
       SELECT reltuples::float8 AS tuples, relpages::int8 AS pages,
-             pg_relation_size(oid) / current_setting('block_size')::int8 AS blocks
+             pg_relation_size(oid) / current_setting('block_size')::int8 AS blocks,
+             relkind = 'p' OR relhassubclass AS has_children
       FROM pg_class WHERE oid = $1::regclass
       """, [table])
+    if key == nil, try stats.first?.bool("has_children") == true {
+      // ctid ranges are per physical table: the parent's block range says nothing of its children.
+      throw PostgresError(
+        message:
+          "cannot batch the backfill of \(table): it has partitions or child tables and no primary key or unique NOT NULL index to walk; add one, or run the step's SQL by hand",
+        statement: step.sql.first)
+    }
     let tuples = try stats.first?.double("tuples") ?? -1
     let pages = Int64(try stats.first?.int("pages") ?? 0)
     let blocks = Int64(try stats.first?.int("blocks") ?? 0)

@@ -198,6 +198,44 @@ struct BackfillTests {
     }
   }
 
+  /// A partitioned table with a primary key walks it across partitions; without any key the step
+  /// fails with a message saying why (ctid ranges cannot span partitions), not with a silent no-op.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func partitionedTables() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript(
+        """
+        CREATE TABLE t (id int, a text, b text, PRIMARY KEY (id)) PARTITION BY RANGE (id);
+        CREATE TABLE t1 PARTITION OF t FOR VALUES FROM (0) TO (500);
+        CREATE TABLE t2 PARTITION OF t FOR VALUES FROM (500) TO (1000);
+        INSERT INTO t SELECT g, 'v' || g, NULL FROM generate_series(0, 999) g;
+        """)
+      let lp = try planIntent("20260101_copy", Self.copyIntent)
+      let executor = backfillExecutor(db)
+      try executor.apply(phase: .expand, intents: nil, plans: [lp])
+      try executor.apply(phase: .backfill, intents: nil, plans: [lp])
+      #expect(try db.connection.execute("SELECT count(*) FROM t WHERE b IS DISTINCT FROM upper(a)").scalarInt() == 0)
+      #expect(try BackfillJournal.read(lp.plan.intent, try backfillStepID(lp), on: db.connection).rowsDone == 1000)
+    }
+    try withTestDatabase { db in
+      try db.connection.executeScript(
+        """
+        CREATE TABLE t (id int, a text, b text) PARTITION BY RANGE (id);
+        CREATE TABLE t1 PARTITION OF t FOR VALUES FROM (0) TO (1000);
+        INSERT INTO t SELECT g, 'v' || g, NULL FROM generate_series(0, 999) g;
+        """)
+      let lp = try planIntent("20260101_copy", Self.copyIntent)
+      let executor = backfillExecutor(db)
+      try executor.apply(phase: .expand, intents: nil, plans: [lp])
+      do {
+        try executor.apply(phase: .backfill, intents: nil, plans: [lp])
+        Issue.record("the backfill of a key-less partitioned table did not fail")
+      } catch let e as ExecutorError {
+        #expect(e.description.contains("has partitions or child tables"), "\(e)")
+      }
+    }
+  }
+
   /// Composite primary key with many rows per leading value: row comparison `(a, b) > (...)`
   /// must neither skip nor repeat rows at batch edges inside a run of equal leading values.
   @Test(.enabled(if: TestServer.shouldRun))
