@@ -7,9 +7,9 @@ extension Executor {
   /// another session leaves an invalid index that is dropped and built again.
   static let maxIndexBuildAttempts = 3
 
-  /// Runs a `CREATE [UNIQUE] INDEX CONCURRENTLY` step: waits for a build of the same index still
-  /// running in the server, drops an invalid leftover, then builds unless a valid index with the
-  /// same definition is there. The build is watched from a second connection and checked after:
+  /// Runs an index step (see `indexTarget`). For `CREATE [UNIQUE] INDEX CONCURRENTLY`: waits for a
+  /// build of the same index still running in the server, drops an invalid leftover, then builds
+  /// unless a valid index with the same definition is there. The build is watched from a second connection and checked after:
   /// an invalid result is dropped and built again, up to `maxIndexBuildAttempts`.
   /// Returns a note for the step's output line.
   func runIndexStep(_ index: QualifiedName, step: Step, of lp: LoadedPlan, on c: Connection) throws -> String {
@@ -23,8 +23,9 @@ extension Executor {
 
   // MARK: - Index builds
 
-  /// The index a `CREATE [UNIQUE] INDEX CONCURRENTLY` step builds, from its postcondition, or the
-  /// index a `REINDEX INDEX CONCURRENTLY` step rebuilds.
+  /// The index a `CREATE [UNIQUE] INDEX CONCURRENTLY` step builds (from its postcondition), a
+  /// `REINDEX INDEX CONCURRENTLY` step rebuilds or a `DROP INDEX CONCURRENTLY` step drops: such
+  /// steps run through `runIndexStep`.
   func indexTarget(of step: Step) -> QualifiedName? {
     if let index = reindexTarget(of: step) ?? dropTarget(of: step) { return index }
     guard let sql = step.sql.first,
@@ -223,8 +224,7 @@ extension Executor {
       log("\(label): index \(index) is invalid after its build (attempt \(attempt)); dropping it to build again")
       first =
         first
-        ?? PostgresError(
-          sqlState: "XX000", message: "index \(index) was left invalid by its build", statement: step.sql.first)
+        ?? PostgresError(message: "index \(index) was left invalid by its build", statement: step.sql.first)
       try dropIndexConcurrently(index.sql, on: c)
     }
     throw first ?? PostgresError(message: "index \(index) could not be built", statement: step.sql.first)
