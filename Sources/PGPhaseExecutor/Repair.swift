@@ -13,6 +13,32 @@ public struct RepairReport: Sendable, Codable, Equatable {
 
   /// Nothing was changed.
   public var nothingToDo: Bool { actions.isEmpty }
+
+  public init(actions: [String], unresolved: [String], verify: VerifyReport) {
+    self.actions = actions
+    self.unresolved = unresolved
+    self.verify = verify
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case actions, unresolved, verify
+    case nothingToDo = "nothing_to_do"
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    actions = try c.decode([String].self, forKey: .actions)
+    unresolved = try c.decode([String].self, forKey: .unresolved)
+    verify = try c.decode(VerifyReport.self, forKey: .verify)
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(actions, forKey: .actions)
+    try c.encode(unresolved, forKey: .unresolved)
+    try c.encode(verify, forKey: .verify)
+    try c.encode(nothingToDo, forKey: .nothingToDo)
+  }
 }
 
 extension Executor {

@@ -448,6 +448,8 @@ struct IndexBuildTests {
       let again = try runPGPhase(["repair", "--json", "--dsn", db.conninfo])
       #expect(again.status == 0)
       let report = try JSONDecoder().decode(RepairReport.self, from: Data(again.stdout.utf8))
+      let object = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]
+      #expect(object?["nothing_to_do"] as? Bool == true)
       #expect(report.nothingToDo)
       #expect(report.verify.isClean)
       holder.close()
