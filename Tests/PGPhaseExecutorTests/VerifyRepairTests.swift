@@ -165,6 +165,38 @@ struct VerifyRepairTests {
     }
   }
 
+  /// Extra objects and wrong types are drift too: a column a done step dropped is back, a column a
+  /// done step created has another type. A step superseded by a later one (the column's first type)
+  /// is not reported.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func verifyReportsExtraObjectsAndWrongTypes() throws {
+    try withTestDatabase { db in
+      let t = QualifiedName(schema: "public", "t")
+      let lp = try testPlan(
+        "t_extra",
+        [
+          sqlStep(
+            "expand/01-table", ["CREATE TABLE t (id int, legacy text, n int)"],
+            postconditions: [.tableExists(t), .columnExists(t, "n", type: "integer", nullable: true)]),
+          sqlStep(
+            "expand/02-widen", ["ALTER TABLE t ALTER COLUMN n TYPE bigint"],
+            postconditions: [.columnExists(t, "n", type: "bigint", nullable: true)]),
+          sqlStep("expand/03-drop-legacy", ["ALTER TABLE t DROP COLUMN legacy"], postconditions: [.columnAbsent(t, "legacy")]),
+        ])
+      try makeExecutor(db).apply(phase: .expand, intents: nil, plans: [lp])
+      #expect(try Verifier.verify(on: db.connection).isClean)
+      try db.connection.executeScript("ALTER TABLE t ADD COLUMN legacy text; ALTER TABLE t ALTER COLUMN n TYPE numeric")
+      let report = try Verifier.verify(on: db.connection)
+      let messages = report.findings.map { "\($0.step ?? "-"): \($0.message)" }.sorted()
+      #expect(
+        messages == [
+          "expand/02-widen: column public.t.n has type numeric, expected bigint",
+          "expand/03-drop-legacy: column public.t.legacy still exists",
+        ], "\(report.render())")
+      #expect(!report.findings.contains { $0.repairable })
+    }
+  }
+
   /// A failed step is finished by repair once its cause is gone; a failed unique build whose
   /// duplicates remain is undone (its undo is safe in expand), so the journal is consistent.
   @Test(.enabled(if: TestServer.shouldRun))
