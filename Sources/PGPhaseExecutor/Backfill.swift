@@ -217,7 +217,9 @@ struct BackfillRun {
     if let key {
       size = min(initial, Int64(options.maxBatchSize))
       let columns = key.map(\.name)
-      if let previous, previous.mode == "key", previous.columns == columns, previous.max != nil {
+      // A walk that reached its end and still left the step failing (rows made pending again
+      // behind it) starts over with a fresh range; an unfinished one resumes.
+      if let previous, previous.mode == "key", previous.columns == columns, previous.max != nil, previous.last != previous.max {
         checkpoint = previous
         resumed = previous.last != nil
         scanned = Int64(try stored.first?.int("rows_scanned") ?? 0)
@@ -241,7 +243,7 @@ struct BackfillRun {
       }
     } else {
       size = Swift.max(1, Int64((Double(initial) / rowsPerBlock).rounded(.up)))
-      if let previous, previous.mode == "ctid", previous.endBlock != nil {
+      if let previous, previous.mode == "ctid", let end = previous.endBlock, (previous.nextBlock ?? 0) < end {
         checkpoint = previous
         resumed = (previous.nextBlock ?? 0) > 0
         scanned = previous.nextBlock ?? 0
