@@ -49,14 +49,25 @@ struct TryCommand: ParsableCommand {
 
     let server: EphemeralPostgres
     do {
-      server = try EphemeralPostgres.start()
+      server = try EphemeralPostgres.create()
     } catch {
       printError("pgphase: could not start a throwaway PostgreSQL: \(error)")
       throw ExitCode(ExitStatus.database)
     }
-    defer { server.stop() }
-    let signals = stopOnSignals(server)
+    let received = ReceivedSignal()
+    defer {
+      server.stop()
+      // A signal handler stopped the server under us: end as it would have.
+      if let number = received.number { Foundation.exit(128 + number) }
+    }
+    let signals = stopOnSignals(server, received)
     defer { for source in signals { source.cancel() } }
+    do {
+      try server.start()
+    } catch {
+      printError("pgphase: could not start a throwaway PostgreSQL: \(error)")
+      throw ExitCode(ExitStatus.database)
+    }
     printError("try: PostgreSQL \(server.version) in \(server.directory) (removed at the end)")
 
     var rows: [TryRow] = []
@@ -159,11 +170,12 @@ struct TryCommand: ParsableCommand {
   }
 
   /// SIGINT, SIGTERM and SIGHUP stop and remove the server, then end the process.
-  func stopOnSignals(_ server: EphemeralPostgres) -> [any DispatchSourceSignal] {
+  func stopOnSignals(_ server: EphemeralPostgres, _ received: ReceivedSignal) -> [any DispatchSourceSignal] {
     ([SIGINT, SIGTERM, SIGHUP] as [Int32]).map { number in
       signal(number, SIG_IGN)
       let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
       source.setEventHandler {
+        received.set(number)
         server.stop()
         Foundation.exit(128 + number)
       }
@@ -171,6 +183,15 @@ struct TryCommand: ParsableCommand {
       return source
     }
   }
+}
+
+/// The first signal received, shared by the handler and the main thread.
+final class ReceivedSignal: @unchecked Sendable {
+  // Safety: `value` is only touched while holding `lock`.
+  private let lock = NSLock()
+  private var value: Int32?
+  var number: Int32? { lock.withLock { value } }
+  func set(_ number: Int32) { lock.withLock { if value == nil { value = number } } }
 }
 
 /// One line of the `try` summary.

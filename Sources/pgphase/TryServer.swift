@@ -8,7 +8,7 @@ import Foundation
 /// only through a Unix socket there, run as `postgres` (via runuser) when we are root because
 /// initdb refuses root. `stop()` stops it and removes the folder; it is safe to call twice.
 final class EphemeralPostgres: @unchecked Sendable {
-  // Safety: `stopped` is only read and written while holding `lock`.
+  // Safety: `stopped` is only read and written while holding `lock`, which `stop()` holds throughout.
   let directory: String
   let binDirectory: String
   let user: String
@@ -52,7 +52,8 @@ final class EphemeralPostgres: @unchecked Sendable {
     return nil
   }
 
-  static func start() throws -> EphemeralPostgres {
+  /// Makes the temporary folder (owned by `postgres` when we are root); `start()` fills it.
+  static func create() throws -> EphemeralPostgres {
     guard let bin = findBinaries() else {
       throw Failure(description: "no PostgreSQL server binaries found (install postgresql; initdb must be on pg_config --bindir)")
     }
@@ -75,29 +76,29 @@ final class EphemeralPostgres: @unchecked Sendable {
     let version = (try? capture(["\(bin)/postgres", "--version"]))?.split(separator: " ").last.map {
       $0.trimmingCharacters(in: .whitespacesAndNewlines)
     }
-    let server = EphemeralPostgres(directory: dir, binDirectory: bin, user: user, runAs: runAs, version: version ?? "?")
-    do {
-      try server.run(
-        ["\(bin)/initdb", "-D", "\(dir)/data", "-U", user, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
-        what: "initdb")
-      try server.run(
-        [
-          "\(bin)/pg_ctl", "-D", "\(dir)/data", "-l", "\(dir)/server.log", "-w", "-t", "60", "-o",
-          "-k \(dir) -c listen_addresses= -p 5432 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-          "start",
-        ], what: "pg_ctl start", log: "\(dir)/server.log")
-    } catch {
-      server.stop()
-      throw error
-    }
-    return server
+    return EphemeralPostgres(directory: dir, binDirectory: bin, user: user, runAs: runAs, version: version ?? "?")
+  }
+
+  /// initdb, then pg_ctl start (waiting until the server accepts connections).
+  func start() throws {
+    let bin = binDirectory
+    let dir = directory
+    try run(
+      ["\(bin)/initdb", "-D", "\(dir)/data", "-U", user, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
+      what: "initdb")
+    try run(
+      [
+        "\(bin)/pg_ctl", "-D", "\(dir)/data", "-l", "\(dir)/server.log", "-w", "-t", "60", "-o",
+        "-k \(dir) -c listen_addresses= -p 5432 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+        "start",
+      ], what: "pg_ctl start", log: "\(dir)/server.log")
   }
 
   /// Runs a server tool to completion with posix_spawn and waitpid, output to a file. Not
   /// Foundation's Process: its wait did not return after `pg_ctl start` (whose server outlives it).
   private func run(_ command: [String], what: String, log: String? = nil) throws {
     let full = runAs + command
-    let outPath = NSTemporaryDirectory() + "pgphase-try-\(UUID().uuidString).out"
+    let outPath = "\(directory)/\(UUID().uuidString).out"
     defer { try? FileManager.default.removeItem(atPath: outPath) }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -123,13 +124,13 @@ final class EphemeralPostgres: @unchecked Sendable {
     }
   }
 
-  /// Stops the server at once (nothing in it is worth keeping) and removes its folder.
+  /// Stops the server at once (nothing in it is worth keeping) and removes its folder. A second
+  /// caller (the main thread after a signal handler began) waits until the first one is done.
   func stop() {
-    let first = lock.withLock {
-      defer { stopped = true }
-      return !stopped
-    }
-    guard first else { return }
+    lock.lock()
+    defer { lock.unlock() }
+    guard !stopped else { return }
+    stopped = true
     try? run(["\(binDirectory)/pg_ctl", "-D", "\(directory)/data", "-m", "immediate", "-w", "stop"], what: "pg_ctl stop")
     try? FileManager.default.removeItem(atPath: directory)
   }

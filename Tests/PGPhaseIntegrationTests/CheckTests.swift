@@ -115,6 +115,7 @@ func loadExampleSchema(_ db: TestDatabase) throws {
         ), "\(after.stdout)")
       let newAfter = try runPGPhase(["check", "--no-record", "--release", newPlans.path, "--dsn", dsn])
       #expect(newAfter.status == 0, "\(newAfter.stdout)")
+      #expect(try db.connection.execute("SELECT count(*) FROM pgphase.checkins").scalarInt() == 0, "--no-record records nothing")
     }
   }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PGPhasePostgres
 import PGPhaseTestSupport
 import Testing
 
@@ -72,6 +73,46 @@ import Testing
     let row = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix(id + " ") })
     #expect(row.contains("FAILED: new after expand, new after backfill, new after contract"), "\(row)")
     #expect(result.stdout.hasSuffix("FAILED: see above\n"))
+    #expect(tryFolders().subtracting(before).isEmpty)
+    #expect(try tryServers() == 0)
+  }
+
+  /// SIGTERM while a probe runs: the server is stopped and its folder removed before the exit.
+  @Test(.enabled(if: TestServer.shouldRun)) func sigtermStopsAndRemovesTheServer() throws {
+    let probes = try makeTemporaryDirectory()
+    let id = "20261120_incident_severity"
+    try FileManager.default.createDirectory(at: probes.appendingPathComponent(id), withIntermediateDirectories: true)
+    try "SELECT pg_sleep(60);".write(to: probes.appendingPathComponent("\(id)/old.sql"), atomically: true, encoding: .utf8)
+    let before = tryFolders()
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
+    process.arguments = ["try", "examples/intents", "--probes", probes.path]
+    process.currentDirectoryURL = repositoryRoot
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    defer { if process.isRunning { kill(process.processIdentifier, SIGTERM) } }
+    // Wait until the server runs the sleeping probe.
+    let deadline = Date().addingTimeInterval(60)
+    var sleeping = false
+    while !sleeping, Date() < deadline, process.isRunning {
+      let folders = tryFolders().subtracting(before).filter { !$0.hasSuffix(".out") }
+      sleeping = try folders.contains { folder in
+        guard FileManager.default.fileExists(atPath: "/tmp/\(folder)/.s.PGSQL.5432") else { return false }
+        let c = try Connection.connect(
+          dsn: "host=/tmp/\(folder) port=5432 user=postgres dbname=postgres", applicationName: "pgphase-tests")
+        defer { c.close() }
+        return try c.execute(
+          "SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()"
+        ).scalarBool()
+          ?? false
+      }
+      if !sleeping { Thread.sleep(forTimeInterval: 0.1) }
+    }
+    try #require(sleeping, "the probe never ran")
+    kill(process.processIdentifier, SIGTERM)
+    process.waitUntilExit()
+    #expect(process.terminationReason == .exit && process.terminationStatus == 128 + SIGTERM)
     #expect(tryFolders().subtracting(before).isEmpty)
     #expect(try tryServers() == 0)
   }
