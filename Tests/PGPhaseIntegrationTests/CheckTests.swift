@@ -155,6 +155,13 @@ func loadExampleSchema(_ db: TestDatabase) throws {
     }
   }
 
+  @Test func unreachableDatabaseIsExitThree() throws {
+    let plans = try releasePlans(["20261120_incident_severity"])
+    let result = try runPGPhase(["check", "--release", plans.path, "--dsn", "host=/nonexistent-pgphase-socket-dir port=1"])
+    #expect(result.status == 3, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.isEmpty)
+  }
+
   /// Apps call the SQL function directly: the same answers, a check-in recorded, bad input refused.
   @Test(.enabled(if: TestServer.shouldRun)) func sqlFunctionRecordsCheckinsAndRejectsBadRequirements() throws {
     try withTestDatabase { db in
