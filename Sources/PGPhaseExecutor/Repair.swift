@@ -130,42 +130,64 @@ extension Executor {
     case failure(String)
   }
 
-  /// Finishes or undoes one step left running or failed; records the outcome in the journal.
-  private func resolve(_ step: Step, record: JournalStep, of lp: LoadedPlan, on c: Connection) throws -> Resolution {
+  /// Records `state` for a step repair resolves (in whatever transaction `c` is in).
+  private func save(
+    _ state: StepState, _ step: Step, of lp: LoadedPlan, attempt: Bool, error: PostgresError? = nil, on c: Connection
+  ) throws {
     let position = lp.plan.allSteps.firstIndex { $0.id == step.id } ?? 0
-    let intent = lp.plan.intent
+    try Journal.record(
+      step, position: position, intent: lp.plan.intent, state: state, countAttempt: attempt, starting: attempt,
+      finishing: state != .running, runner: runnerName, error: error, on: c)
+  }
+
+  /// Finishes or undoes one step left running or failed; records the outcome in the journal.
+  /// Running a contract step again is contracting: the contract guard and the phase hooks apply
+  /// as they do for apply.
+  private func resolve(_ step: Step, record: JournalStep, of lp: LoadedPlan, on c: Connection) throws -> Resolution {
     let checkable = step.postconditions.contains { $0.kind != .unchecked }
-    func save(_ state: StepState, attempt: Bool, error: PostgresError? = nil) throws {
-      try Journal.record(
-        step, position: position, intent: intent, state: state, countAttempt: attempt, starting: attempt,
-        finishing: state != .running, runner: runnerName, error: error, on: c)
-    }
     if checkable, try violations(of: step, on: c).isEmpty, indexTarget(of: step) == nil {
-      try save(.done, attempt: false)
+      try save(.done, step, of: lp, attempt: false, on: c)
       return .success("finished: its postconditions hold in the catalog (was \(record.state.rawValue))")
     }
+    guard step.phase == .contract else { return try finishOrUndo(step, of: lp, on: c) }
+    do {
+      try willRunPhase(.contract, intents: [lp], on: c)
+    } catch {
+      return .failure("not finished: \(error)")
+    }
+    let start = Date()
+    let resolution = try finishOrUndo(step, of: lp, on: c)
+    var failure: (any Error)?
+    if case .failure(let why) = resolution { failure = ExecutorError.phaseOrder(why) }
+    didRunPhase(.contract, intents: [lp], seconds: Date().timeIntervalSince(start), error: failure, on: c)
+    return resolution
+  }
+
+  /// Runs the step again (index steps and backfills resume; an atomic step that failed applied
+  /// nothing), else undoes it when its phase is expand or backfill and it has an undo.
+  private func finishOrUndo(_ step: Step, of lp: LoadedPlan, on c: Connection) throws -> Resolution {
     do {
       var what: String
       if let index = indexTarget(of: step) {
-        try save(.running, attempt: true)
+        try save(.running, step, of: lp, attempt: true, on: c)
         let note = try runIndexStep(index, step: step, of: lp, on: c)
         what =
           dropTarget(of: step) != nil
           ? "finished: index \(index) is dropped\(note)" : "finished: index \(index) is built and valid\(note)"
       } else if let spec = step.backfill {
-        try save(.running, attempt: true)
+        try save(.running, step, of: lp, attempt: true, on: c)
         let rows = try runBackfill(spec, step: step, of: lp, on: c)
         what = "finished: backfilled \(rows) more row\(rows == 1 ? "" : "s")"
       } else if step.transactional {
         try withLockRetries(step, of: lp, on: c) {
           try inTransaction(c, lockTimeout: lp.plan.lockTimeout) {
             for statement in step.sql { try c.executeScript(statement) }
-            try save(.running, attempt: true)
+            try save(.running, step, of: lp, attempt: true, on: c)
           }
         }
         what = "finished: ran it again (it had failed atomically, so nothing of it was applied)"
       } else {
-        try save(.running, attempt: true)
+        try save(.running, step, of: lp, attempt: true, on: c)
         try runStatementsAlone(step, of: lp, on: c)
         what = "finished: ran it again"
       }
@@ -174,7 +196,7 @@ extension Executor {
         throw PostgresError(
           message: "postcondition violated after the step ran: \(violated.joined(separator: "; "))", statement: step.sql.first)
       }
-      try save(.done, attempt: false)
+      try save(.done, step, of: lp, attempt: false, on: c)
       return .success(what)
     } catch let e as PostgresError where !e.connectionLost {
       if c.transactionStatus != .idle { _ = try? c.execute("ROLLBACK") }
@@ -190,15 +212,15 @@ extension Executor {
               try c.executeAlone(statement)
             }
           }
-          try save(.undone, attempt: false)
+          try save(.undone, step, of: lp, attempt: false, on: c)
           return .success("could not finish it (\(e.message)); undone instead, so the next apply runs it again")
         } catch let undoError as PostgresError where !undoError.connectionLost {
           if c.transactionStatus != .idle { _ = try? c.execute("ROLLBACK") }
-          try c.transaction { _ in try save(.failed, attempt: false, error: e) }
+          try c.transaction { _ in try save(.failed, step, of: lp, attempt: false, error: e, on: c) }
           return .failure("could not finish it (\(e.message)) nor undo it (\(undoError.message))")
         }
       }
-      try c.transaction { _ in try save(.failed, attempt: false, error: e) }
+      try c.transaction { _ in try save(.failed, step, of: lp, attempt: false, error: e, on: c) }
       let summary = PostgresErrorSummary(sqlState: e.sqlState, message: e.message, detail: e.detail, statement: e.statement)
       return .failure("could not finish it: \(summary)")
     }

@@ -197,6 +197,42 @@ struct VerifyRepairTests {
     }
   }
 
+  /// Finishing a failed contract step is contracting: repair honours the contract guard (an app
+  /// release that does not know the intent checked in recently) and finishes it only when forced.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func repairHonoursTheContractGuard() throws {
+    try withTestDatabase { db in
+      try db.connection.execute("CREATE TABLE t (id int, x int)")
+      let t = QualifiedName(schema: "public", "t")
+      var step = sqlStep("contract/01-drop-x", ["ALTER TABLE t DROP COLUMN x"], postconditions: [.columnAbsent(t, "x")])
+      step.phase = .contract
+      let lp = try testPlan("t_contract", lockTimeout: "100ms", [step])
+      let holder = try db.connect()
+      try holder.execute("BEGIN")
+      try holder.execute("LOCK TABLE t IN ACCESS SHARE MODE")
+      var options = ExecutorOptions()
+      options.retry = RetryPolicy(baseDelay: 0.01, maxDelay: 0.01, maxRetries: 1, deadline: 1)
+      #expect(throws: ExecutorError.self) {
+        try makeExecutor(db, options: options).apply(phase: .contract, intents: nil, plans: [lp])
+      }
+      try holder.execute("ROLLBACK")
+      try db.connection.execute("INSERT INTO pgphase.checkins (release, host, intents) VALUES ('v1', 'web-1', '{}')")
+      let refused = try makeExecutor(db).repair()
+      #expect(refused.nothingToDo)
+      #expect(
+        refused.unresolved.contains { $0.hasPrefix("t_contract contract/01-drop-x: not finished:") }, "\(refused.unresolved)")
+      #expect(try Catalog(db.connection).column("x", of: t) != nil)
+      #expect(try Journal.steps(intent: "t_contract", on: db.connection)["t_contract"]?["contract/01-drop-x"]?.state == .failed)
+      var forced = ExecutorOptions()
+      forced.rollout.force = true
+      let finished = try makeExecutor(db, options: forced).repair()
+      #expect(finished.actions.count == 1, "\(finished.render())")
+      #expect(try Catalog(db.connection).column("x", of: t) == nil)
+      #expect(try Journal.steps(intent: "t_contract", on: db.connection)["t_contract"]?["contract/01-drop-x"]?.state == .done)
+      holder.close()
+    }
+  }
+
   /// A failed step is finished by repair once its cause is gone; a failed unique build whose
   /// duplicates remain is undone (its undo is safe in expand), so the journal is consistent.
   @Test(.enabled(if: TestServer.shouldRun))

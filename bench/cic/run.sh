@@ -105,4 +105,8 @@ median() { sort -g "$1" | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; el
 mp=$(median "$work/pgphase.txt")
 mq=$(median "$work/psql.txt")
 printf 'median pgphase %.3fs\nmedian psql    %.3fs\noverhead ratio %.3f (target <= 1.05)\n' "$mp" "$mq" "$(echo "$mp / $mq" | bc -l)"
+# Each run's pgphase/psql pair ran back to back: the median of their ratios cancels slow drift
+# in the machine's load better than the ratio of the medians.
+paste "$work/pgphase.txt" "$work/psql.txt" | awk '{print $1 / $2}' >"$work/ratios.txt"
+printf 'median of per-run ratios %.3f\n' "$(median "$work/ratios.txt")"
 printf 'pgphase fixed cost (index already there, no build): median %.3fs\n' "$(median "$work/fixed.txt")"
