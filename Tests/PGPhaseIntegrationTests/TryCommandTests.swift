@@ -11,8 +11,8 @@ import Testing
     Set(((try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []).filter { $0.hasPrefix("pgphase-try") })
   }
 
-  /// Server processes whose data folder is one of `try`'s.
-  func tryServers() throws -> Int {
+  /// Server processes running from `folder` (e.g. `/tmp/pgphase-try.Ab12Cd`).
+  func servers(in folder: String) throws -> Int {
     let ps = Process()
     ps.executableURL = URL(fileURLWithPath: "/bin/ps")
     ps.arguments = ["-eo", "args"]
@@ -21,11 +21,23 @@ import Testing
     try ps.run()
     let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     ps.waitUntilExit()
-    return text.split(separator: "\n").filter { $0.contains("/tmp/pgphase-try.") && $0.contains("postgres") }.count
+    return text.split(separator: "\n").filter { $0.contains(folder + "/") && $0.contains("postgres") }.count
+  }
+
+  /// The server folder a run announced on stderr (`try: PostgreSQL 15.x in /tmp/pgphase-try.X (...)`).
+  func announcedFolder(_ stderr: String) throws -> String {
+    let line = try #require(stderr.split(separator: "\n").first { $0.hasPrefix("try: PostgreSQL ") }, "\(stderr)")
+    let folder = try #require(line.split(separator: " ").first { $0.hasPrefix("/tmp/pgphase-try.") })
+    return String(folder)
+  }
+
+  /// Other engineers' `try` runs may be alive at the same time: look only at this run's folder.
+  func expectRemoved(_ folder: String) throws {
+    #expect(!FileManager.default.fileExists(atPath: folder), "\(folder) was left behind")
+    #expect(try servers(in: folder) == 0, "a server still runs in \(folder)")
   }
 
   @Test(.enabled(if: TestServer.shouldRun)) func tryTheExampleIntentsFromTheRepository() throws {
-    let before = tryFolders()
     let result = try runPGPhase(["try", "examples/intents"], in: repositoryRoot)
     #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
     let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -46,8 +58,7 @@ import Testing
     }
     #expect(lines.last == "ok: 11 intents applied through contract; 55 probes passed")
     #expect(result.stderr.contains("try: PostgreSQL 15"))
-    #expect(tryFolders().subtracting(before).isEmpty, "the server's folder was removed")
-    #expect(try tryServers() == 0)
+    try expectRemoved(try announcedFolder(result.stderr))
   }
 
   /// A probe that fails is reported, the run exits 1, and the server is gone all the same.
@@ -63,7 +74,6 @@ import Testing
     // The new app reads a column no intent adds.
     try "SELECT severity, priority_score FROM incidents LIMIT 1;".write(
       to: probes.appendingPathComponent("\(id)/new.sql"), atomically: true, encoding: .utf8)
-    let before = tryFolders()
     let result = try runPGPhase([
       "try", intents.path, "--base", repositoryRoot.appendingPathComponent("examples/schema.sql").path, "--probes", probes.path,
     ])
@@ -73,8 +83,7 @@ import Testing
     let row = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix(id + " ") })
     #expect(row.contains("FAILED: new after expand, new after backfill, new after contract"), "\(row)")
     #expect(result.stdout.hasSuffix("FAILED: see above\n"))
-    #expect(tryFolders().subtracting(before).isEmpty)
-    #expect(try tryServers() == 0)
+    try expectRemoved(try announcedFolder(result.stderr))
   }
 
   /// SIGTERM while a probe runs: the server is stopped and its folder removed before the exit.
@@ -92,29 +101,26 @@ import Testing
     process.standardError = FileHandle.nullDevice
     try process.run()
     defer { if process.isRunning { kill(process.processIdentifier, SIGTERM) } }
-    // Wait until the server runs the sleeping probe.
+    // Wait until the server runs the sleeping probe; that server's folder is this run's.
     let deadline = Date().addingTimeInterval(60)
-    var sleeping = false
-    while !sleeping, Date() < deadline, process.isRunning {
-      let folders = tryFolders().subtracting(before).filter { !$0.hasSuffix(".out") }
-      sleeping = try folders.contains { folder in
-        guard FileManager.default.fileExists(atPath: "/tmp/\(folder)/.s.PGSQL.5432") else { return false }
-        let c = try Connection.connect(
-          dsn: "host=/tmp/\(folder) port=5432 user=postgres dbname=postgres", applicationName: "pgphase-tests")
+    var folder: String?
+    while folder == nil, Date() < deadline, process.isRunning {
+      folder = tryFolders().subtracting(before).map { "/tmp/\($0)" }.first { path in
+        guard FileManager.default.fileExists(atPath: "\(path)/.s.PGSQL.5432"),
+          let c = try? Connection.connect(
+            dsn: "host=\(path) port=5432 user=postgres dbname=postgres", applicationName: "pgphase-tests")
+        else { return false }
         defer { c.close() }
-        return try c.execute(
-          "SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()"
-        ).scalarBool()
-          ?? false
+        let probe = "SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()"
+        return (try? c.execute(probe).scalarBool()) == true
       }
-      if !sleeping { Thread.sleep(forTimeInterval: 0.1) }
+      if folder == nil { Thread.sleep(forTimeInterval: 0.1) }
     }
-    try #require(sleeping, "the probe never ran")
+    let running = try #require(folder, "the probe never ran")
     kill(process.processIdentifier, SIGTERM)
     process.waitUntilExit()
     #expect(process.terminationReason == .exit && process.terminationStatus == 128 + SIGTERM)
-    #expect(tryFolders().subtracting(before).isEmpty)
-    #expect(try tryServers() == 0)
+    try expectRemoved(running)
   }
 
   @Test func badInputIsExitTwo() throws {
