@@ -1,6 +1,6 @@
 import Foundation
 public import PGPhaseModel
-public import PGPhasePostgres
+import PGPhasePostgres
 
 /// One sample of `pg_stat_progress_create_index` for a build, with the session it waits for.
 public struct IndexBuildSample: Sendable, Equatable {
