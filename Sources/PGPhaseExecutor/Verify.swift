@@ -1,5 +1,5 @@
 import Foundation
-public import PGPhaseModel
+import PGPhaseModel
 public import PGPhasePostgres
 
 /// What `pgphase verify` found: drift between the journal and the live catalog.
