@@ -258,6 +258,33 @@ struct VerifyRepairTests {
     }
   }
 
+  /// An invalid `_ccnew` leftover of a REINDEX CONCURRENTLY of an index pgphase built is reported as
+  /// pgphase's and dropped by repair; the index itself is left alone.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func repairDropsReindexLeftoversOfOwnedIndexes() throws {
+    try withTestDatabase { db in
+      try db.connection.execute("CREATE TABLE t (id int, a int)")
+      let lp = try testPlan("t_cc", [indexStep(name: "t_a_idx", columns: "a")])
+      try makeExecutor(db).apply(phase: .expand, intents: nil, plans: [lp])
+      try db.connection.executeScript(
+        """
+        CREATE INDEX t_a_idx_ccnew ON t (a);
+        UPDATE pg_index SET indisvalid = false WHERE indexrelid = 't_a_idx_ccnew'::regclass;
+        """)
+      let report = try Verifier.verify(on: db.connection)
+      #expect(report.findings.count == 1, "\(report.render())")
+      #expect(report.findings.first?.kind == .invalidIndex)
+      #expect(report.findings.first?.step == "expand/01-index")
+      #expect(report.findings.first?.message.contains("leftover of REINDEX CONCURRENTLY") == true)
+      let oid = try db.connection.execute("SELECT 't_a_idx'::regclass::oid::int8").scalarInt()
+      let repaired = try makeExecutor(db).repair()
+      #expect(repaired.actions == ["dropped t_a_idx_ccnew, an invalid leftover of REINDEX CONCURRENTLY"])
+      #expect(repaired.verify.isClean, "\(repaired.render())")
+      #expect(try db.connection.execute("SELECT 't_a_idx'::regclass::oid::int8").scalarInt() == oid)
+      #expect(try makeExecutor(db).repair().nothingToDo)
+    }
+  }
+
   /// A failed step is finished by repair once its cause is gone; a failed unique build whose
   /// duplicates remain is undone (its undo is safe in expand), so the journal is consistent.
   @Test(.enabled(if: TestServer.shouldRun))
