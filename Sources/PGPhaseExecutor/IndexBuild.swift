@@ -245,9 +245,11 @@ extension Executor {
       try c.executeAlone(statement)
       return
     }
+    // A bar redraws often; plain lines print once per interval, so polling faster is waste.
+    let bar = progressWrite != nil && options.progressStyle == .bar
     let watcher = IndexBuildWatcher(
-      dsn: dsn, applicationName: runnerName, pid: c.backendPID, pollInterval: min(0.5, max(0.05, options.progressInterval)),
-      reporter: makeProgress(label: label))
+      dsn: dsn, applicationName: runnerName, pid: c.backendPID,
+      pollInterval: bar ? 0.25 : max(0.05, options.progressInterval), reporter: makeProgress(label: label))
     let start = Date()
     do {
       try c.executeAlone(statement)

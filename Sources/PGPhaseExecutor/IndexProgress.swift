@@ -101,22 +101,27 @@ final class IndexBuildWatcher: @unchecked Sendable {
   private let finished = DispatchSemaphore(value: 0)
   private let reporter: ProgressReporter
 
-  /// Starts polling the build run by backend `pid` every `pollInterval` seconds.
+  /// Polls the build run by backend `pid` every `pollInterval` seconds, the first time after one
+  /// interval: a build shorter than that costs no second connection and no query.
   init(dsn: String?, applicationName: String, pid: Int32, pollInterval: Double, reporter: ProgressReporter) {
     self.reporter = reporter
     let thread = Thread { [self] in
       defer { finished.signal() }
-      guard let c = try? Connection.connect(dsn: dsn, applicationName: applicationName + " progress") else { return }
-      defer { c.close() }
-      let catalog = Catalog(c)
-      while !isStopping {
-        if let sample = try? catalog.indexBuildSample(pid: pid) {
+      var connection: Connection?
+      defer { connection?.close() }
+      while true {
+        _ = wake.wait(timeout: .now() + pollInterval)
+        if isStopping { break }
+        if connection == nil {
+          connection = try? Connection.connect(dsn: dsn, applicationName: applicationName + " progress")
+        }
+        guard let c = connection else { break }
+        if let sample = try? Catalog(c).indexBuildSample(pid: pid) {
           lock.lock()
           lastSample = sample
           lock.unlock()
           report(sample, force: false)
         }
-        _ = wake.wait(timeout: .now() + pollInterval)
       }
     }
     thread.start()

@@ -1,5 +1,5 @@
 import Foundation
-public import PGPhaseModel
+import PGPhaseModel
 import PGPhasePostgres
 
 /// What `pgphase repair` did, and what `verify` says afterwards.

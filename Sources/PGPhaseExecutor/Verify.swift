@@ -1,5 +1,5 @@
 import Foundation
-public import PGPhaseModel
+import PGPhaseModel
 public import PGPhasePostgres
 
 /// What `pgphase verify` found: drift between the journal and the live catalog.
@@ -202,7 +202,11 @@ struct JournalPlans {
     let table = p.table.map(norm) ?? ""
     switch p.kind {
     case .tableExists, .tableAbsent, .viewExists, .viewAbsent: return ["rel|\(object)"]
-    case .columnExists, .columnAbsent: return ["col|\(table)|\(p.column ?? "")", "def|\(table)|\(p.column ?? "")"]
+    case .columnExists:
+      // A column check that names a default is also the latest word on the default.
+      let column = "col|\(table)|\(p.column ?? "")"
+      return p.defaultExpression == nil ? [column] : [column, "def|\(table)|\(p.column ?? "")"]
+    case .columnAbsent: return ["col|\(table)|\(p.column ?? "")"]
     case .columnDefault: return ["def|\(table)|\(p.column ?? "")"]
     case .constraintExists, .constraintAbsent: return ["con|\(table)|\(p.name ?? "")"]
     case .indexExists, .indexAbsent:

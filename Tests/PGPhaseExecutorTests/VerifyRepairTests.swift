@@ -197,6 +197,31 @@ struct VerifyRepairTests {
     }
   }
 
+  /// A later check of a column that says nothing of its default (SET NOT NULL) does not retire an
+  /// earlier step's default: a default dropped by hand is still drift.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func aLaterColumnCheckKeepsAnEarlierDefault() throws {
+    try withTestDatabase { db in
+      let t = QualifiedName(schema: "public", "t")
+      let lp = try testPlan(
+        "t_default",
+        [
+          sqlStep("expand/01-table", ["CREATE TABLE t (id int, status text)"], postconditions: [.tableExists(t)]),
+          sqlStep(
+            "expand/02-default", ["ALTER TABLE t ALTER COLUMN status SET DEFAULT 'open'"],
+            postconditions: [.columnDefault(t, "status", "'open'::text")]),
+          sqlStep(
+            "expand/03-not-null", ["ALTER TABLE t ALTER COLUMN status SET NOT NULL"],
+            postconditions: [.columnExists(t, "status", type: "text", nullable: false)]),
+        ])
+      try makeExecutor(db).apply(phase: .expand, intents: nil, plans: [lp])
+      #expect(try Verifier.verify(on: db.connection).isClean)
+      try db.connection.execute("ALTER TABLE t ALTER COLUMN status DROP DEFAULT")
+      let report = try Verifier.verify(on: db.connection)
+      #expect(report.findings.map(\.step) == ["expand/02-default"], "\(report.render())")
+    }
+  }
+
   /// Finishing a failed contract step is contracting: repair honours the contract guard (an app
   /// release that does not know the intent checked in recently) and finishes it only when forced.
   @Test(.enabled(if: TestServer.shouldRun))
