@@ -22,9 +22,15 @@ extension Executor {
     // A batch and its checkpoint commit together, so losing the last commits in a server crash
     // only moves the checkpoint back with the data: no need to wait for the WAL flush.
     try c.execute("SET synchronous_commit = off")
+    // Skip the plan's own fill or sync trigger for this session's batches: each batch sets the
+    // column itself, and the trigger's PL/pgSQL call per row would cost more than the update.
+    if let trigger = spec.bypassTrigger {
+      try c.execute("SELECT set_config('pgphase.bypass_trigger', $1, false)", [trigger])
+    }
     defer {
       _ = try? c.execute("RESET lock_timeout")
       _ = try? c.execute("RESET synchronous_commit")
+      if spec.bypassTrigger != nil { _ = try? c.execute("RESET pgphase.bypass_trigger") }
     }
     if run.resumed { self.log("\(lp.plan.intent) \(step.id): resuming from checkpoint \(run.checkpoint.summary)") }
     var updated = 0

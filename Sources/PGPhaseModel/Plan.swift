@@ -86,11 +86,16 @@ public struct BackfillSpec: Hashable, Sendable, Codable {
   public var assignments: [Assignment]
   /// Selects the rows that still need the change; a rerun touches only these, so it is idempotent.
   public var pending: String
+  /// The pgphase trigger (fill or sync) on `table` whose work each batch does itself. The
+  /// trigger's `WHEN` skips it while the session's `pgphase.bypass_trigger` names it, so the
+  /// backfill does not pay a PL/pgSQL call per row; other sessions' writes still fire it.
+  public var bypassTrigger: String?
 
-  public init(table: QualifiedName, assignments: [Assignment], pending: String) {
+  public init(table: QualifiedName, assignments: [Assignment], pending: String, bypassTrigger: String? = nil) {
     self.table = table
     self.assignments = assignments
     self.pending = pending
+    self.bypassTrigger = bypassTrigger
   }
 }
 

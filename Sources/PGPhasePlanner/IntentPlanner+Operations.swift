@@ -213,6 +213,7 @@ extension IntentPlanner {
     plain.primaryKey = false
     plain.identity = nil
     let post: [Postcondition]
+    var fillTrigger: String?
     if existingRows == nil {
       // Nullable, or NOT NULL with a non-volatile default: PostgreSQL 11+ stores the default in
       // the catalog (no rewrite), and every existing row reads it, so NOT NULL needs no scan.
@@ -240,7 +241,7 @@ extension IntentPlanner {
           "ALTER COLUMN \(cq) SET DEFAULT \(d)", undo: "ALTER TABLE \(t.sql) ALTER COLUMN \(cq) DROP DEFAULT",
           post: [.columnDefault(t, c.name, d)])
       } else if let fill = op.backfill, !c.nullable {
-        emitFillTrigger(table: t, column: c.name, expression: fill)
+        fillTrigger = emitFillTrigger(table: t, column: c.name, expression: fill)
       }
     }
     if let comment = c.comment {
@@ -281,7 +282,7 @@ extension IntentPlanner {
       emitBatchedUpdate(
         .backfill, ["backfill", c.name], "Fill \(c.name) on existing rows in small batches (resumable; only rows still NULL)",
         table: t, assignments: [Assignment(column: c.name, expression: existingRows)], pending: "\(cq) IS NULL",
-        checkable: true)
+        checkable: true, bypassTrigger: fillTrigger)
     }
     if c.check != nil {
       emitValidate(.backfill, table: t, constraint: Self.checkName(t, c.name), slug: ["validate", Self.checkName(t, c.name)])
@@ -420,12 +421,13 @@ extension IntentPlanner {
       "Add \(shadow) \(type), nullable and without default (the trigger fills it; a default would hide old-app writes)",
       table: t, "ADD COLUMN \(s) \(type)", undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(s)",
       post: [.columnExists(t, shadow, type: type, nullable: true)])
-    emitSyncTrigger(table: t, old: old, new: shadow, finalName: finalName, up: up, down: down, kind: kind)
+    let syncTrigger = emitSyncTrigger(table: t, old: old, new: shadow, finalName: finalName, up: up, down: down, kind: kind)
     let check = Self.notNullCheckName(t, shadow)
     if !nullable { emitNotNullCheck(.expand, table: t, column: shadow, why: "the trigger fills new rows") }
     emitBatchedUpdate(
       .backfill, ["copy", old, shadow], "Copy \(old) into \(shadow) in small batches (resumable; only rows not yet in sync)",
-      table: t, assignments: [Assignment(column: shadow, expression: upSQL)], pending: "\(s) IS DISTINCT FROM \(upSQL)")
+      table: t, assignments: [Assignment(column: shadow, expression: upSQL)], pending: "\(s) IS DISTINCT FROM \(upSQL)",
+      bypassTrigger: syncTrigger)
     if !nullable { emitValidate(.backfill, table: t, constraint: check, slug: ["validate-not-null-check", shadow]) }
     if let d = defaultExpression {
       emitCatalogAlter(
@@ -454,8 +456,8 @@ extension IntentPlanner {
   private mutating func setNotNull(table t: QualifiedName, column: String, backfill: String?) {
     useColumn(t, column)
     if let fill = backfill {
-      emitFillTrigger(table: t, column: column, expression: fill)
-      emitNotNullWithBackfill(table: t, column: column, fill: fill)
+      let trigger = emitFillTrigger(table: t, column: column, expression: fill)
+      emitNotNullWithBackfill(table: t, column: column, fill: fill, bypassTrigger: trigger)
       let trig = takeTriggerDrops()
       emit(
         .contract, ["drop-fill-trigger", column], "Drop the fill trigger: only the new app, which never writes NULL, remains",
@@ -470,13 +472,14 @@ extension IntentPlanner {
     model.setColumn(t, column) { $0.nullable = false }
   }
 
-  private mutating func emitNotNullWithBackfill(table t: QualifiedName, column: String, fill: String) {
+  private mutating func emitNotNullWithBackfill(table t: QualifiedName, column: String, fill: String, bypassTrigger: String?) {
     let check = Self.notNullCheckName(t, column)
     emitNotNullCheck(
       .expand, table: t, column: column, why: "the fill trigger covers new writes, existing rows are backfilled first")
     emitBatchedUpdate(
       .backfill, ["backfill", column], "Fill NULLs in \(column) in small batches (resumable)", table: t,
-      assignments: [Assignment(column: column, expression: fill)], pending: "\(SQL.quoteIdentifier(column)) IS NULL")
+      assignments: [Assignment(column: column, expression: fill)], pending: "\(SQL.quoteIdentifier(column)) IS NULL",
+      bypassTrigger: bypassTrigger)
     emitValidate(.backfill, table: t, constraint: check, slug: ["validate-not-null-check", column])
     emitSetNotNull(.backfill, table: t, column: column, check: check)
   }

@@ -105,14 +105,14 @@ struct IntentPlanner {
 
   mutating func emitBatchedUpdate(
     _ phase: Phase, _ slug: [String], _ summary: String, table: QualifiedName, assignments: [Assignment], pending: String,
-    checkable: Bool = true
+    checkable: Bool = true, bypassTrigger: String? = nil
   ) {
     let set = assignments.map { "\(SQL.quoteIdentifier($0.column)) = (\($0.expression))" }.joined(separator: ", ")
     emit(
       phase, slug, summary, sql: ["UPDATE \(table.sql) SET \(set) WHERE \(pending)"], transactional: false,
       locks: [LockedRelation(table, .rowExclusive)], cost: .scanNoWriteBlock, undo: nil,
       post: checkable ? [.noRowsMatch(table, pending)] : [.unchecked],
-      backfill: BackfillSpec(table: table, assignments: assignments, pending: pending))
+      backfill: BackfillSpec(table: table, assignments: assignments, pending: pending, bypassTrigger: bypassTrigger))
   }
 
   /// The CHECK (c IS NOT NULL) that stands in for NOT NULL until it is validated.
@@ -175,7 +175,9 @@ struct IntentPlanner {
   /// A BEFORE trigger that fills `column` from `expression` (evaluated on the row being written)
   /// whenever a write leaves it NULL: the old app, which does not know the column, keeps working
   /// while NOT NULL is enforced.
-  mutating func emitFillTrigger(table: QualifiedName, column: String, expression: String) {
+  /// Returns the trigger's name, for the backfill that does the same work (`bypassTrigger`).
+  @discardableResult
+  mutating func emitFillTrigger(table: QualifiedName, column: String, expression: String) -> String {
     let base = Names.fit("pgphase_fill_\(table.name)_\(column)_\(NameHash.hex("\(intent.id)|\(table.sql)|\(column)|fill"))")
     let function = table.sibling(base)
     let c = SQL.quoteIdentifier(column)
@@ -195,6 +197,7 @@ struct IntentPlanner {
     emitTrigger(
       table: table, function: function, body: body, events: "INSERT OR UPDATE", slug: ["fill-trigger", column],
       summary: "Trigger that fills \(column) from `\(expression)` when a write leaves it NULL (old app inserts keep working)")
+    return function.name
   }
 
   enum SyncValue {
@@ -206,9 +209,11 @@ struct IntentPlanner {
   /// maps old to new (evaluated on the row), `down` maps new back to old. It only assigns to
   /// NEW, so it can never recurse. A write already consistent with up(old) (as the batched copy
   /// is) leaves the old column untouched.
+  /// Returns the trigger's name, for the batched copy (`bypassTrigger`).
+  @discardableResult
   mutating func emitSyncTrigger(
     table: QualifiedName, old: String, new: String, finalName: String, up: SyncValue, down: SyncValue, kind: String
-  ) {
+  ) -> String {
     let base = Names.fit("pgphase_sync_\(table.name)_\(old)_\(NameHash.hex("\(intent.id)|\(table.sql)|\(old)|\(new)|sync"))")
     let function = table.sibling(base)
     let o = SQL.quoteIdentifier(old)
@@ -248,6 +253,7 @@ struct IntentPlanner {
     emitTrigger(
       table: table, function: function, body: body, events: "INSERT OR UPDATE", slug: ["sync-trigger", old, new],
       summary: "Trigger that keeps \(old) and \(new) in sync both ways, so old and new app can both write (\(kind))")
+    return function.name
   }
 
   private mutating func emitTrigger(
@@ -256,12 +262,21 @@ struct IntentPlanner {
     let trigger = SQL.quoteIdentifier(function.name)
     emit(
       .expand, slug, summary,
-      sql: [body, "CREATE TRIGGER \(trigger) BEFORE \(events) ON \(table.sql) FOR EACH ROW EXECUTE FUNCTION \(function.sql)()"],
+      sql: [
+        body,
+        "CREATE TRIGGER \(trigger) BEFORE \(events) ON \(table.sql) FOR EACH ROW"
+          + " WHEN (current_setting('\(Self.bypassSetting)', true) IS DISTINCT FROM \(SQL.quoteLiteral(function.name)))"
+          + " EXECUTE FUNCTION \(function.sql)()",
+      ],
       locks: [LockedRelation(table, .shareRowExclusive)], cost: .catalogOnly,
       undo: Undo(sql: ["DROP TRIGGER IF EXISTS \(trigger) ON \(table.sql)", "DROP FUNCTION IF EXISTS \(function.sql)()"]),
       post: [.functionExists(function), .triggerExists(table, function.name)])
     triggersToDrop.append((table, function))
   }
+
+  /// The setting a backfill session sets to a trigger's name to skip that trigger (see
+  /// `BackfillSpec.bypassTrigger`).
+  static let bypassSetting = "pgphase.bypass_trigger"
 
   /// Triggers this change created, dropped again in contract.
   var triggersToDrop: [(QualifiedName, QualifiedName)] = []

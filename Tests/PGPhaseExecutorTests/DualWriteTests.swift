@@ -267,3 +267,60 @@ struct DualWriteTests {
     }
   }
 }
+
+@Suite("Trigger bypass", .serialized)
+struct TriggerBypassTests {
+  /// The sync trigger of 20261122 is skipped only in a session whose `pgphase.bypass_trigger`
+  /// names it (the backfill's), and fires for everyone else; the backfill itself never calls it
+  /// (counted by pg_stat_user_functions), and leaves every row in sync.
+  @Test(.enabled(if: TestServer.shouldRun))
+  func backfillSkipsItsOwnTriggerAndNobodyElseDoes() throws {
+    try withTestDatabase { db in
+      let id = "20261122_incident_impact_bigint"
+      try db.connection.runSQLFile(schemaFile)
+      try db.connection.execute(
+        "INSERT INTO incidents (title, status, created_at, impact) SELECT 'bulk ' || g, 'open', now(), g FROM generate_series(1, 5000) g"
+      )
+      try db.connection.executeAlone("ALTER DATABASE \(db.name) SET track_functions = 'pl'")
+      let plans = try LoadedPlan.loadAll(from: plansDir).filter { $0.plan.intent == id }
+      let lp = try #require(plans.first)
+      let spec = try #require(lp.plan.steps(in: .backfill).compactMap(\.backfill).first)
+      let trigger = try #require(spec.bypassTrigger)
+      let executor = makeExecutor(db)
+      try executor.apply(phase: .expand, intents: nil, plans: plans)
+
+      let other = try db.connect()
+      try other.execute("UPDATE incidents SET impact = 7 WHERE title = 'bulk 1'")
+      #expect(try other.execute("SELECT _pgphase_new_impact FROM incidents WHERE title = 'bulk 1'").scalar == "7")
+      let bypassing = try db.connect()
+      try bypassing.execute("SELECT set_config('pgphase.bypass_trigger', $1, false)", [trigger])
+      // Fired, the trigger would set the new column to up(8) = 8, since impact changed.
+      try bypassing.execute("UPDATE incidents SET impact = 8, _pgphase_new_impact = 1000 WHERE title = 'bulk 2'")
+      #expect(try bypassing.execute("SELECT _pgphase_new_impact FROM incidents WHERE title = 'bulk 2'").scalar == "1000")
+      try bypassing.execute("UPDATE incidents SET _pgphase_new_impact = 8 WHERE title = 'bulk 2'")
+      try bypassing.execute("SELECT set_config('pgphase.bypass_trigger', 'some_other_trigger', false)")
+      try bypassing.execute("UPDATE incidents SET impact = 9 WHERE title = 'bulk 3'")
+      #expect(try bypassing.execute("SELECT _pgphase_new_impact FROM incidents WHERE title = 'bulk 3'").scalar == "9")
+      bypassing.close()
+      other.close()
+
+      func calls() throws -> Int {
+        try db.connection.execute("SELECT pg_stat_clear_snapshot()")
+        return try db.connection.execute(
+          "SELECT coalesce(sum(calls), 0)::int FROM pg_stat_user_functions WHERE funcname = $1", [trigger]
+        ).scalarInt() ?? -1
+      }
+      // The two other sessions' updates were counted when they ended.
+      try db.connection.waitUntil(
+        "SELECT coalesce(sum(calls), 0) >= 2 FROM pg_stat_user_functions WHERE funcname = $1", [trigger], timeout: 15)
+      let before = try calls()
+      // The executor's connections end with the call, which flushes their function counts.
+      try executor.apply(phase: .backfill, intents: nil, plans: plans)
+      Thread.sleep(forTimeInterval: 0.5)
+      #expect(try calls() == before, "the backfill called its own trigger")
+      #expect(
+        try db.connection.execute("SELECT count(*) FROM incidents WHERE _pgphase_new_impact IS DISTINCT FROM impact::bigint")
+          .scalarInt() == 0)
+    }
+  }
+}

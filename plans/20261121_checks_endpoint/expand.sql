@@ -36,7 +36,7 @@ BEGIN
   RETURN NEW;
 END
 $pgphase$;
-CREATE TRIGGER pgphase_sync_checks_url_b3c67025 BEFORE INSERT OR UPDATE ON checks FOR EACH ROW EXECUTE FUNCTION pgphase_sync_checks_url_b3c67025();
+CREATE TRIGGER pgphase_sync_checks_url_b3c67025 BEFORE INSERT OR UPDATE ON checks FOR EACH ROW WHEN (current_setting('pgphase.bypass_trigger', true) IS DISTINCT FROM 'pgphase_sync_checks_url_b3c67025') EXECUTE FUNCTION pgphase_sync_checks_url_b3c67025();
 COMMIT;
 
 -- [expand/03-add-not-null-check-endpoint] Add CHECK (endpoint IS NOT NULL) NOT VALID: the trigger fills new rows

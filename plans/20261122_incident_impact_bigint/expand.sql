@@ -36,7 +36,7 @@ BEGIN
   RETURN NEW;
 END
 $pgphase$;
-CREATE TRIGGER pgphase_sync_incidents_impact_ca44af0c BEFORE INSERT OR UPDATE ON incidents FOR EACH ROW EXECUTE FUNCTION pgphase_sync_incidents_impact_ca44af0c();
+CREATE TRIGGER pgphase_sync_incidents_impact_ca44af0c BEFORE INSERT OR UPDATE ON incidents FOR EACH ROW WHEN (current_setting('pgphase.bypass_trigger', true) IS DISTINCT FROM 'pgphase_sync_incidents_impact_ca44af0c') EXECUTE FUNCTION pgphase_sync_incidents_impact_ca44af0c();
 COMMIT;
 
 -- [expand/03-add-not-null-check-pgphase-new-impact] Add CHECK (_pgphase_new_impact IS NOT NULL) NOT VALID: the trigger fills new rows

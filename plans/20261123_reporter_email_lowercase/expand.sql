@@ -36,7 +36,7 @@ BEGIN
   RETURN NEW;
 END
 $pgphase$;
-CREATE TRIGGER pgphase_sync_incidents_reporter_email_b2a6bc82 BEFORE INSERT OR UPDATE ON incidents FOR EACH ROW EXECUTE FUNCTION pgphase_sync_incidents_reporter_email_b2a6bc82();
+CREATE TRIGGER pgphase_sync_incidents_reporter_email_b2a6bc82 BEFORE INSERT OR UPDATE ON incidents FOR EACH ROW WHEN (current_setting('pgphase.bypass_trigger', true) IS DISTINCT FROM 'pgphase_sync_incidents_reporter_email_b2a6bc82') EXECUTE FUNCTION pgphase_sync_incidents_reporter_email_b2a6bc82();
 COMMIT;
 
 -- [expand/03-create-index-incidents-reporter-email-normalized-idx] Build index incidents_reporter_email_normalized_idx concurrently: outside a transaction, without blocking writes; the executor checks it is valid

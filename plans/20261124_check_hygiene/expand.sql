@@ -25,7 +25,7 @@ BEGIN
   RETURN NEW;
 END
 $pgphase$;
-CREATE TRIGGER pgphase_fill_checks_interval_seconds_463b0951 BEFORE INSERT OR UPDATE ON checks FOR EACH ROW EXECUTE FUNCTION pgphase_fill_checks_interval_seconds_463b0951();
+CREATE TRIGGER pgphase_fill_checks_interval_seconds_463b0951 BEFORE INSERT OR UPDATE ON checks FOR EACH ROW WHEN (current_setting('pgphase.bypass_trigger', true) IS DISTINCT FROM 'pgphase_fill_checks_interval_seconds_463b0951') EXECUTE FUNCTION pgphase_fill_checks_interval_seconds_463b0951();
 COMMIT;
 
 -- [expand/03-add-not-null-check-interval-seconds] Add CHECK (interval_seconds IS NOT NULL) NOT VALID: the fill trigger covers new writes, existing rows are backfilled first
