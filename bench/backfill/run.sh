@@ -4,7 +4,8 @@
 #   swift build -c release --scratch-path /work/.build-b   # or any build; set PGPHASE_BIN
 #   PGPHASE_BIN=/work/.build-b/release/pgphase scripts/with-pg bench/backfill/run.sh
 #
-# Env: ROWS (default 5000000), BATCH_TARGET (default 100ms), PGPHASE_BIN (default: .build/release/pgphase).
+# Env: ROWS (default 5000000), BATCH_TARGET (default 100ms), PGPHASE_BIN (default: .build/release/pgphase),
+# T_AUTOVACUUM (default on: autovacuum may run on the migrated table, as in production; off to isolate).
 # Needs psql and python3. Prints a summary; keeps the batch log in $OUT (default: a temp dir).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +39,7 @@ INSERT INTO t_raw SELECT * FROM t;
 -- pgphase run on a small machine; t keeps the default, as in production.
 ALTER TABLE t_ref SET (autovacuum_enabled = off);
 ALTER TABLE t_raw SET (autovacuum_enabled = off);
+ALTER TABLE t SET (autovacuum_enabled = ${T_AUTOVACUUM:-on});
 VACUUM ANALYZE t; VACUUM ANALYZE t_ref; VACUUM ANALYZE t_raw;
 CHECKPOINT;
 SQL
