@@ -51,6 +51,7 @@ let package = Package(
       name: "pgphase",
       dependencies: [
         "PGPhaseModel", "PGPhaseIntents", "PGPhasePlanner", "PGPhaseLint", "PGPhasePostgres", "PGPhaseExecutor",
+        .product(name: "Yams", package: "Yams"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

@@ -97,11 +97,13 @@ public struct LintConfig: Hashable, Sendable {
         } else {
           problems.append(.error("'transactional_files' must be true or false", at: location(value)))
         }
+      case "rollout":
+        continue  // hooks, webhook and contract guard of apply/advance: read and checked by the CLI
       default:
         problems.append(
           .error(
             "unknown key '\(key)'", at: location(keyNode),
-            hint: "expected one of: rules, pg_version, exclude, transactional_files"))
+            hint: "expected one of: rules, pg_version, exclude, transactional_files, rollout"))
       }
     }
     if !problems.isEmpty { throw DiagnosticsError(problems) }

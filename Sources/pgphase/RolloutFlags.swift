@@ -7,8 +7,9 @@ struct RolloutFlags: ParsableArguments {
   @Option(
     name: .customLong("guard-window"),
     help:
-      "Refuse to contract an intent while a release that does not know it checked in this recently, e.g. 15m (0 turns it off).")
-  var guardWindow: String = "15m"
+      "Refuse to contract an intent while a release that does not know it checked in this recently, e.g. 15m (0 turns it off; default 15m)."
+  )
+  var guardWindow: String?
 
   @Flag(help: "Contract despite recent check-ins of older releases (recorded in pgphase.events).")
   var force = false
@@ -26,13 +27,27 @@ struct RolloutFlags: ParsableArguments {
   @Option(help: "Webhook URL (e.g. a Slack incoming webhook) that gets a JSON event when a phase starts, finishes or fails.")
   var notify: String?
 
+  @Option(
+    name: .customLong("config"),
+    help:
+      "Config file whose `rollout:` section sets before_phase, after_phase, notify and guard_window (default: .pgphase.yaml here, if any); flags win."
+  )
+  var config: String?
+
   func options() throws -> RolloutOptions {
+    let file: RolloutConfig
+    do {
+      file = try RolloutConfig.load(path: config)
+    } catch {
+      for diagnostic in error.diagnostics { printError(diagnostic.description) }
+      throw ExitCode(ExitStatus.badInput)
+    }
     var options = RolloutOptions()
-    options.guardWindow = try parseDuration(guardWindow, flag: "--guard-window")
+    options.guardWindow = try parseDuration(guardWindow ?? file.guardWindow ?? "15m", flag: "--guard-window")
     options.force = force
-    options.beforePhase = beforePhase
-    options.afterPhase = afterPhase
-    if let notify {
+    options.beforePhase = beforePhase ?? file.beforePhase
+    options.afterPhase = afterPhase ?? file.afterPhase
+    if let notify = notify ?? file.notify {
       guard let url = URL(string: notify), ["http", "https"].contains(url.scheme?.lowercased() ?? "") else {
         throw ValidationError("--notify must be an http:// or https:// URL")
       }
