@@ -37,7 +37,10 @@ extension Executor {
     while !run.finished {
       try checkInterrupted()
       var outcome: BatchOutcome?
-      try withBatchRetries(step, of: lp, on: c) { outcome = try run.runBatch() }
+      // A batch is one short transaction, so a serialization failure is as safe to retry as a
+      // lock timeout or deadlock.
+      let retryable = { (e: PostgresError) in RetryPolicy.isRetryable(e) || e.isSerializationFailure }
+      try withLockRetries(step, of: lp, on: c, label: "batch ", retryable: retryable) { outcome = try run.runBatch() }
       guard let outcome else { break }
       updated += outcome.updated
       log.write(outcome)
@@ -53,41 +56,6 @@ extension Executor {
       "\(updated) rows updated, \(run.scannedThisRun) \(run.unit) scanned in \(run.batchesThisRun) batches, \(formatSeconds(progress.elapsed))"
     )
     return updated
-  }
-
-  /// Retries one batch on lock timeout, deadlock or serialization failure with the run's retry
-  /// policy (bounded count and deadline), saying who held locks on the step's relations.
-  private func withBatchRetries(_ step: Step, of lp: LoadedPlan, on c: Connection, _ body: () throws -> Void) throws {
-    let policy = options.retry
-    let start = Date()
-    var retry = 0
-    while true {
-      do {
-        try body()
-        return
-      } catch let e as PostgresError {
-        let retryable = e.isLockTimeout || e.isDeadlock || e.isSerializationFailure
-        guard retryable, !e.connectionLost else { throw e }
-        try checkInterrupted()
-        let delay = policy.delay(forRetry: retry)
-        let elapsed = Date().timeIntervalSince(start)
-        let holders = (try? LockInspector.holders(of: step.locks.map(\.relation), on: c)) ?? []
-        let who = holders.isEmpty ? "no session visible now" : holders.map(\.description).joined(separator: "; ")
-        if retry >= policy.maxRetries || elapsed + delay > policy.deadline {
-          log(
-            "\(lp.plan.intent) \(step.id): batch failed: \(e.message) (SQLSTATE \(e.sqlState ?? "?")); giving up after \(retry) retries"
-          )
-          var final = e
-          if !holders.isEmpty { final.detail = [e.detail, "blocked by: \(who)"].compactMap { $0 }.joined(separator: "; ") }
-          throw final
-        }
-        retry += 1
-        log(
-          "\(lp.plan.intent) \(step.id): batch \(e.message) (SQLSTATE \(e.sqlState ?? "?")); retry \(retry)/\(policy.maxRetries) in \(formatSeconds(delay)); blocked by: \(who)"
-        )
-        Thread.sleep(forTimeInterval: delay)
-      }
-    }
   }
 }
 

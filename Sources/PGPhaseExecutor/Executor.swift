@@ -414,9 +414,13 @@ public final class Executor {
     }
   }
 
-  /// Runs `body`, retrying on lock timeout or deadlock with jittered backoff, logging who holds
-  /// locks on the step's relations at each retry. Rethrows the last error when retries run out.
-  func withLockRetries(_ step: Step, of lp: LoadedPlan, on c: Connection, _ body: () throws -> Void) throws {
+  /// Runs `body`, retrying on lock timeout or deadlock (or whatever `retryable` accepts) with
+  /// jittered backoff, logging who holds locks on the step's relations at each retry. Rethrows the
+  /// last error when retries run out. `label` prefixes the error in log lines (e.g. "batch ").
+  func withLockRetries(
+    _ step: Step, of lp: LoadedPlan, on c: Connection, label: String = "",
+    retryable: (PostgresError) -> Bool = RetryPolicy.isRetryable, _ body: () throws -> Void
+  ) throws {
     let policy = options.retry
     let start = Date()
     var retry = 0
@@ -425,14 +429,14 @@ public final class Executor {
         try body()
         return
       } catch let e as PostgresError {
-        guard RetryPolicy.isRetryable(e), !e.connectionLost, signals?.receivedSignal == nil else { throw e }
+        guard retryable(e), !e.connectionLost, signals?.receivedSignal == nil else { throw e }
         let holders = (try? LockInspector.holders(of: step.locks.map(\.relation), on: c)) ?? []
         let who = holders.isEmpty ? "no session visible now" : holders.map(\.description).joined(separator: "; ")
         let delay = policy.delay(forRetry: retry)
         let elapsed = Date().timeIntervalSince(start)
         if retry >= policy.maxRetries || elapsed + delay > policy.deadline {
           log(
-            "\(lp.plan.intent) \(step.id): \(e.message) (SQLSTATE \(e.sqlState ?? "?")); giving up after \(retry) retr\(retry == 1 ? "y" : "ies") in \(formatSeconds(elapsed)); blocked by: \(who)"
+            "\(lp.plan.intent) \(step.id): \(label)\(e.message) (SQLSTATE \(e.sqlState ?? "?")); giving up after \(retry) retr\(retry == 1 ? "y" : "ies") in \(formatSeconds(elapsed)); blocked by: \(who)"
           )
           var final = e
           if !holders.isEmpty { final.detail = [e.detail, "blocked by: \(who)"].compactMap { $0 }.joined(separator: "; ") }
@@ -440,7 +444,7 @@ public final class Executor {
         }
         retry += 1
         log(
-          "\(lp.plan.intent) \(step.id): \(e.message) (SQLSTATE \(e.sqlState ?? "?")); retry \(retry)/\(policy.maxRetries) in \(formatSeconds(delay)); blocked by: \(who)"
+          "\(lp.plan.intent) \(step.id): \(label)\(e.message) (SQLSTATE \(e.sqlState ?? "?")); retry \(retry)/\(policy.maxRetries) in \(formatSeconds(delay)); blocked by: \(who)"
         )
         Thread.sleep(forTimeInterval: delay)
       }
