@@ -16,15 +16,6 @@ func planIntent(_ intent: String, _ yaml: String, sourceLocation: Testing.Source
   return try LoadedPlan(try #require(plans.first, sourceLocation: sourceLocation))
 }
 
-/// Writes `plans` as `<dir>/<intent>/plan.json`, the layout `pgphase apply` reads.
-func writePlans(_ plans: [LoadedPlan], to dir: URL) throws {
-  for lp in plans {
-    let folder = dir.appendingPathComponent(lp.plan.intent)
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    try Data(lp.canonicalJSON.utf8).write(to: folder.appendingPathComponent("plan.json"))
-  }
-}
-
 /// The journal's backfill columns for one step.
 struct BackfillJournal {
   var state: String
@@ -576,12 +567,7 @@ struct BackfillTests {
       let expand = try runPGPhase(["apply", "--phase", "expand", "--dsn", db.conninfo, plans])
       #expect(expand.status == 0, "\(expand.stderr)")
       // Start the backfill with small batches, kill it once some batches are committed.
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
-      process.arguments = ["apply", "--phase", "backfill", "--batch-target", "5ms", "--dsn", db.conninfo, plans]
-      process.standardOutput = FileHandle.nullDevice
-      process.standardError = FileHandle.nullDevice
-      try process.run()
+      let process = try startPGPhase(["apply", "--phase", "backfill", "--batch-target", "5ms", "--dsn", db.conninfo, plans])
       let watcher = try db.connect()
       defer { watcher.close() }
       do {

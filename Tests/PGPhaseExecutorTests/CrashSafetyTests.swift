@@ -65,12 +65,7 @@ func fingerprint(_ c: Connection) throws -> [String] {
 
 /// Runs pgphase and SIGKILLs it once `deadline` passes; returns whether it was killed.
 func runUntil(_ arguments: [String], deadline: Date) throws -> (killed: Bool, status: Int32) {
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
-  process.arguments = arguments
-  process.standardOutput = FileHandle.nullDevice
-  process.standardError = FileHandle.nullDevice
-  try process.run()
+  let process = try startPGPhase(arguments)
   while process.isRunning {
     if Date() >= deadline {
       kill(process.processIdentifier, SIGKILL)
@@ -86,13 +81,8 @@ func runUntil(_ arguments: [String], deadline: Date) throws -> (killed: Bool, st
 /// `... done in ...` line, printed right after the step's journal row committed): the kill lands
 /// on that step boundary, before or just as the next step starts. Returns whether it was killed.
 func runKilledAfterSteps(_ arguments: [String], count: Int, delay: Double = 0) throws -> Bool {
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
-  process.arguments = arguments
   let out = Pipe()
-  process.standardOutput = out
-  process.standardError = FileHandle.nullDevice
-  try process.run()
+  let process = try startPGPhase(arguments, stdout: out)
   let handle = out.fileHandleForReading
   var buffer = Data()
   var seen = 0
@@ -235,9 +225,6 @@ struct CrashSafetyTests {
   func killInsideALongTransactionalStepLeavesNothing() throws {
     try withTestDatabase { db in
       try db.connection.execute("CREATE TABLE big AS SELECT g AS id, md5(g::text) AS body FROM generate_series(1, 200000) g")
-      let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-long-\(UUID().uuidString)")
-      defer { try? FileManager.default.removeItem(at: dir) }
-      try FileManager.default.createDirectory(at: dir.appendingPathComponent("t_long"), withIntermediateDirectories: true)
       let lp = try testPlan(
         "t_long",
         [
@@ -249,13 +236,9 @@ struct CrashSafetyTests {
               "SELECT pg_sleep(0.5)",
             ])
         ])
-      try Data(lp.canonicalJSON.utf8).write(to: dir.appendingPathComponent("t_long/plan.json"))
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
-      process.arguments = ["apply", "--phase", "expand", "--dsn", db.conninfo, dir.path]
-      process.standardOutput = FileHandle.nullDevice
-      process.standardError = FileHandle.nullDevice
-      try process.run()
+      let dir = try writePlans([lp])
+      defer { try? FileManager.default.removeItem(at: dir) }
+      let process = try startPGPhase(["apply", "--phase", "expand", "--dsn", db.conninfo, dir.path])
       // Inside the step: the UPDATE or the sleep after it is running in the step's transaction.
       try db.connection.waitUntil(
         "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'pgphase apply%' AND state = 'active' AND (query LIKE 'CREATE TABLE big_upper%' OR query LIKE 'ALTER TABLE big_upper%' OR query LIKE 'SELECT pg_sleep%'))"

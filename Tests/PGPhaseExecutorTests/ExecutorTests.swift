@@ -50,6 +50,22 @@ func sqlStep(_ id: String, _ sql: [String], locks: [LockedRelation] = [], postco
     sql: sql, transactional: true, locks: locks, cost: .unknown, undo: nil, postconditions: postconditions)
 }
 
+/// Writes `plans` as `<dir>/<intent>/plan.json`, the layout `pgphase apply` reads.
+func writePlans(_ plans: [LoadedPlan], to dir: URL) throws {
+  for lp in plans {
+    let folder = dir.appendingPathComponent(lp.plan.intent)
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try Data(lp.canonicalJSON.utf8).write(to: folder.appendingPathComponent("plan.json"))
+  }
+}
+
+/// Writes `plans` as a plans folder under a fresh temporary directory.
+func writePlans(_ plans: [LoadedPlan]) throws -> URL {
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-plans-\(UUID().uuidString)")
+  try writePlans(plans, to: dir)
+  return dir
+}
+
 @Suite("Executor", .serialized)
 struct ExecutorTests {
   /// (a) Every example plan, intent by intent and phase by phase, on the example schema: the

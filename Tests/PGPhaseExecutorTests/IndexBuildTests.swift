@@ -18,17 +18,6 @@ func indexStep(_ id: String = "expand/01-index", name: String, table: String = "
     postconditions: [.indexExists(QualifiedName(schema: "public", name), on: t, unique: unique)])
 }
 
-/// Writes `plans` as a plans folder under a fresh temporary directory.
-func writePlans(_ plans: [LoadedPlan]) throws -> URL {
-  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-plans-\(UUID().uuidString)")
-  for lp in plans {
-    let folder = dir.appendingPathComponent(lp.plan.intent)
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    try Data(lp.canonicalJSON.utf8).write(to: folder.appendingPathComponent("plan.json"))
-  }
-  return dir
-}
-
 /// `pg_locks.database` of the current database, for SQL text.
 let thisDatabase = "(SELECT oid FROM pg_database WHERE datname = current_database())"
 
@@ -361,12 +350,7 @@ struct IndexBuildTests {
       let lp = try testPlan("t_kill", [indexStep(name: "t_v_idx", columns: "v")])
       let dir = try writePlans([lp])
       defer { try? FileManager.default.removeItem(at: dir) }
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
-      process.arguments = ["apply", "--phase", "expand", "--dsn", db.conninfo, dir.path]
-      process.standardOutput = FileHandle.nullDevice
-      process.standardError = FileHandle.nullDevice
-      try process.run()
+      let process = try startPGPhase(["apply", "--phase", "expand", "--dsn", db.conninfo, dir.path])
       try db.connection.waitUntil(
         "SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE current_locker_pid = $1::int)",
         [String(holder.backendPID)])
@@ -416,12 +400,7 @@ struct IndexBuildTests {
       let lp = try testPlan("t_killed", [indexStep(name: "t_v_idx", columns: "v")])
       let dir = try writePlans([lp])
       defer { try? FileManager.default.removeItem(at: dir) }
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
-      process.arguments = ["apply", "--phase", "expand", "--dsn", db.conninfo, dir.path]
-      process.standardOutput = FileHandle.nullDevice
-      process.standardError = FileHandle.nullDevice
-      try process.run()
+      let process = try startPGPhase(["apply", "--phase", "expand", "--dsn", db.conninfo, dir.path])
       try db.connection.waitUntil(
         "SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE current_locker_pid = $1::int)",
         [String(holder.backendPID)])

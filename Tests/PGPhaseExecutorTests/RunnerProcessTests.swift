@@ -63,9 +63,6 @@ struct RunnerProcessTests {
   @Test(.enabled(if: TestServer.shouldRun))
   func sigtermCancelsAndJournals() throws {
     try withTestDatabase { db in
-      let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-sig-\(UUID().uuidString)")
-      defer { try? FileManager.default.removeItem(at: dir) }
-      try FileManager.default.createDirectory(at: dir.appendingPathComponent("t_sig"), withIntermediateDirectories: true)
       let lp = try testPlan(
         "t_sig",
         [
@@ -76,15 +73,11 @@ struct RunnerProcessTests {
               "SELECT pg_sleep(0.3 * (SELECT count(*) FROM pg_stat_activity WHERE application_name = 'hold'))",
             ])
         ])
-      try Data(lp.canonicalJSON.utf8).write(to: dir.appendingPathComponent("t_sig/plan.json"))
+      let dir = try writePlans([lp])
+      defer { try? FileManager.default.removeItem(at: dir) }
       let hold = try db.connect(applicationName: "hold")  // makes the sleep 0.3s per 'hold' session
       let extra = try (0..<19).map { _ in try db.connect(applicationName: "hold") }
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
-      process.arguments = ["apply", "--phase", "expand", "--dsn", db.conninfo, dir.path]
-      process.standardOutput = FileHandle.nullDevice
-      process.standardError = FileHandle.nullDevice
-      try process.run()
+      let process = try startPGPhase(["apply", "--phase", "expand", "--dsn", db.conninfo, dir.path])
       try db.connection.waitUntil(
         "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active')")
       kill(process.processIdentifier, SIGTERM)

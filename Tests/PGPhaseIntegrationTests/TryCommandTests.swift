@@ -93,13 +93,7 @@ import Testing
     try FileManager.default.createDirectory(at: probes.appendingPathComponent(id), withIntermediateDirectories: true)
     try "SELECT pg_sleep(60);".write(to: probes.appendingPathComponent("\(id)/old.sql"), atomically: true, encoding: .utf8)
     let before = tryFolders()
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
-    process.arguments = ["try", "examples/intents", "--probes", probes.path]
-    process.currentDirectoryURL = repositoryRoot
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
+    let process = try startPGPhase(["try", "examples/intents", "--probes", probes.path], in: repositoryRoot)
     defer { if process.isRunning { kill(process.processIdentifier, SIGTERM) } }
     // Wait until the server runs the sleeping probe; that server's folder is this run's.
     let deadline = Date().addingTimeInterval(60)

@@ -33,6 +33,19 @@ public struct RunResult: Sendable {
   public var stderr: String
 }
 
+/// Starts `pgphase` with `arguments` in `directory` without waiting, for tests that signal it
+/// mid-run; its output goes to `stdout` (default: discarded) and stderr is discarded.
+public func startPGPhase(_ arguments: [String], in directory: URL? = nil, stdout: Pipe? = nil) throws -> Process {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
+  process.arguments = arguments
+  if let directory { process.currentDirectoryURL = directory }
+  process.standardOutput = stdout ?? FileHandle.nullDevice
+  process.standardError = FileHandle.nullDevice
+  try process.run()
+  return process
+}
+
 /// Runs `pgphase` with `arguments` in `directory` (default: the current one), with `environment`
 /// added to this process's; when `killAfter` is set, SIGKILLs it after that many seconds.
 public func runPGPhase(
