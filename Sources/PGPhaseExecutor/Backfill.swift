@@ -5,8 +5,8 @@ public import PGPhasePostgres
 extension Executor {
   // MARK: - Backfills
 
-  /// Runs a backfill in short batches, each one statement (its own transaction) that updates the
-  /// pending rows of one key range and writes the checkpoint in the same transaction.
+  /// Runs a backfill in short batches, each its own transaction that updates the pending rows of
+  /// one key range and writes the checkpoint.
   ///
   /// Batches walk the primary key (or a unique NOT NULL index), read from the catalog now, up to
   /// the largest key seen at the first run: rows inserted later are the triggers' or defaults'
@@ -272,7 +272,7 @@ struct BackfillRun {
   }
 
   /// Runs one batch: the UPDATE of pending rows in the next range and the checkpoint, in one
-  /// statement (one transaction). Returns nil when nothing is left.
+  /// transaction. Returns nil when nothing is left.
   mutating func runBatch() throws -> BatchOutcome? {
     guard !finished else { return nil }
     if let key {
@@ -284,67 +284,50 @@ struct BackfillRun {
   private mutating func runKeysetBatch(_ key: [BackfillKeyColumn]) throws -> BatchOutcome? {
     let table = spec.table.sql
     let columns = "(\(key.map(\.expression).joined(separator: ", ")))"
-    let n = key.count
-    var parameters: [String?] = []
+    var lowerParameters: [String?] = []
     var lower = ""
     if let last = checkpoint.last {
       lower = "\(columns) > (\(BackfillRun.params(key, from: 1))) AND "
-      parameters += last
+      lowerParameters = last
     }
-    let maxParams = BackfillRun.params(key, from: parameters.count + 1)
-    parameters += checkpoint.max ?? []
-    let upperBound = "\(columns) <= (\(maxParams))"
-    let inner = key.map(\.expression).joined(separator: ", ")
-    let desc = key.enumerated().map { i, _ in "k\(i) DESC" }.joined(separator: ", ")
-    let aliases = key.enumerated().map { i, k in "\(k.expression) AS k\(i)" }.joined(separator: ", ")
-    let texts = key.enumerated().map { i, _ in "k\(i)::text AS t\(i)" }.joined(separator: ", ")
-    // The last key of the next `size` keys in range, and how many there are.
-    let boundSQL = """
-      SELECT count(*) OVER () AS n, \(texts) FROM (
-        SELECT \(aliases) FROM \(table) WHERE \(lower)\(upperBound) ORDER BY \(inner) LIMIT \(size)
-      ) s ORDER BY \(desc) LIMIT 1
-      """
-    let bound = try c.execute(boundSQL, parameters)
-    guard let row = bound.first else {
-      finished = true
-      return nil
+    let range = { (upper: [String]) -> (filter: String, parameters: [String?]) in
+      ("\(lower)\(columns) <= (\(BackfillRun.params(key, from: lowerParameters.count + 1)))", lowerParameters + upper)
     }
-    let count = Int64(try row.int("n") ?? 0)
-    let upper = (0..<n).map { row["t\($0)"] ?? "" }
+    // The batch ends at the size-th key after the checkpoint: an index-only walk that skips the
+    // keys before it. The key is read in its output form, which casts back to the same value.
+    let names = key.map { SQL.quoteIdentifier($0.name) }.joined(separator: ", ")
+    let order = key.map(\.expression).joined(separator: ", ")
+    let max = checkpoint.max ?? []
+    let toMax = range(max)
+    let bound = try c.execute(
+      "SELECT \(names) FROM \(table) WHERE \(toMax.filter) ORDER BY \(order) OFFSET \(size - 1) LIMIT 1", toMax.parameters)
+    let upper: [String]
+    let count: Int64
+    if let row = bound.values.first {
+      upper = row.map { $0 ?? "" }
+      count = size
+    } else {
+      // Fewer than `size` keys are left: the last batch runs to the end of the range.
+      count = Int64(try c.execute("SELECT count(*) FROM \(table) WHERE \(toMax.filter)", toMax.parameters).scalarInt() ?? 0)
+      guard count > 0 else {
+        finished = true
+        return nil
+      }
+      upper = max
+    }
     var next = checkpoint
     next.last = upper
-    var updateParameters: [String?] = []
-    var rangeFilter = ""
-    if let last = checkpoint.last {
-      rangeFilter = "\(columns) > (\(BackfillRun.params(key, from: 1))) AND "
-      updateParameters += last
-    }
-    rangeFilter += "\(columns) <= (\(BackfillRun.params(key, from: updateParameters.count + 1)))"
-    updateParameters += upper
-    let first = updateParameters.count + 1
-    updateParameters += [next.json, String(count), plan.plan.intent, step.id, estimated.map { String($0) }]
-    let sql = """
-      WITH u AS (
-        UPDATE \(table) SET \(assignments) WHERE \(rangeFilter) AND (\(spec.pending)) RETURNING 1
-      )
-      UPDATE pgphase.steps SET checkpoint = $\(first)::jsonb, rows_done = rows_done + (SELECT count(*) FROM u),
-        rows_scanned = rows_scanned + $\(first + 1)::int8, batches = batches + 1, rows_estimated = $\(first + 4)::int8
-      WHERE intent = $\(first + 2) AND step_id = $\(first + 3)
-      RETURNING (SELECT count(*) FROM u) AS updated
-      """
-    let start = Date()
-    let result = try c.execute(sql, updateParameters)
-    let seconds = Date().timeIntervalSince(start)
-    guard let updated = try result.scalarInt() else {
-      throw PostgresError(message: "the journal has no row for \(plan.plan.intent) \(step.id)", statement: sql)
-    }
+    let batch = range(upper)
+    let done = try commitBatch(
+      update: "UPDATE \(table) SET \(assignments) WHERE \(batch.filter) AND (\(spec.pending))", batch.parameters,
+      checkpoint: next, units: count)
     checkpoint = next
     scanned += count
     scannedThisRun += count
     batchesThisRun += 1
     if count < size { finished = true }
-    adapt(units: count, seconds: seconds)
-    return BatchOutcome(size: count, updated: updated, seconds: seconds)
+    adapt(units: count, seconds: done.seconds)
+    return BatchOutcome(size: count, updated: done.updated, seconds: done.seconds)
   }
 
   private mutating func runCtidBatch() throws -> BatchOutcome? {
@@ -358,33 +341,44 @@ struct BackfillRun {
     let to = min(end, from + size)
     var next = checkpoint
     next.nextBlock = to
-    let sql = """
-      WITH u AS (
-        UPDATE \(table) SET \(assignments) WHERE ctid >= $1::tid AND ctid < $2::tid AND (\(spec.pending)) RETURNING 1
-      )
-      UPDATE pgphase.steps SET checkpoint = $3::jsonb, rows_done = rows_done + (SELECT count(*) FROM u),
-        rows_scanned = rows_scanned + $4::int8, batches = batches + 1, rows_estimated = $7::int8
-      WHERE intent = $5 AND step_id = $6
-      RETURNING (SELECT count(*) FROM u) AS updated
-      """
-    let start = Date()
-    let result = try c.execute(
-      sql,
-      [
-        "(\(from),0)", "(\(to),0)", next.json, String(Int64(Double(to - from) * rowsPerBlock)), plan.plan.intent, step.id,
-        String(Int64(Double(end) * rowsPerBlock)),
-      ])
-    let seconds = Date().timeIntervalSince(start)
-    guard let updated = try result.scalarInt() else {
-      throw PostgresError(message: "the journal has no row for \(plan.plan.intent) \(step.id)", statement: sql)
-    }
+    let done = try commitBatch(
+      update: "UPDATE \(table) SET \(assignments) WHERE ctid >= $1::tid AND ctid < $2::tid AND (\(spec.pending))",
+      ["(\(from),0)", "(\(to),0)"], checkpoint: next, units: to - from)
     checkpoint = next
     scanned += to - from
     scannedThisRun += to - from
     batchesThisRun += 1
     if to >= end { finished = true }
-    adapt(units: to - from, seconds: seconds)
-    return BatchOutcome(size: to - from, updated: updated, seconds: seconds)
+    adapt(units: to - from, seconds: done.seconds)
+    return BatchOutcome(size: to - from, updated: done.updated, seconds: done.seconds)
+  }
+
+  /// Runs one batch's UPDATE and writes its checkpoint and counters in the same transaction.
+  ///
+  /// Two statements in BEGIN/COMMIT rather than one with a data-modifying CTE: a CTE's RETURNING
+  /// materialises every updated row, which cost about 9% of the whole backfill (bench/backfill).
+  /// - Returns: rows updated and the transaction's duration, BEGIN to COMMIT.
+  private func commitBatch(update sql: String, _ parameters: [String?], checkpoint next: BackfillCheckpoint, units: Int64)
+    throws -> (updated: Int, seconds: Double)
+  {
+    // Rows scanned: keys in keyset mode, blocks times the average rows per block in ctid mode.
+    let rows = key == nil ? Int64(Double(units) * rowsPerBlock) : units
+    let total = key == nil ? checkpoint.endBlock.map { Int64(Double($0) * rowsPerBlock) } : estimated
+    let start = Date()
+    let updated = try c.transaction { c in
+      let updated = try c.execute(sql, parameters).affectedRows ?? 0
+      let journal = try c.execute(
+        """
+        UPDATE pgphase.steps SET checkpoint = $1::jsonb, rows_done = rows_done + $2::int8,
+          rows_scanned = rows_scanned + $3::int8, batches = batches + 1, rows_estimated = $4::int8
+        WHERE intent = $5 AND step_id = $6
+        """, [next.json, String(updated), String(rows), total.map { String($0) }, plan.plan.intent, step.id])
+      guard journal.affectedRows == 1 else {
+        throw PostgresError(message: "the journal has no row for \(plan.plan.intent) \(step.id)", statement: sql)
+      }
+      return updated
+    }
+    return (updated, Date().timeIntervalSince(start))
   }
 
   /// Sizes the next batch from the smoothed cost per unit so it takes about `batchTarget`,

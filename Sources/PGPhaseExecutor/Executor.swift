@@ -352,7 +352,7 @@ public final class Executor {
       } else {
         try runStatementsAlone(step, of: lp, on: c)
       }
-      let violated = try violations(of: step, on: c)
+      let violated = try violations(of: step, on: c, countRows: true)
       if !violated.isEmpty {
         throw PostgresError(
           message: "postcondition violated after the step ran: \(violated.joined(separator: "; "))", statement: step.sql.first)
@@ -452,11 +452,12 @@ public final class Executor {
   }
 
   /// Postconditions of `step` that do not hold, as reasons.
-  func violations(of step: Step, on c: Connection) throws -> [String] {
+  /// - Parameter countRows: see `PostconditionChecker.check`; for checks expected to hold.
+  func violations(of step: Step, on c: Connection, countRows: Bool = false) throws -> [String] {
     var out: [String] = []
     for p in step.postconditions {
       do {
-        if case .violated(let reason) = try PostconditionChecker.check(p, on: c) { out.append(reason) }
+        if case .violated(let reason) = try PostconditionChecker.check(p, on: c, countRows: countRows) { out.append(reason) }
       } catch let e as PostgresError {
         throw e
       } catch {

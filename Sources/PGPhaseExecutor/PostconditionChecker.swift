@@ -55,7 +55,12 @@ public struct MalformedPostconditionError: Error, Sendable, CustomStringConverti
 /// 4. Otherwise the expressions are reported as different (e.g. `now()` vs `CURRENT_TIMESTAMP`,
 ///    which are equivalent but written differently: write the default as PostgreSQL prints it).
 public enum PostconditionChecker {
-  public static func check(_ p: Postcondition, on connection: Connection) throws -> PostconditionResult {
+  /// - Parameter countRows: for `no_rows_match`, count the matching rows instead of stopping at the
+  ///   first one. Use it where the check is expected to hold (after a backfill): the whole table is
+  ///   read either way then, a count can use parallel workers, and a violation says how many rows.
+  public static func check(_ p: Postcondition, on connection: Connection, countRows: Bool = false) throws
+    -> PostconditionResult
+  {
     let catalog = Catalog(connection)
     switch p.kind {
     case .unchecked:
@@ -213,10 +218,14 @@ public enum PostconditionChecker {
     case .noRowsMatch:
       let table = try required(p.table, "table", p)
       let predicate = try required(p.predicate, "predicate", p)
-      let sql = "SELECT NOT EXISTS (SELECT 1 FROM \(table.sql) WHERE \(predicate))"
-      switch try savepointed(connection, { try connection.execute(sql).scalarBool() }) {
-      case .success(let none):
-        return none == true ? .holds : .violated(reason: "rows of \(table) still match \(predicate)")
+      let matching = "SELECT 1 FROM \(table.sql) WHERE \(predicate)"
+      let sql = "SELECT count(*) FROM " + (countRows ? "(\(matching)) m" : "(\(matching) LIMIT 1) m")
+      switch try savepointed(connection, { try connection.execute(sql).scalarInt() }) {
+      case .success(let count):
+        guard let count, count > 0 else { return .holds }
+        guard countRows else { return .violated(reason: "rows of \(table) still match \(predicate)") }
+        let rows = count == 1 ? "1 row of \(table) still matches" : "\(count) rows of \(table) still match"
+        return .violated(reason: "\(rows) \(predicate)")
       case .failure(let error) where error.sqlState == "42P01" || error.sqlState == "42703":
         // The table or a column the predicate names is gone: that is drift, not a broken check.
         return .violated(reason: "cannot check rows of \(table) against \(predicate): \(error.message)")
