@@ -45,7 +45,8 @@ PGDATABASE=$tmpl "$bin" apply --phase expand "$out/plans" >&2
 trigger=$(q -d $tmpl -c "SELECT tgname FROM pg_trigger WHERE tgrelid = 't'::regclass AND NOT tgisinternal")
 # The copies' millions of dead rows must not start autovacuum workers that compete with the next
 # measurement on a small machine: off for the baselines, T_AUTOVACUUM for pgphase's table.
-q -d $tmpl -c "ALTER TABLE t SET (autovacuum_enabled = ${T_AUTOVACUUM:-on})" -c "VACUUM ANALYZE t"
+q -d $tmpl -c "ALTER TABLE t SET (autovacuum_enabled = ${T_AUTOVACUUM:-on})" -c "VACUUM ANALYZE t" -c "CHECKPOINT"
+sync # the set-up's dirty pages would otherwise be written back during the first round
 
 update="UPDATE t SET _pgphase_new_amount = (amount::bigint)"
 run_raw() {
