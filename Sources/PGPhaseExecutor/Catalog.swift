@@ -91,6 +91,26 @@ public struct Catalog {
       identity: identity)
   }
 
+  /// What depends on one column and goes when it is dropped (or stops the drop): indexes,
+  /// constraints (also other tables' foreign keys to it), views, triggers with a column list,
+  /// owned sequences, statistics objects; as `pg_describe_object` words them, sorted. The
+  /// column's default is left out (it is the column's own).
+  public func dependents(of column: String, in table: QualifiedName) throws -> [String] {
+    let result = try connection.execute(
+      """
+      SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS what
+      FROM pg_attribute a
+      JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+      WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped
+        AND d.classid <> 'pg_attrdef'::regclass
+      """, [table.sql, column])
+    // A view's dependency is its rewrite rule: "rule _RETURN on view v" reads better as "view v".
+    return result.rows.compactMap { $0["what"] }.map { what in
+      let rule = "rule _RETURN on "
+      return what.hasPrefix(rule) ? String(what.dropFirst(rule.count)) : what
+    }.sorted()
+  }
+
   /// The server's canonical spelling of a type as written (`int` → `integer`,
   /// `varchar(20)` → `character varying(20)`, `timestamptz` → `timestamp with time zone`,
   /// `text[]`, `numeric(10,2)`, enums, domains), found without creating anything:

@@ -298,6 +298,16 @@ public final class Executor {
       let previous = journal[step.id]
       if previous?.state == .done { continue }
       let position = positions[step.id] ?? 0
+      // A step left running may have changed what its preconditions look at: the catalog decides.
+      if let pre = step.preconditions, previous?.state != .running {
+        let unmet = try PostconditionChecker.violations(of: pre, on: c)
+        if !unmet.isEmpty {
+          try fail(
+            step, position: position, of: lp,
+            error: PostgresError(message: "refused before it ran: \(unmet.joined(separator: "; "))", statement: step.sql.first),
+            on: c)
+        }
+      }
       if step.transactional {
         try runTransactional(step, position: position, of: lp, on: c)
       } else {

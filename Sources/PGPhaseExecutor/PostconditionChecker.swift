@@ -115,6 +115,34 @@ public enum PostconditionChecker {
       guard try catalog.column(column, of: table) != nil else { return .holds }
       return .violated(reason: "column \(table).\(SQL.quoteIdentifier(column)) still exists")
 
+    case .columnReplaceable:
+      let table = try required(p.table, "table", p)
+      let column = try required(p.column, "column", p)
+      let name = "\(table).\(SQL.quoteIdentifier(column))"
+      guard let info = try catalog.column(column, of: table) else {
+        return .violated(reason: "column \(name) does not exist")
+      }
+      var lost: [String] = []
+      let dependents = try catalog.dependents(of: column, in: table)
+      if !dependents.isEmpty {
+        lost.append(
+          "\(dependents.joined(separator: ", ")) depend\(dependents.count == 1 ? "s" : "") on it and would be dropped with it at contract, or stop the drop (pgphase does not recreate them on the new column)"
+        )
+      }
+      if info.notNull, p.nullable != false {
+        lost.append("it is NOT NULL and the new column would not be (add `nullable: false` to the change)")
+      }
+      if let d = info.defaultExpression, p.defaultExpression == nil {
+        lost.append("it has DEFAULT \(d) and the new column would have none (add `default:` to the change)")
+      }
+      if let identity = info.identity {
+        lost.append(
+          "it is an identity column (GENERATED \(identity == "a" ? "ALWAYS" : "BY DEFAULT")), which the new column would not be")
+      }
+      if info.generatedExpression != nil { lost.append("it is a generated column, which the new column would not be") }
+      guard !lost.isEmpty else { return .holds }
+      return .violated(reason: "column \(name) cannot be replaced without losing what it has: \(lost.joined(separator: "; "))")
+
     case .columnDefault:
       let table = try required(p.table, "table", p)
       let column = try required(p.column, "column", p)

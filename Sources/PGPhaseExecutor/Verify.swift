@@ -214,7 +214,7 @@ struct JournalPlans {
       return ["idx|\(index.map(norm) ?? "")"]
     case .triggerExists, .triggerAbsent: return ["trg|\(table)|\(p.name ?? "")"]
     case .functionExists, .functionAbsent: return ["fn|\(object)"]
-    case .noRowsMatch, .unchecked: return ["other|\(p.kind.rawValue)|\(table)|\(p.predicate ?? "")"]
+    case .noRowsMatch, .unchecked, .columnReplaceable: return ["other|\(p.kind.rawValue)|\(table)|\(p.predicate ?? "")"]
     }
   }
 }

@@ -120,6 +120,10 @@ public struct Postcondition: Hashable, Sendable, Codable {
     case functionAbsent = "function_absent"
     /// No row matches `predicate` in `table`: a backfill is complete.
     case noRowsMatch = "no_rows_match"
+    /// A precondition: `column` of `table` can be replaced by a new column without losing anything
+    /// dropping it takes along (indexes, constraints, foreign keys, views, owned sequences), and
+    /// the new column keeps its NOT NULL (`nullable` false) and its default (`default` set).
+    case columnReplaceable = "column_replaceable"
     /// A `sql` step: nothing the planner can check; the journal alone records it.
     case unchecked
   }
@@ -244,6 +248,17 @@ public struct Postcondition: Hashable, Sendable, Codable {
     p.predicate = predicate
     return p
   }
+  /// `nullable` and `defaultExpression` describe the column that replaces `column`.
+  public static func columnReplaceable(_ table: QualifiedName, _ column: String, nullable: Bool, default expression: String?)
+    -> Postcondition
+  {
+    var p = Postcondition(kind: .columnReplaceable)
+    p.table = table
+    p.column = column
+    p.nullable = nullable
+    p.defaultExpression = expression
+    return p
+  }
   public static let unchecked = Postcondition(kind: .unchecked)
 }
 
@@ -267,12 +282,15 @@ public struct Step: Hashable, Sendable, Codable {
   /// data written into a column that the expand undo drops); every contract step is irreversible.
   public var undo: Undo?
   public var postconditions: [Postcondition]
+  /// What the live catalog must show before the step may run, when it is not done yet; nil when
+  /// nothing. The executor refuses the step, and says why, rather than lose what the plan cannot see.
+  public var preconditions: [Postcondition]?
   public var backfill: BackfillSpec?
 
   public init(
     id: String, phase: Phase, change: Int, operation: String, summary: String, sql: [String],
     transactional: Bool, locks: [LockedRelation], cost: CostClass, undo: Undo?,
-    postconditions: [Postcondition], backfill: BackfillSpec? = nil
+    postconditions: [Postcondition], preconditions: [Postcondition]? = nil, backfill: BackfillSpec? = nil
   ) {
     self.id = id
     self.phase = phase
@@ -285,6 +303,7 @@ public struct Step: Hashable, Sendable, Codable {
     self.cost = cost
     self.undo = undo
     self.postconditions = postconditions
+    self.preconditions = preconditions
     self.backfill = backfill
   }
 

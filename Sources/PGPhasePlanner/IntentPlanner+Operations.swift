@@ -416,11 +416,14 @@ extension IntentPlanner {
     defaultExpression: String?, up: SyncValue, down: SyncValue, upSQL: String, renameShadowTo: String?, kind: String
   ) {
     let s = SQL.quoteIdentifier(shadow)
+    // Dropping the old column at contract takes its indexes and constraints along, which the
+    // planner cannot see: checked before expand starts, and again before the drop.
+    let replaceable = [Postcondition.columnReplaceable(t, old, nullable: nullable, default: defaultExpression)]
     emitCatalogAlter(
       .expand, ["add-column", shadow],
       "Add \(shadow) \(type), nullable and without default (the trigger fills it; a default would hide old-app writes)",
       table: t, "ADD COLUMN \(s) \(type)", undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(s)",
-      post: [.columnExists(t, shadow, type: type, nullable: true)])
+      post: [.columnExists(t, shadow, type: type, nullable: true)], pre: replaceable)
     let syncTrigger = emitSyncTrigger(table: t, old: old, new: shadow, finalName: finalName, up: up, down: down, kind: kind)
     let check = Self.notNullCheckName(t, shadow)
     if !nullable { emitNotNullCheck(.expand, table: t, column: shadow, why: "the trigger fills new rows") }
@@ -449,7 +452,7 @@ extension IntentPlanner {
       renameShadowTo == nil
         ? "Drop the sync trigger and the old column \(old) in one transaction (irreversible)"
         : "Drop the sync trigger and old \(old), and rename \(shadow) to \(old), in one transaction (irreversible)",
-      sql: sql, locks: [LockedRelation(t, .accessExclusive)], cost: .catalogOnly, undo: nil, post: post)
+      sql: sql, locks: [LockedRelation(t, .accessExclusive)], cost: .catalogOnly, undo: nil, post: post, pre: replaceable)
     if !nullable { emitSetNotNull(.contract, table: t, column: finalName, check: check, undoable: false) }
   }
 

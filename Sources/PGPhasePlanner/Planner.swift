@@ -84,23 +84,25 @@ struct IntentPlanner {
 
   mutating func emit(
     _ phase: Phase, _ slug: [String], _ summary: String, sql: [String], transactional: Bool = true,
-    locks: [LockedRelation], cost: CostClass, undo: Undo?, post: [Postcondition], backfill: BackfillSpec? = nil
+    locks: [LockedRelation], cost: CostClass, undo: Undo?, post: [Postcondition], pre: [Postcondition]? = nil,
+    backfill: BackfillSpec? = nil
   ) {
     let step = Step(
       id: "", phase: phase, change: changeIndex, operation: change.operation.name, summary: summary, sql: sql,
-      transactional: transactional, locks: locks, cost: cost, undo: undo, postconditions: post, backfill: backfill)
+      transactional: transactional, locks: locks, cost: cost, undo: undo, postconditions: post, preconditions: pre,
+      backfill: backfill)
     drafts.append(DraftStep(phase: phase, slug: Names.slug(slug), step: step))
   }
 
   /// One ALTER TABLE statement that takes ACCESS EXCLUSIVE briefly and touches only the catalog.
   mutating func emitCatalogAlter(
     _ phase: Phase, _ slug: [String], _ summary: String, table: QualifiedName, _ clause: String, undo: String?,
-    post: [Postcondition], extraLocks: [LockedRelation] = []
+    post: [Postcondition], pre: [Postcondition]? = nil, extraLocks: [LockedRelation] = []
   ) {
     emit(
       phase, slug, summary, sql: ["ALTER TABLE \(table.sql) \(clause)"],
       locks: [LockedRelation(table, .accessExclusive)] + extraLocks, cost: .catalogOnly,
-      undo: undo.map { Undo(sql: [$0]) }, post: post)
+      undo: undo.map { Undo(sql: [$0]) }, post: post, pre: pre)
   }
 
   mutating func emitBatchedUpdate(

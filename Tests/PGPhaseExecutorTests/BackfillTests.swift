@@ -425,6 +425,7 @@ struct BackfillTests {
               type: bigint
               up: "amount::bigint"
               down: "amount::integer"
+              nullable: false
         """)
       let step = try backfillStepID(lp)
       let executor = backfillExecutor(db)
@@ -547,6 +548,7 @@ struct BackfillTests {
             type: bigint
             up: "amount::bigint * 3"
             down: "(amount / 3)::integer"
+            nullable: false
       """)
     let step = try backfillStepID(lp)
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-resume-\(UUID().uuidString)")

@@ -79,6 +79,8 @@ struct DualWriteTests {
               type: numeric(12,2)
               up: "amount::numeric / 100"
               down: "(amount * 100)::integer"
+              nullable: false
+              default: "0"
         """)
       let shadow = "_pgphase_new_amount"
       let executor = backfillExecutor(db, target: 0.002)

@@ -7,6 +7,7 @@ SET lock_timeout = '2s';
 
 -- [contract/01-drop-old-column-url] Drop the sync trigger and the old column url in one transaction (irreversible)
 -- lock: ACCESS EXCLUSIVE on checks | cost: catalog-only | transactional
+-- requires: nothing depends on checks.url (no index, constraint, foreign key, view or owned sequence), it has no default
 BEGIN;
 DROP TRIGGER IF EXISTS pgphase_sync_checks_url_b3c67025 ON checks;
 DROP FUNCTION IF EXISTS pgphase_sync_checks_url_b3c67025();

@@ -7,6 +7,7 @@ SET lock_timeout = '2s';
 
 -- [expand/01-add-column-endpoint] Add endpoint text, nullable and without default (the trigger fills it; a default would hide old-app writes)
 -- lock: ACCESS EXCLUSIVE on checks | cost: catalog-only | transactional
+-- requires: nothing depends on checks.url (no index, constraint, foreign key, view or owned sequence), it has no default
 BEGIN;
 ALTER TABLE checks ADD COLUMN endpoint text;
 COMMIT;

@@ -13,6 +13,7 @@ COMMIT;
 
 -- [contract/02-drop-old-column-impact] Drop the sync trigger and old impact, and rename _pgphase_new_impact to impact, in one transaction (irreversible)
 -- lock: ACCESS EXCLUSIVE on incidents | cost: catalog-only | transactional
+-- requires: nothing depends on incidents.impact (no index, constraint, foreign key, view or owned sequence)
 BEGIN;
 DROP TRIGGER IF EXISTS pgphase_sync_incidents_impact_ca44af0c ON incidents;
 DROP FUNCTION IF EXISTS pgphase_sync_incidents_impact_ca44af0c();

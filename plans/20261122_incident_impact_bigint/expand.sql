@@ -7,6 +7,7 @@ SET lock_timeout = '2s';
 
 -- [expand/01-add-column-pgphase-new-impact] Add _pgphase_new_impact bigint, nullable and without default (the trigger fills it; a default would hide old-app writes)
 -- lock: ACCESS EXCLUSIVE on incidents | cost: catalog-only | transactional
+-- requires: nothing depends on incidents.impact (no index, constraint, foreign key, view or owned sequence)
 BEGIN;
 ALTER TABLE incidents ADD COLUMN _pgphase_new_impact bigint;
 COMMIT;

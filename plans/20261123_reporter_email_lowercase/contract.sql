@@ -7,6 +7,7 @@ SET lock_timeout = '2s';
 
 -- [contract/01-drop-old-column-reporter-email] Drop the sync trigger and the old column reporter_email in one transaction (irreversible)
 -- lock: ACCESS EXCLUSIVE on incidents | cost: catalog-only | transactional
+-- requires: nothing depends on incidents.reporter_email (no index, constraint, foreign key, view or owned sequence), it is nullable, it has no default
 BEGIN;
 DROP TRIGGER IF EXISTS pgphase_sync_incidents_reporter_email_b2a6bc82 ON incidents;
 DROP FUNCTION IF EXISTS pgphase_sync_incidents_reporter_email_b2a6bc82();

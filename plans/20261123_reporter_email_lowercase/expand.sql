@@ -7,6 +7,7 @@ SET lock_timeout = '2s';
 
 -- [expand/01-add-column-reporter-email-normalized] Add reporter_email_normalized text, nullable and without default (the trigger fills it; a default would hide old-app writes)
 -- lock: ACCESS EXCLUSIVE on incidents | cost: catalog-only | transactional
+-- requires: nothing depends on incidents.reporter_email (no index, constraint, foreign key, view or owned sequence), it is nullable, it has no default
 BEGIN;
 ALTER TABLE incidents ADD COLUMN reporter_email_normalized text;
 COMMIT;
