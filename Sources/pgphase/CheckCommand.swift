@@ -50,7 +50,7 @@ struct CheckCommand: ParsableCommand {
     let manifest = ReleaseManifest(plans: plans, expandOnly: Set(expandOnly), name: name)
     let checkinHost = noRecord ? nil : (host ?? ProcessInfo.processInfo.hostName)
     if printSQL {
-      print(manifest.startupQuery(host: checkinHost) + ";")
+      printOut(manifest.startupQuery(host: checkinHost) + ";")
       return
     }
     var report: CompatibilityReport?
@@ -63,9 +63,9 @@ struct CheckCommand: ParsableCommand {
     if json {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      print(String(decoding: try encoder.encode(report), as: UTF8.self))
+      printOut(String(decoding: try encoder.encode(report), as: UTF8.self))
     } else {
-      print(report.render())
+      printOut(report.render())
     }
     if !report.compatible { throw ExitCode(ExitStatus.problems) }
   }

@@ -77,8 +77,8 @@ func loadPlans(_ dir: String) throws -> [LoadedPlan] {
 
 func makeExecutor(_ connection: ConnectionOptions, _ options: ExecutorOptions) -> Executor {
   let executor = Executor(
-    dsn: connection.dsn, options: options, output: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) },
+    dsn: connection.dsn, options: options, output: { printOut($0) },
     log: { printError($0) })
-  executor.progressWrite = { FileHandle.standardError.write(Data($0.utf8)) }
+  executor.progressWrite = { Console.shared.progress($0) }
   return executor
 }

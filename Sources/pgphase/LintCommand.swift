@@ -58,7 +58,7 @@ struct LintCommand: ParsableCommand {
   func run() throws {
     if listRules {
       for rule in Rule.allCases {
-        print(
+        printOut(
           "\(rule.rawValue.padding(toLength: 42, withPad: " ", startingAt: 0)) \(rule.enabledByDefault ? "on " : "off") \(rule.summary)"
         )
       }
@@ -69,7 +69,7 @@ struct LintCommand: ParsableCommand {
         printError("error: unknown rule '\(explain)'; `pgphase lint --list-rules` lists them")
         throw ExitCode(ExitStatus.badInput)
       }
-      print(RuleDocs.markdown(for: rule), terminator: "")
+      printOut(RuleDocs.markdown(for: rule), terminator: "")
       return
     }
     let lintConfig = try loadConfig()
@@ -112,7 +112,7 @@ struct LintCommand: ParsableCommand {
     }
     let report = LintReport(findings: findings, files: files)
     let color = format == "text" && isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-    print(report.render(LintReport.Format(rawValue: format)!, color: color), terminator: "")
+    printOut(report.render(LintReport.Format(rawValue: format)!, color: color), terminator: "")
     let code = inputError ? ExitStatus.badInput : report.exitCode
     if code != 0 { throw ExitCode(code) }
   }

@@ -30,9 +30,9 @@ struct PGPhase: AsyncParsableCommand {
     } catch {
       let code = exitCode(for: error)
       if code == .success {
-        print(fullMessage(for: error))
+        printOut(fullMessage(for: error))
       } else {
-        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        printError(fullMessage(for: error))
       }
       Foundation.exit(
         code == .success ? 0 : (code.rawValue == ExitCode.validationFailure.rawValue ? ExitStatus.badInput : code.rawValue))
@@ -49,9 +49,4 @@ enum ExitStatus {
   static let badInput: Int32 = 2
   /// Could not reach or lock the database.
   static let database: Int32 = 3
-}
-
-/// Writes to standard error, where diagnostics and progress go.
-func printError(_ text: String) {
-  FileHandle.standardError.write(Data((text + "\n").utf8))
 }

@@ -56,14 +56,14 @@ struct PlanCommand: ParsableCommand {
       for (name, content) in files.sorted(by: { $0.key < $1.key }) {
         let path = "\(out)/\(plan.intent)/\(name)"
         guard let data = FileManager.default.contents(atPath: path) else {
-          print("missing: \(path)")
+          printOut("missing: \(path)")
           problems += 1
           continue
         }
         let onDisk = String(decoding: data, as: UTF8.self)
         if onDisk != content {
-          print("stale: \(path)")
-          print(
+          printOut("stale: \(path)")
+          printOut(
             LineDiff.unified(old: onDisk, new: content, oldName: "\(path) (committed)", newName: "\(path) (from intents)"),
             terminator: "")
           problems += 1
@@ -71,7 +71,7 @@ struct PlanCommand: ParsableCommand {
       }
     }
     for id in existingPlanFolders() where !wanted.contains(id) {
-      print("extra: \(out)/\(id)/ has no intent any more")
+      printOut("extra: \(out)/\(id)/ has no intent any more")
       problems += 1
     }
     if problems > 0 {
@@ -80,7 +80,7 @@ struct PlanCommand: ParsableCommand {
       )
       throw ExitCode(ExitStatus.problems)
     }
-    print("plans in \(out)/ are up to date (\(rendered.count) intent\(rendered.count == 1 ? "" : "s"))")
+    printOut("plans in \(out)/ are up to date (\(rendered.count) intent\(rendered.count == 1 ? "" : "s"))")
   }
 
   func write(_ rendered: [(plan: Plan, files: [String: String])]) throws {
@@ -88,7 +88,7 @@ struct PlanCommand: ParsableCommand {
     let wanted = Set(rendered.map(\.plan.intent))
     for id in existingPlanFolders() where !wanted.contains(id) {
       try fm.removeItem(atPath: "\(out)/\(id)")
-      print("removed \(out)/\(id)/ (no intent any more)")
+      printOut("removed \(out)/\(id)/ (no intent any more)")
     }
     for (plan, files) in rendered {
       let dir = "\(out)/\(plan.intent)"
@@ -99,8 +99,8 @@ struct PlanCommand: ParsableCommand {
         try Data(content.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
       }
       let counts = Phase.allCases.map { "\(plan.steps(in: $0).count) \($0.rawValue)" }.joined(separator: ", ")
-      print("\(plan.intent): \(counts) → \(dir)/")
+      printOut("\(plan.intent): \(counts) → \(dir)/")
     }
-    print("planned \(rendered.count) intent\(rendered.count == 1 ? "" : "s") into \(out)/")
+    printOut("planned \(rendered.count) intent\(rendered.count == 1 ? "" : "s") into \(out)/")
   }
 }

@@ -28,9 +28,9 @@ struct RepairCommand: ParsableCommand {
     if json {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      print(String(decoding: try encoder.encode(report), as: UTF8.self))
+      printOut(String(decoding: try encoder.encode(report), as: UTF8.self))
     } else {
-      print(report.render())
+      printOut(report.render())
     }
     if !report.verify.isClean { throw ExitCode(ExitStatus.problems) }
   }

@@ -25,9 +25,9 @@ struct StatusCommand: ParsableCommand {
       if json {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try encoder.encode(statuses), as: UTF8.self))
+        printOut(String(decoding: try encoder.encode(statuses), as: UTF8.self))
       } else {
-        print(statuses.isEmpty ? "no plans in \(plans)/" : StatusReader.render(statuses))
+        printOut(statuses.isEmpty ? "no plans in \(plans)/" : StatusReader.render(statuses))
       }
     }
   }

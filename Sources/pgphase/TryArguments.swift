@@ -17,7 +17,7 @@ struct CheckArgsCommand: ParsableCommand {
     do {
       guard !args.isEmpty else { throw ValidationError("no command line to check") }
       _ = try PGPhase.parseAsRoot(args)
-      print("ok: pgphase \(args.joined(separator: " "))")
+      printOut("ok: pgphase \(args.joined(separator: " "))")
     } catch {
       printError("invalid: pgphase \(args.joined(separator: " ")): \(PGPhase.message(for: error))")
       throw ExitCode(ExitStatus.badInput)

@@ -72,13 +72,13 @@ struct TryCommand: ParsableCommand {
 
     var rows: [TryRow] = []
     let failed = try runAll(loaded, base: baseFile, probes: probesDir, dsn: server.dsn, rows: &rows)
-    print(TryRow.table(rows))
+    printOut(TryRow.table(rows))
     if failed {
-      print("FAILED: see above")
+      printOut("FAILED: see above")
       throw ExitCode(ExitStatus.problems)
     }
     let probeCount = rows.reduce(0) { $0 + $1.probesRun }
-    print(
+    printOut(
       "ok: \(rows.count) intent\(rows.count == 1 ? "" : "s") applied through contract; \(probeCount) probe\(probeCount == 1 ? "" : "s") passed"
     )
   }
@@ -104,7 +104,7 @@ struct TryCommand: ParsableCommand {
     if let base {
       do {
         try c.executeScript(try String(contentsOfFile: base, encoding: .utf8))
-        print("loaded \(base)")
+        printOut("loaded \(base)")
       } catch {
         printError("pgphase: loading \(base) failed: \(error)")
         return true
@@ -112,7 +112,7 @@ struct TryCommand: ParsableCommand {
     }
     var options = ExecutorOptions(command: "try", lockWait: 30)
     options.rollout.guardWindow = 0
-    let executor = Executor(dsn: dsn, options: options, output: { print("  \($0)") }, log: { printError("  \($0)") })
+    let executor = Executor(dsn: dsn, options: options, output: { printOut("  \($0)") }, log: { printError("  \($0)") })
     var failed = false
     for lp in loaded {
       let id = lp.plan.intent
@@ -128,7 +128,7 @@ struct TryCommand: ParsableCommand {
       let new = probes.flatMap { FileManager.default.contents(atPath: "\($0)/\(id)/new.sql") }.map {
         String(decoding: $0, as: UTF8.self)
       }
-      print("\(id):")
+      printOut("\(id):")
       for phase in Phase.allCases {
         let count = lp.plan.steps(in: phase).count
         do {

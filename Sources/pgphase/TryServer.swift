@@ -73,9 +73,7 @@ final class EphemeralPostgres: @unchecked Sendable {
       if !FileManager.default.isExecutableFile(atPath: runAs[0]) { runAs[0] = "runuser" }
       user = "postgres"
     }
-    let version = (try? capture(["\(bin)/postgres", "--version"]))?.split(separator: " ").last.map {
-      $0.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    let version = (try? capture(["\(bin)/postgres", "--version"])).flatMap(serverVersion(fromVersionOutput:))
     return EphemeralPostgres(directory: dir, binDirectory: bin, user: user, runAs: runAs, version: version ?? "?")
   }
 
@@ -133,6 +131,16 @@ final class EphemeralPostgres: @unchecked Sendable {
     stopped = true
     try? run(["\(binDirectory)/pg_ctl", "-D", "\(directory)/data", "-m", "immediate", "-w", "stop"], what: "pg_ctl stop")
     try? FileManager.default.removeItem(atPath: directory)
+  }
+
+  /// The version number in `postgres --version` output: `postgres (PostgreSQL) 15.20 (Debian
+  /// 15.20-0+deb12u1)` gives `15.20`, `postgres (PostgreSQL) 18.6` gives `18.6`. Distributions
+  /// append their own package version in parentheses, so the word after `(PostgreSQL)` is taken,
+  /// not the last one.
+  static func serverVersion(fromVersionOutput text: String) -> String? {
+    let words = text.split(whereSeparator: \.isWhitespace)
+    guard let i = words.firstIndex(of: "(PostgreSQL)"), i + 1 < words.count else { return nil }
+    return String(words[i + 1])
   }
 
   private static func capture(_ command: [String]) throws -> String {

@@ -30,9 +30,9 @@ struct VerifyCommand: ParsableCommand {
     if json {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      print(String(decoding: try encoder.encode(report), as: UTF8.self))
+      printOut(String(decoding: try encoder.encode(report), as: UTF8.self))
     } else {
-      print(report.render())
+      printOut(report.render())
     }
     if !report.isClean { throw ExitCode(ExitStatus.problems) }
   }

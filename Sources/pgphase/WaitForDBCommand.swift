@@ -22,7 +22,7 @@ struct WaitForDBCommand: ParsableCommand {
         let c = try Connection.connect(dsn: connection.dsn, applicationName: "pgphase wait-for-db")
         _ = try c.execute("SELECT 1")
         c.close()
-        print("database is accepting connections")
+        printOut("database is accepting connections")
         return
       } catch {
         lastError = "\(error)"

@@ -61,6 +61,42 @@ import Testing
     try expectRemoved(try announcedFolder(result.stderr))
   }
 
+  /// Both streams into one pipe (a terminal, a CI log): the banner names the server version, the
+  /// schema is loaded before any step line, and every line is whole and from one writer. Before,
+  /// stdout was block-buffered while stderr was not: stderr's step lines overtook `loaded ...`, and
+  /// a block boundary cut stdout lines in two (`202  20261127_link_incidents_to_checks expand/...`).
+  @Test(.enabled(if: TestServer.shouldRun)) func mergedOutputIsLineAtomicAndInOrder() throws {
+    let result = try runPGPhaseMerged(["try", "examples/intents"], in: repositoryRoot)
+    #expect(result.status == 0, "\(result.output)")
+    let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    let banner = try #require(lines.first)
+    #expect(
+      banner.wholeMatch(of: /try: PostgreSQL \d+\.\d+ in \/tmp\/pgphase-try\.[A-Za-z0-9]+ \(removed at the end\)/) != nil,
+      "\(banner)")
+    #expect(lines.dropFirst().first == "loaded examples/schema.sql", "\(lines.prefix(3))")
+    let step = #/  (?<intent>\d{8}_[a-z0-9_]+) (expand|backfill|contract)/\d\d-[a-z0-9-]+/#
+    let stepDone = #/ done in \d+ms( \(\d+ rows?\))?/#
+    let stepProgress = #/: (built in \d+ms|\d+ rows? updated, \d+ rows? scanned in \d+ batch(es)?, \d+ms)/#
+    var intent: String?
+    var table = false
+    for line in lines.dropFirst(2) {
+      if let m = line.wholeMatch(of: /(?<id>\d{8}_[a-z0-9_]+):/) {
+        intent = String(m.output.id)
+      } else if let m = line.prefixMatch(of: step) {
+        #expect(String(m.output.intent) == intent, "a step line outside its intent's section: \(line)")
+        let rest = line[m.range.upperBound...]
+        #expect(rest.wholeMatch(of: stepDone) != nil || rest.wholeMatch(of: stepProgress) != nil, "mixed line: \(line)")
+      } else if line.hasPrefix("intent ") {
+        table = true
+      } else if table, line.wholeMatch(of: /\d{8}_[a-z0-9_]+ +((ok \(\d+\)|-) +){3}5 ok +\d+\.\d\ds/) != nil {
+        continue
+      } else {
+        #expect(line == "ok: 11 intents applied through contract; 55 probes passed", "unexpected line: \(line)")
+      }
+    }
+    #expect(lines.last == "ok: 11 intents applied through contract; 55 probes passed")
+  }
+
   /// A probe that fails is reported, the run exits 1, and the server is gone all the same.
   @Test(.enabled(if: TestServer.shouldRun)) func failingProbeIsReportedAndTheServerRemoved() throws {
     let probes = try makeTemporaryDirectory()

@@ -75,3 +75,19 @@ public func runPGPhase(
     status: process.terminationStatus, signal: process.terminationReason == .uncaughtSignal,
     stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
 }
+
+/// Runs `pgphase` with stdout and stderr into one pipe, as a terminal or a CI log receives them;
+/// returns the exit status and everything written, in the order it arrived.
+public func runPGPhaseMerged(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
+  process.arguments = arguments
+  if let directory { process.currentDirectoryURL = directory }
+  let pipe = Pipe()
+  process.standardOutput = pipe
+  process.standardError = pipe
+  try process.run()
+  let data = pipe.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
