@@ -68,6 +68,7 @@ let package = Package(
       name: "PGPhaseLintTests", dependencies: ["PGPhaseLint", "PGPhasePlanner", "PGPhaseIntents"], swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseExecutorTests", dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseTestSupport"],
+      exclude: ["Fixtures"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhasePostgresTests", dependencies: ["PGPhasePostgres", "PGPhaseTestSupport"], swiftSettings: swiftSettings),

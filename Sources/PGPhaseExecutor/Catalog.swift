@@ -30,21 +30,24 @@ public struct Catalog {
     public var isView: Bool { self == .view || self == .materializedView }
     public var isIndex: Bool { self == .index || self == .partitionedIndex }
 
-    /// For messages: "a table", "a view", ...
-    public var article: String {
+    /// For messages: "table", "view", ...
+    public var noun: String {
       switch self {
-      case .table: "a table"
-      case .partitionedTable: "a partitioned table"
-      case .view: "a view"
-      case .materializedView: "a materialized view"
-      case .index: "an index"
-      case .partitionedIndex: "a partitioned index"
-      case .sequence: "a sequence"
-      case .foreignTable: "a foreign table"
-      case .compositeType: "a composite type"
-      case .toastTable: "a TOAST table"
+      case .table: "table"
+      case .partitionedTable: "partitioned table"
+      case .view: "view"
+      case .materializedView: "materialized view"
+      case .index: "index"
+      case .partitionedIndex: "partitioned index"
+      case .sequence: "sequence"
+      case .foreignTable: "foreign table"
+      case .compositeType: "composite type"
+      case .toastTable: "TOAST table"
       }
     }
+
+    /// For messages: "a table", "an index", ...
+    public var article: String { (self == .index ? "an " : "a ") + noun }
   }
 
   /// The kind of the relation `name` resolves to, or nil when there is none.
@@ -118,7 +121,8 @@ public struct Catalog {
   /// modifier, and `format_type` renders those exactly as it renders a column's type.
   /// `serial`, `bigserial` and `smallserial` (not real types) become the integer type they make.
   ///
-  /// - Throws: `PostgresError` (e.g. 42704 undefined_object) when the server does not know the type.
+  /// - Throws: `PostgresError` (e.g. 42704 undefined_object) when the server does not know the type,
+  ///   `NotASingleType` when the text names several (`int, text`).
   public func canonicalType(_ written: String) throws -> String {
     let trimmed = written.trimmingWhitespace()
     let serials = [
@@ -127,9 +131,7 @@ public struct Catalog {
     ]
     let spelled = serials[trimmed.lowercased()] ?? trimmed
     let described = try connection.describe("SELECT NULL::\(spelled) AS t")
-    guard described.count == 1 else {
-      throw PostgresError(message: "not a single type: \(written)", statement: "SELECT NULL::\(spelled)")
-    }
+    guard described.count == 1 else { throw NotASingleType(written: written) }
     let type = described[0]
     // A domain's value is described as its base type in some paths; to_regtype keeps the domain.
     // Domains take no modifier, so when the two disagree the named type with no modifier is right.
@@ -140,6 +142,12 @@ public struct Catalog {
       FROM (SELECT to_regtype($3) AS oid) r
       """, [String(type.typeOID), String(type.typeModifier), spelled])
     return result.scalar ?? spelled
+  }
+
+  /// Type text that the server reads as more than one type: not a column type.
+  public struct NotASingleType: Error, Sendable, Equatable, CustomStringConvertible {
+    public var written: String
+    public var description: String { "not a single type: \(written)" }
   }
 
   // MARK: - Constraints, triggers, functions

@@ -31,7 +31,10 @@ public struct JournalStep: Sendable, Equatable {
 /// One row of `pgphase.intents`.
 public struct JournalIntent: Sendable, Equatable {
   public var intent: String
+  /// The hash of the plan last applied, computed in `planFormat`.
   public var planHash: String
+  /// The format of the plan stored (1 when a pgphase before typed steps applied it).
+  public var planFormat: Int
   public var firstAppliedAt: String?
 }
 
@@ -116,9 +119,14 @@ public enum Journal {
 
   public static func intent(_ id: String, on connection: Connection) throws -> JournalIntent? {
     let result = try connection.execute(
-      "SELECT intent, plan_hash, first_applied_at::text AS first FROM pgphase.intents WHERE intent = $1", [id])
-    return result.first.map {
-      JournalIntent(intent: $0["intent"] ?? id, planHash: $0["plan_hash"] ?? "", firstAppliedAt: $0["first"])
+      """
+      SELECT intent, plan_hash, (plan ->> 'format')::int AS format, first_applied_at::text AS first
+      FROM pgphase.intents WHERE intent = $1
+      """, [id])
+    return try result.first.map {
+      JournalIntent(
+        intent: $0["intent"] ?? id, planHash: $0["plan_hash"] ?? "", planFormat: try $0.int("format") ?? 1,
+        firstAppliedAt: $0["first"])
     }
   }
 
@@ -152,34 +160,6 @@ public enum Journal {
       INSERT INTO pgphase.intents (intent, plan_hash, plan) VALUES ($1, $2, $3::jsonb)
       ON CONFLICT (intent) DO UPDATE SET plan_hash = excluded.plan_hash, plan = excluded.plan, updated_at = now()
       """, [loaded.plan.intent, loaded.hash, loaded.canonicalJSON])
-  }
-
-  /// Upserts a step row with `state`; `attempts` grows by one when `countAttempt`.
-  /// Runs on whatever transaction the connection is in.
-  static func record(
-    _ step: Step, position: Int, intent: String, state: StepState, countAttempt: Bool, starting: Bool,
-    finishing: Bool, runner: String, error: PostgresError? = nil, on connection: Connection
-  ) throws {
-    let attempts = countAttempt ? "1" : "0"
-    try connection.execute(
-      """
-      INSERT INTO pgphase.steps AS s (intent, step_id, phase, position, statements, state, attempts, started_at,
-        finished_at, runner, backend_pid, error_sqlstate, error_message, error_detail, error_statement)
-      VALUES ($1, $2, $3, $4::int, $5::text[], $6, $7::int, CASE WHEN $8::bool THEN clock_timestamp() END,
-        CASE WHEN $9::bool THEN clock_timestamp() END, $10, pg_backend_pid(), $11, $12, $13, $14)
-      ON CONFLICT (intent, step_id) DO UPDATE SET
-        phase = excluded.phase, position = excluded.position, statements = excluded.statements,
-        state = excluded.state, attempts = s.attempts + excluded.attempts,
-        started_at = CASE WHEN $8::bool THEN excluded.started_at ELSE s.started_at END,
-        finished_at = excluded.finished_at, runner = excluded.runner, backend_pid = excluded.backend_pid,
-        error_sqlstate = excluded.error_sqlstate, error_message = excluded.error_message,
-        error_detail = excluded.error_detail, error_statement = excluded.error_statement
-      """,
-      [
-        intent, step.id, step.phase.rawValue, String(position), textArrayLiteral(step.sql), state.rawValue, attempts,
-        starting ? "true" : "false", finishing ? "true" : "false", runner, error?.sqlState, error?.message,
-        error?.detail, error?.statement,
-      ])
   }
 }
 

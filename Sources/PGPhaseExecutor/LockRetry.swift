@@ -18,12 +18,26 @@ public struct RetryPolicy: Sendable, Equatable {
     self.deadline = deadline
   }
 
-  /// The delay before retry number `retry` (0-based), jittered.
+  /// The delay before retry number `retry` (0-based), jittered at random.
   public func delay(forRetry retry: Int) -> Double {
-    let raw = baseDelay * pow(2, Double(min(retry, 30)))
-    return min(maxDelay, raw) * Double.random(in: 0.5...1.5)
+    delay(forRetry: retry, jitter: Double.random(in: 0.5...1.5))
   }
 
+  /// The delay before retry number `retry` (0-based) with the given jitter factor (0.5 ... 1.5):
+  /// `min(maxDelay, baseDelay · 2^retry) · jitter`. Jitter keeps runners that collided from
+  /// retrying in step.
+  public func delay(forRetry retry: Int, jitter: Double) -> Double {
+    let raw = baseDelay * pow(2, Double(min(retry, 30)))
+    return min(maxDelay, raw) * jitter
+  }
+
+  /// Whether to stop after `retries` retries, `elapsed` seconds after the first attempt, rather
+  /// than wait `nextDelay` and try again: at most `maxRetries`, never past `deadline`.
+  public func givesUp(afterRetries retries: Int, elapsed: Double, nextDelay: Double) -> Bool {
+    retries >= maxRetries || elapsed + nextDelay > deadline
+  }
+
+  /// Lock timeouts (55P03) and deadlocks (40P01): errors that a later attempt may not meet.
   public static func isRetryable(_ error: PostgresError) -> Bool {
     error.isLockTimeout || error.isDeadlock
   }

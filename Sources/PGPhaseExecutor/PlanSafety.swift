@@ -27,13 +27,11 @@ public enum PlanSafety {
     }
   }
 
-  /// - Throws: `ExecutorError.badPlans` listing every violation, so nothing of the plans runs.
+  /// - Throws: `ExecutorError.unsafePlans` listing every violation, so nothing of the plans runs.
   public static func check(_ plans: [LoadedPlan]) throws {
     let found = plans.flatMap { violations(in: $0.plan) }
     guard !found.isEmpty else { return }
-    throw ExecutorError.badPlans(
-      "refusing to run: DDL and data changes on the same table in one transaction\n"
-        + found.map { "  " + $0.description }.joined(separator: "\n"))
+    throw ExecutorError.unsafePlans(found)
   }
 
   /// Every violation in `plan`'s transactional steps and transactional undos.

@@ -30,6 +30,9 @@ public enum RolloutError: Error, CustomStringConvertible {
   /// A hook could not be started at all.
   case hookNotRun(command: String, reason: String)
 
+  /// The refusal as a diagnostic (its message names the intent and the phase).
+  public var diagnostic: Diagnostic { Diagnostic(.error, description, at: nil) }
+
   public var description: String {
     switch self {
     case .contractGuard(let intent, let releases, let window):

@@ -24,7 +24,7 @@ public final class RunnerLock {
     do {
       connection = try Connection.connect(dsn: dsn, applicationName: applicationName)
     } catch {
-      throw ExecutorError.connection(error.description)
+      throw ExecutorError.connection(error)
     }
     let start = Date()
     var lastReport = start

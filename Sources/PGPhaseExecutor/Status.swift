@@ -51,7 +51,8 @@ public struct IntentStatus: Sendable, Codable, Equatable {
   public var phases: [PhaseStatus]
   /// Steps running or failed.
   public var active: [StepStatus]
-  /// The journal holds a different plan hash (edited since last applied).
+  /// The plan differs from the one last applied (edited since). A plan re-planned in a newer
+  /// format with nothing else changed is the same plan.
   public var planChanged: Bool
 
   enum CodingKeys: String, CodingKey {
@@ -115,7 +116,7 @@ public enum StatusReader {
       out.append(
         IntentStatus(
           intent: lp.plan.intent, phases: phases, active: active,
-          planChanged: recorded.map { $0.planHash != lp.hash } ?? false))
+          planChanged: try recorded.map { $0.planHash != (try lp.hash(asFormat: $0.planFormat)) } ?? false))
     }
     return out
   }

@@ -418,7 +418,7 @@ extension IntentPlanner {
     let s = SQL.quoteIdentifier(shadow)
     // Dropping the old column at contract takes its indexes and constraints along, which the
     // planner cannot see: checked before expand starts, and again before the drop.
-    let replaceable = [Postcondition.columnReplaceable(t, old, nullable: nullable, default: defaultExpression)]
+    let replaceable = [Precondition.columnReplaceable(t, old, nullable: nullable, default: defaultExpression)]
     emitCatalogAlter(
       .expand, ["add-column", shadow],
       "Add \(shadow) \(type), nullable and without default (the trigger fills it; a default would hide old-app writes)",
@@ -600,7 +600,8 @@ extension IntentPlanner {
     emit(
       .contract, ["drop-index", name.name],
       "Drop index \(name.name) concurrently: outside a transaction, without blocking reads or writes",
-      sql: ["DROP INDEX CONCURRENTLY \(name.sql)"], transactional: false, locks: [LockedRelation(name, .shareUpdateExclusive)],
+      sql: ["DROP INDEX CONCURRENTLY \(name.sql)"], action: .dropIndex(name),
+      locks: [LockedRelation(name, .shareUpdateExclusive)],
       cost: .catalogOnly, undo: nil, post: [.indexAbsent(name)])
     model.drop(SchemaModel.indexKey(name), origin)
   }
@@ -623,7 +624,21 @@ extension IntentPlanner {
   private mutating func rawSQL(_ op: RawSQL) {
     emit(
       op.phase, ["sql"], "User SQL (escape hatch): locks and cost are not analysed by the planner; `pgphase lint` checks it",
-      sql: [op.up], transactional: op.transactional, locks: [], cost: .unknown,
+      sql: [op.up], action: Self.userSQLAction(op), locks: [], cost: .unknown,
       undo: op.down.map { Undo(sql: [$0], transactional: op.transactional) }, post: [.unchecked])
+  }
+
+  /// What a `sql` change's step is. Outside a transaction, one statement that builds, rebuilds or
+  /// drops an index concurrently is run as such (watched, and its leftovers repaired); anything
+  /// else runs as written, without the short lock_timeout when it uses CONCURRENTLY.
+  static func userSQLAction(_ op: RawSQL) -> StepAction {
+    guard !op.transactional else { return .sql(transactional: true, concurrently: false) }
+    switch StatementShape(op.up) {
+    case .reindexIndexConcurrently(let index): return .rebuildIndex(index)
+    case .dropIndexConcurrently(let index): return .dropIndex(index)
+    case .createIndexConcurrently: return .sql(transactional: false, concurrently: true)
+    case .validateConstraint: return .sql(transactional: false, concurrently: false)
+    case .other(let concurrently): return .sql(transactional: false, concurrently: concurrently)
+    }
   }
 }
