@@ -72,6 +72,7 @@ public struct BackfillOptions: Sendable, Equatable {
   /// is appended to this file, for benchmarks.
   public var batchLogPath: String?
 
+  /// The defaults of `apply` and `advance`: 100 ms batches, no pause, at most 200,000 rows.
   public init(batchTarget: Double = 0.1, batchPause: Double = 0, maxBatchSize: Int = 200_000, batchLogPath: String? = nil) {
     self.batchTarget = batchTarget
     self.batchPause = batchPause
@@ -469,16 +470,16 @@ extension Journal {
 }
 
 /// Backfill progress of one step as the journal records it.
-public struct BackfillProgress: Sendable, Equatable {
-  public var rowsDone: Int64
-  public var rowsScanned: Int64
-  public var rowsEstimated: Int64?
-  public var batches: Int
+package struct BackfillProgress: Sendable, Equatable {
+  package var rowsDone: Int64
+  package var rowsScanned: Int64
+  package var rowsEstimated: Int64?
+  package var batches: Int
   /// The checkpoint JSON, nil before the first batch.
-  public var checkpoint: String?
+  package var checkpoint: String?
 
   /// Progress of every backfill step of `intent` that ran at least one batch, keyed by step id.
-  public static func read(intent: String, on c: Connection) throws -> [String: BackfillProgress] {
+  package static func read(intent: String, on c: Connection) throws -> [String: BackfillProgress] {
     let result = try c.execute(
       """
       SELECT step_id, rows_done, rows_scanned, rows_estimated, batches, checkpoint::text AS checkpoint

@@ -22,6 +22,7 @@ public struct ExecutorOptions: Sendable {
   /// Contract guard, hooks and notifications around phases.
   public var rollout = RolloutOptions()
 
+  /// Options of a run; the defaults are the CLI's.
   public init(
     command: String = "apply", lockWait: Double = 600, retry: RetryPolicy = RetryPolicy(), progressInterval: Double = 5,
     cancelOnSignals: Bool = false
@@ -43,6 +44,7 @@ public struct ExecutorOptions: Sendable {
 public final class Executor {
   /// The database, as a libpq connection string or URI; nil means libpq's environment.
   public let dsn: String?
+  /// Options of the runs; read when each entry point starts.
   public var options: ExecutorOptions
   /// One line per step (`<intent> expand/01-... done in 12ms`): the command's stdout.
   public var output: (String) -> Void
@@ -56,6 +58,7 @@ public final class Executor {
   /// `pgphase <command> <host>:<pid>`, shown in pg_stat_activity and written to the journal.
   public let runnerName: String
 
+  /// An executor for the database `dsn`; `output` gets one line per step, `log` the progress and waits.
   public init(
     dsn: String?, options: ExecutorOptions = ExecutorOptions(), output: @escaping (String) -> Void,
     log: @escaping (String) -> Void

@@ -123,10 +123,14 @@ public struct PhaseOrderProblem: Sendable, Equatable, CustomStringConvertible {
     case waitsFor(intent: String, phase: Phase)
   }
 
+  /// The intent that cannot run.
   public var intent: String
+  /// The phase asked for.
   public var phase: Phase
+  /// What stands in the way.
   public var reason: Reason
 
+  /// A problem of `intent` running `phase`.
   public init(intent: String, phase: Phase, reason: Reason) {
     self.intent = intent
     self.phase = phase
@@ -154,6 +158,7 @@ public struct PhaseOrderProblem: Sendable, Equatable, CustomStringConvertible {
     }
   }
 
+  /// The whole sentence with the way out, as `apply` refuses.
   public var description: String {
     switch reason {
     case .earlierPhase: explanation
@@ -192,16 +197,19 @@ public enum StepFailure: Error, Sendable, Equatable, CustomStringConvertible {
     }
   }
 
+  /// The server's SQLSTATE; nil for a refusal of pgphase's own.
   public var sqlState: String? {
     if case .postgres(let e) = self { return e.sqlState }
     return nil
   }
 
+  /// The server's DETAIL, when it gave one.
   public var detail: String? {
     if case .postgres(let e) = self { return e.detail }
     return nil
   }
 
+  /// The statement that failed, or the step's own for a refusal.
   public var statement: String? {
     switch self {
     case .postgres(let e): e.statement
@@ -265,6 +273,7 @@ public enum StepRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     }
   }
 
+  /// What was refused, and what to do about it.
   public var description: String {
     switch self {
     case .preconditionsUnmet(let reasons): "refused before it ran: \(reasons.joined(separator: "; "))"
@@ -297,11 +306,16 @@ extension Diagnostic {
 
 /// The parts of a server error worth printing and journaling.
 public struct PostgresErrorSummary: Sendable, Equatable, CustomStringConvertible {
+  /// nil when libpq failed before the server answered.
   public var sqlState: String?
+  /// The server's primary message.
   public var message: String
+  /// The server's DETAIL.
   public var detail: String?
+  /// The SQL text that failed.
   public var statement: String?
 
+  /// A summary with these parts.
   public init(sqlState: String?, message: String, detail: String?, statement: String?) {
     self.sqlState = sqlState
     self.message = message

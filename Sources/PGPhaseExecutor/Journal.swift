@@ -8,34 +8,34 @@ public enum StepState: String, Sendable, Codable, CaseIterable {
 }
 
 /// One row of `pgphase.steps`.
-public struct JournalStep: Sendable, Equatable {
-  public var intent: String
-  public var stepID: String
-  public var phase: Phase
-  public var state: StepState
-  public var attempts: Int
+package struct JournalStep: Sendable, Equatable {
+  package var intent: String
+  package var stepID: String
+  package var phase: Phase
+  package var state: StepState
+  package var attempts: Int
   /// The statements the step ran, to detect a plan edited after the step ran.
-  public var statements: [String]
-  public var startedAt: String?
-  public var finishedAt: String?
+  package var statements: [String]
+  package var startedAt: String?
+  package var finishedAt: String?
   /// Seconds since `started_at`, computed by the server.
-  public var ageSeconds: Double?
-  public var runner: String?
-  public var backendPID: Int32?
-  public var errorSQLState: String?
-  public var errorMessage: String?
-  public var errorDetail: String?
-  public var errorStatement: String?
+  package var ageSeconds: Double?
+  package var runner: String?
+  package var backendPID: Int32?
+  package var errorSQLState: String?
+  package var errorMessage: String?
+  package var errorDetail: String?
+  package var errorStatement: String?
 }
 
 /// One row of `pgphase.intents`.
-public struct JournalIntent: Sendable, Equatable {
-  public var intent: String
+package struct JournalIntent: Sendable, Equatable {
+  package var intent: String
   /// The hash of the plan last applied, computed in `planFormat`.
-  public var planHash: String
+  package var planHash: String
   /// The format of the plan stored (1 when a pgphase before typed steps applied it).
-  public var planFormat: Int
-  public var firstAppliedAt: String?
+  package var planFormat: Int
+  package var firstAppliedAt: String?
 }
 
 /// The executor's journal: schema `pgphase` in the target database.
@@ -51,7 +51,7 @@ public struct JournalIntent: Sendable, Equatable {
 ///
 /// A transactional step's row is written in the same transaction as its DDL. A non-transactional
 /// step is recorded `running` (committed) before it runs and `done` after its postconditions hold.
-public enum Journal {
+package enum Journal {
   /// Migrations of the journal schema, in order; index + 1 is the version. Each feature keeps
   /// its migration next to its code.
   static let migrations: [String] = [coreMigration, backfillMigration, rolloutMigration]
@@ -85,10 +85,10 @@ public enum Journal {
     );
     """
 
-  public static var currentVersion: Int { migrations.count }
+  package static var currentVersion: Int { migrations.count }
 
   /// Creates or upgrades the journal. Call while holding the runner lock.
-  public static func ensure(on connection: Connection) throws {
+  package static func ensure(on connection: Connection) throws {
     let present = try connection.execute("SELECT to_regclass('pgphase.schema_version') IS NOT NULL").scalarBool() ?? false
     if !present {
       try connection.executeScript(
@@ -113,11 +113,11 @@ public enum Journal {
   }
 
   /// Whether the journal exists at all (read-only callers such as `status` use this).
-  public static func exists(on connection: Connection) throws -> Bool {
+  package static func exists(on connection: Connection) throws -> Bool {
     try connection.execute("SELECT to_regclass('pgphase.steps') IS NOT NULL").scalarBool() ?? false
   }
 
-  public static func intent(_ id: String, on connection: Connection) throws -> JournalIntent? {
+  package static func intent(_ id: String, on connection: Connection) throws -> JournalIntent? {
     let result = try connection.execute(
       """
       SELECT intent, plan_hash, (plan ->> 'format')::int AS format, first_applied_at::text AS first
@@ -131,7 +131,7 @@ public enum Journal {
   }
 
   /// Steps of `intent` (every intent when nil), keyed by step id.
-  public static func steps(intent: String?, on connection: Connection) throws -> [String: [String: JournalStep]] {
+  package static func steps(intent: String?, on connection: Connection) throws -> [String: [String: JournalStep]] {
     let result = try connection.execute(
       """
       SELECT intent, step_id, phase, state, attempts, statements, started_at::text AS started_at,

@@ -6,11 +6,16 @@ public import PGPhasePostgres
 /// jittered exponential backoff, `baseDelay · 2^n · (0.5 ... 1.5)`, each delay at most `maxDelay`,
 /// at most `maxRetries` retries and never past `deadline` seconds after the first attempt.
 public struct RetryPolicy: Sendable, Equatable {
+  /// Seconds before the first retry.
   public var baseDelay: Double
+  /// Seconds a single wait never exceeds.
   public var maxDelay: Double
+  /// Retries before the step fails.
   public var maxRetries: Int
+  /// Seconds after the first attempt past which no retry starts.
   public var deadline: Double
 
+  /// The defaults: 200 ms doubling up to 30 s, ten retries within five minutes.
   public init(baseDelay: Double = 0.2, maxDelay: Double = 30, maxRetries: Int = 10, deadline: Double = 300) {
     self.baseDelay = baseDelay
     self.maxDelay = maxDelay
@@ -44,17 +49,17 @@ public struct RetryPolicy: Sendable, Equatable {
 }
 
 /// A session holding or awaiting a lock on one of a step's relations.
-public struct LockHolder: Sendable, Equatable, CustomStringConvertible {
-  public var pid: Int32
-  public var relation: String
-  public var mode: String
-  public var granted: Bool
-  public var state: String?
-  public var query: String?
-  public var applicationName: String?
-  public var transactionAgeSeconds: Double?
+package struct LockHolder: Sendable, Equatable, CustomStringConvertible {
+  package var pid: Int32
+  package var relation: String
+  package var mode: String
+  package var granted: Bool
+  package var state: String?
+  package var query: String?
+  package var applicationName: String?
+  package var transactionAgeSeconds: Double?
 
-  public var description: String {
+  package var description: String {
     var text = "pid \(pid)"
     if let applicationName, !applicationName.isEmpty { text += " (\(applicationName))" }
     text += " \(granted ? "holds" : "waits for") \(mode) on \(relation)"
@@ -65,10 +70,10 @@ public struct LockHolder: Sendable, Equatable, CustomStringConvertible {
   }
 }
 
-public enum LockInspector {
+package enum LockInspector {
   /// Other sessions holding (or queued for) locks on `relations`, read from `pg_locks` and
   /// `pg_stat_activity`. Used after a 55P03 to say who blocked a step.
-  public static func holders(of relations: [QualifiedName], on connection: Connection) throws -> [LockHolder] {
+  package static func holders(of relations: [QualifiedName], on connection: Connection) throws -> [LockHolder] {
     var out: [LockHolder] = []
     for relation in Set(relations).sorted() {
       let result = try connection.execute(

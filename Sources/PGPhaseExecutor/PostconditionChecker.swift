@@ -33,10 +33,12 @@ public enum PostconditionResult: Sendable, Equatable, CustomStringConvertible {
       case notReplaceable = "not_replaceable"
     }
 
+    /// The kind of difference, for machines and `verify --json`.
     public var problem: Problem
     /// Exactly what differs, e.g. `column public.incidents.severity has type integer, expected text`.
     public var reason: String
 
+    /// A violation of kind `problem`.
     public init(_ problem: Problem, _ reason: String) {
       self.problem = problem
       self.reason = reason
@@ -48,6 +50,7 @@ public enum PostconditionResult: Sendable, Equatable, CustomStringConvertible {
     .violated(Violation(problem, reason))
   }
 
+  /// Whether the condition holds.
   public var holds: Bool { self == .holds }
 
   /// The violation's reason, nil when it holds.
@@ -56,6 +59,7 @@ public enum PostconditionResult: Sendable, Equatable, CustomStringConvertible {
     return nil
   }
 
+  /// `holds` or `violated: <reason>`.
   public var description: String {
     switch self {
     case .holds: "holds"
@@ -94,11 +98,11 @@ public enum PostconditionResult: Sendable, Equatable, CustomStringConvertible {
 ///    `'t'` vs `true`, `'{}'` vs `'{}'::text[]`).
 /// 4. Otherwise the expressions are reported as different (e.g. `now()` vs `CURRENT_TIMESTAMP`,
 ///    which are equivalent but written differently: write the default as PostgreSQL prints it).
-public enum PostconditionChecker {
+package enum PostconditionChecker {
   /// - Parameter countRows: for `no_rows_match`, count the matching rows instead of stopping at the
   ///   first one. Use it where the check is expected to hold (after a backfill): the whole table is
   ///   read either way then, a count can use parallel workers, and a violation says how many rows.
-  public static func check(_ p: Postcondition, on connection: Connection, countRows: Bool = false) throws
+  package static func check(_ p: Postcondition, on connection: Connection, countRows: Bool = false) throws
     -> PostconditionResult
   {
     let catalog = Catalog(connection)
@@ -254,7 +258,7 @@ public enum PostconditionChecker {
   }
 
   /// Checks a precondition: whether the step may run without losing what the plan cannot see.
-  public static func check(_ p: Precondition, on connection: Connection) throws -> PostconditionResult {
+  package static func check(_ p: Precondition, on connection: Connection) throws -> PostconditionResult {
     let catalog = Catalog(connection)
     switch p {
     case .columnReplaceable(let table, let column, let nullable, let expression):
@@ -288,14 +292,14 @@ public enum PostconditionChecker {
 
   /// Checks every postcondition; the reasons of those violated, in order (empty when all hold).
   /// - Parameter countRows: see `check`.
-  public static func violations(of postconditions: [Postcondition], on connection: Connection, countRows: Bool = false)
+  package static func violations(of postconditions: [Postcondition], on connection: Connection, countRows: Bool = false)
     throws -> [String]
   {
     try postconditions.compactMap { try check($0, on: connection, countRows: countRows).reason }
   }
 
   /// Checks every precondition; the reasons of those that do not hold, in order.
-  public static func violations(of preconditions: [Precondition], on connection: Connection) throws -> [String] {
+  package static func violations(of preconditions: [Precondition], on connection: Connection) throws -> [String] {
     try preconditions.compactMap { try check($0, on: connection).reason }
   }
 

@@ -1,11 +1,12 @@
 import Foundation
-public import PGPhaseModel
+import PGPhaseModel
 import PGPhasePostgres
 
 /// What `pgphase repair` did, and what `verify` says afterwards.
 public struct RepairReport: Sendable, Codable, Equatable {
   /// One change repair made.
   public struct Action: Sendable, Codable, Equatable, CustomStringConvertible {
+    /// What repair did.
     public enum Kind: String, Sendable, Codable {
       /// A step left running or failed was finished (run again, or found done in the catalog).
       case finishedStep = "finished_step"
@@ -21,13 +22,18 @@ public struct RepairReport: Sendable, Codable, Equatable {
       case droppedLeftover = "dropped_leftover"
     }
 
+    /// What repair did.
     public var kind: Kind
+    /// The intent of the step concerned, if any.
     public var intent: String?
+    /// The step concerned, if any.
     public var step: String?
+    /// The index or constraint concerned, if any.
     public var object: String?
     /// For people, e.g. `finished: index public.t_b_idx is built and valid`.
     public var message: String
 
+    /// An action of `kind`.
     public init(kind: Kind, intent: String? = nil, step: String? = nil, object: String? = nil, message: String) {
       self.kind = kind
       self.intent = intent
@@ -42,6 +48,7 @@ public struct RepairReport: Sendable, Codable, Equatable {
 
   /// A problem repair left for a person, with why.
   public struct Unresolved: Sendable, Codable, Equatable, CustomStringConvertible {
+    /// Why it was left.
     public enum Kind: String, Sendable, Codable {
       /// The step is running in a live backend: someone is applying; not touched.
       case stepRunning = "step_running"
@@ -55,12 +62,18 @@ public struct RepairReport: Sendable, Codable, Equatable {
       case foreignInvalidIndex = "foreign_invalid_index"
     }
 
+    /// Why it was left.
     public var kind: Kind
+    /// The intent of the step concerned, if any.
     public var intent: String?
+    /// The step concerned, if any.
     public var step: String?
+    /// The index or constraint concerned, if any.
     public var object: String?
+    /// Why, and what a person can do.
     public var message: String
 
+    /// A problem of `kind` left for a person.
     public init(kind: Kind, intent: String? = nil, step: String? = nil, object: String? = nil, message: String) {
       self.kind = kind
       self.intent = intent
@@ -85,6 +98,7 @@ public struct RepairReport: Sendable, Codable, Equatable {
   /// Nothing was changed.
   public var nothingToDo: Bool { actions.isEmpty }
 
+  /// A report of what repair did and found.
   public init(actions: [Action], unresolved: [Unresolved], verify: VerifyReport) {
     self.actions = actions
     self.unresolved = unresolved
@@ -96,6 +110,7 @@ public struct RepairReport: Sendable, Codable, Equatable {
     case nothingToDo = "nothing_to_do"
   }
 
+  /// Reads the JSON `encode(to:)` writes (`nothing_to_do` is derived).
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     actions = try c.decode([Action].self, forKey: .actions)
@@ -103,6 +118,7 @@ public struct RepairReport: Sendable, Codable, Equatable {
     verify = try c.decode(VerifyReport.self, forKey: .verify)
   }
 
+  /// Writes `nothing_to_do` too.
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(actions, forKey: .actions)

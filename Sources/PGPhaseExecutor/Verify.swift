@@ -6,6 +6,7 @@ public import PGPhasePostgres
 public struct VerifyReport: Sendable, Codable, Equatable {
   /// One problem, located by intent and step where it has one.
   public struct Finding: Sendable, Codable, Equatable {
+    /// What was found.
     public enum Kind: String, Sendable, Codable {
       /// A done step's postcondition does not hold: an object missing, extra, of the wrong type
       /// or definition, an index invalid, a constraint not validated, a trigger gone.
@@ -20,9 +21,12 @@ public struct VerifyReport: Sendable, Codable, Equatable {
 
     /// The error a failed step recorded.
     public struct StepError: Sendable, Codable, Equatable {
+      /// The SQLSTATE it recorded, when the server gave one.
       public var sqlState: String?
+      /// The message it recorded.
       public var message: String
 
+      /// A recorded error.
       public init(sqlState: String?, message: String) {
         self.sqlState = sqlState
         self.message = message
@@ -34,8 +38,11 @@ public struct VerifyReport: Sendable, Codable, Equatable {
       }
     }
 
+    /// What was found.
     public var kind: Kind
+    /// The intent of the step concerned, if any.
     public var intent: String?
+    /// The step concerned, if any.
     public var step: String?
     /// The table, index, view or function concerned.
     public var object: String?
@@ -53,6 +60,7 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     /// validate). Other drift needs a person: repair does not recreate dropped objects.
     public var repairable: Bool
 
+    /// A finding; only the fields that apply to its kind are set.
     public init(
       kind: Kind, intent: String? = nil, step: String? = nil, object: String? = nil,
       problem: PostconditionResult.Violation.Problem? = nil, expected: Postcondition? = nil, state: StepState? = nil,
@@ -84,9 +92,11 @@ public struct VerifyReport: Sendable, Codable, Equatable {
 
   /// Done steps whose postconditions were checked.
   public var checkedSteps: Int
+  /// Postconditions checked (superseded ones are not).
   public var checkedPostconditions: Int
   /// Steps the journal says are done and that have only unchecked postconditions.
   public var uncheckableSteps: Int
+  /// Every problem found, in apply order.
   public var findings: [Finding]
   /// Steps running in a live backend right now (not drift: someone is applying).
   public var inProgress: [String]
@@ -103,6 +113,7 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     case isClean = "clean"
   }
 
+  /// A report of one verification.
   public init(checkedSteps: Int, checkedPostconditions: Int, uncheckableSteps: Int, findings: [Finding], inProgress: [String]) {
     self.checkedSteps = checkedSteps
     self.checkedPostconditions = checkedPostconditions
@@ -111,6 +122,7 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     self.inProgress = inProgress
   }
 
+  /// Reads the JSON `encode(to:)` writes (`clean` is derived).
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     checkedSteps = try c.decode(Int.self, forKey: .checkedSteps)
@@ -120,6 +132,7 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     inProgress = try c.decode([String].self, forKey: .inProgress)
   }
 
+  /// Writes `clean` too, for callers that only read that.
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(checkedSteps, forKey: .checkedSteps)

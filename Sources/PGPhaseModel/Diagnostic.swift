@@ -2,9 +2,12 @@
 public struct SourceLocation: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
   /// The file as the caller named it (relative paths stay relative).
   public var file: String
+  /// 1-based.
   public var line: Int
+  /// 1-based, in characters.
   public var column: Int
 
+  /// A position in `file`.
   public init(file: String, line: Int, column: Int) {
     self.file = file
     self.line = line
@@ -14,6 +17,7 @@ public struct SourceLocation: Hashable, Sendable, Codable, Comparable, CustomStr
   /// `file:line:column`, the form editors and CI annotations understand.
   public var description: String { "\(file):\(line):\(column)" }
 
+  /// By file, then line, then column: the order problems are listed in.
   public static func < (a: SourceLocation, b: SourceLocation) -> Bool {
     (a.file, a.line, a.column) < (b.file, b.line, b.column)
   }
@@ -34,6 +38,7 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
       case .error: 2
       }
     }
+    /// note < warning < error.
     public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
   }
 
@@ -51,7 +56,9 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
     public static let statement = "statement"
   }
 
+  /// Whether it stops the run (errors do).
   public var severity: Severity
+  /// What is wrong, in one sentence; the place is printed before it.
   public var message: String
   /// Where in a user's file, when the problem is in one.
   public var location: SourceLocation?
@@ -63,6 +70,7 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
   /// How to fix it, when we know: a did-you-mean, or the safe way to write the change.
   public var hint: String?
 
+  /// A diagnostic at `location` (nil: not in a file), with the object and context it concerns.
   public init(
     _ severity: Severity, _ message: String, at location: SourceLocation?, object: String? = nil,
     context: [String: String] = [:], hint: String? = nil
@@ -116,6 +124,7 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
     case severity, message, location, object, context, hint
   }
 
+  /// Reads the JSON `encode(to:)` writes.
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     severity = try c.decode(Severity.self, forKey: .severity)
@@ -126,6 +135,7 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
     hint = try c.decodeIfPresent(String.self, forKey: .hint)
   }
 
+  /// `context` is left out when empty.
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(severity, forKey: .severity)
@@ -139,8 +149,11 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
 
 /// Thrown when input has at least one error-severity diagnostic; carries all of them.
 public struct DiagnosticsError: Error, Sendable, CustomStringConvertible {
+  /// Every diagnostic of the run, errors and warnings.
   public var diagnostics: [Diagnostic]
+  /// Carries `diagnostics`.
   public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+  /// One diagnostic per line group, as `Diagnostic.description` prints them.
   public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
 }
 

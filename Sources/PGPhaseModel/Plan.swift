@@ -7,6 +7,7 @@ public enum Phase: String, Sendable, Codable, CaseIterable, Comparable {
   /// Removes what only the old app needed; the point of no return.
   case contract
 
+  /// Phases order as they run: expand, backfill, contract.
   public static func < (a: Phase, b: Phase) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
   }
@@ -23,6 +24,7 @@ public enum LockMode: String, Sendable, Codable, CaseIterable, Comparable {
   case exclusive = "EXCLUSIVE"
   case accessExclusive = "ACCESS EXCLUSIVE"
 
+  /// Weakest first, as PostgreSQL's conflict table grows.
   public static func < (a: LockMode, b: LockMode) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
   }
@@ -51,6 +53,7 @@ public enum CostClass: String, Sendable, Codable, CaseIterable, Comparable {
   /// User SQL (the `sql` operation): the planner does not analyse it; `pgphase lint` does.
   case unknown
 
+  /// Cheapest first.
   public static func < (a: CostClass, b: CostClass) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
   }
@@ -58,9 +61,12 @@ public enum CostClass: String, Sendable, Codable, CaseIterable, Comparable {
 
 /// A relation a step locks, and how.
 public struct LockedRelation: Hashable, Sendable, Codable {
+  /// The table, index or other relation locked.
   public var relation: QualifiedName
+  /// The mode requested.
   public var mode: LockMode
 
+  /// `relation` locked in `mode`.
   public init(_ relation: QualifiedName, _ mode: LockMode) {
     self.relation = relation
     self.mode = mode
@@ -70,9 +76,12 @@ public struct LockedRelation: Hashable, Sendable, Codable {
 /// SQL that undoes a step, with its own transactional flag (the undo of a concurrent index
 /// build is a concurrent drop, which cannot run in a transaction either).
 public struct Undo: Hashable, Sendable, Codable {
+  /// The statements that undo the step, in order.
   public var sql: [String]
+  /// false sends each statement alone (a concurrent index drop).
   public var transactional: Bool
 
+  /// An undo; transactional unless said otherwise.
   public init(sql: [String], transactional: Bool = true) {
     self.sql = sql
     self.transactional = transactional
@@ -81,9 +90,12 @@ public struct Undo: Hashable, Sendable, Codable {
 
 /// The steps of one phase, in the order they run.
 public struct PhasePlan: Hashable, Sendable, Codable {
+  /// Which phase.
   public var phase: Phase
+  /// Its steps in run order; ids number them within the phase.
   public var steps: [Step]
 
+  /// The steps of one phase.
   public init(phase: Phase, steps: [Step]) {
     self.phase = phase
     self.steps = steps
@@ -101,6 +113,7 @@ public struct Plan: Hashable, Sendable, Codable {
   public var format: Int
   /// The intent's id; plans apply in id order.
   public var intent: String
+  /// The intent's description, for headers and review.
   public var description: String?
   /// The intent file, as the planner was given it.
   public var source: String
@@ -111,6 +124,7 @@ public struct Plan: Hashable, Sendable, Codable {
   /// Expand, backfill and contract, in that order (a phase may have no steps).
   public var phases: [PhasePlan]
 
+  /// A plan in the current format.
   public init(
     intent: String, description: String?, source: String, lockTimeout: String, backfillBatchSize: Int?, phases: [PhasePlan]
   ) {
@@ -137,6 +151,7 @@ public struct Plan: Hashable, Sendable, Codable {
     case backfillBatchSize = "backfill_batch_size"
   }
 
+  /// Reads a current-format plan; older formats go through `PlanDocument.decode`.
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     format = try c.decode(Int.self, forKey: .format)

@@ -11,6 +11,7 @@ public struct PlanDocument: Sendable {
   /// The format it was written in.
   public var format: Int
 
+  /// A plan and the format it was read in (current for a plan made in memory).
   public init(plan: Plan, format: Int = Plan.currentFormat) {
     self.plan = plan
     self.format = format
@@ -82,6 +83,7 @@ public enum PlanReadError: Error, Sendable, Equatable, CustomStringConvertible {
   /// A format-1 step whose action cannot be derived safely from what that format stored.
   case unconvertible(step: String, reason: String)
 
+  /// What is wrong and what to do: upgrade pgphase, or re-plan.
   public var description: String {
     switch self {
     case .malformed(let what): "not a readable pgphase plan: \(what)"

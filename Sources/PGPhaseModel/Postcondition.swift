@@ -54,6 +54,7 @@ public enum Postcondition: Hashable, Sendable, Codable {
     case unchecked
   }
 
+  /// Which check it is, as plan.json names it.
   public var kind: Kind {
     switch self {
     case .tableExists: .tableExists
@@ -96,6 +97,7 @@ public enum Postcondition: Hashable, Sendable, Codable {
   /// table for a column, constraint, trigger or row check.
   public var objectDescription: String? { subject?.description }
 
+  /// Reads the JSON object described on the type; a field the kind does not take is an error.
   public init(from decoder: any Decoder) throws {
     let c = try ConditionFields(decoder)
     switch try c.kind(Kind.self) {
@@ -148,6 +150,7 @@ public enum Postcondition: Hashable, Sendable, Codable {
     }
   }
 
+  /// Writes the fields of the case only.
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: ConditionKey.self)
     try c.encode(kind.rawValue, forKey: .kind)
@@ -201,12 +204,14 @@ public enum Precondition: Hashable, Sendable, Codable {
     case columnReplaceable = "column_replaceable"
   }
 
+  /// Which check it is, as plan.json names it.
   public var kind: Kind {
     switch self {
     case .columnReplaceable: .columnReplaceable
     }
   }
 
+  /// Reads the JSON object described on `Postcondition`, strictly.
   public init(from decoder: any Decoder) throws {
     let c = try ConditionFields(decoder)
     switch try c.kind(Kind.self) {
@@ -217,6 +222,7 @@ public enum Precondition: Hashable, Sendable, Codable {
     }
   }
 
+  /// Writes the fields of the case only.
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: ConditionKey.self)
     try c.encode(kind.rawValue, forKey: .kind)

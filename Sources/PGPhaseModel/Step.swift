@@ -4,6 +4,7 @@
 public struct Step: Hashable, Sendable, Codable {
   /// Stable within a plan: `<phase>/<nn>-<slug>`.
   public var id: String
+  /// The phase it belongs to (also the prefix of `id`).
   public var phase: Phase
   /// 1-based index of the intent change this step came from.
   public var change: Int
@@ -18,7 +19,9 @@ public struct Step: Hashable, Sendable, Codable {
   public var sql: [String]
   /// What the step is, which decides how the executor runs, watches, resumes and repairs it.
   public var action: StepAction
+  /// The relations it locks and how, as the planner judges it (empty for user SQL).
   public var locks: [LockedRelation]
+  /// How long the lock is held, which is what the app notices.
   public var cost: CostClass
   /// How to reverse the step. nil in expand or backfill means nothing needs undoing (for example
   /// data written into a column that the expand undo drops); every contract step is irreversible.
@@ -29,6 +32,7 @@ public struct Step: Hashable, Sendable, Codable {
   /// executor refuses the step, and says why, rather than lose what the plan cannot see.
   public var preconditions: [Precondition]
 
+  /// A step; most are `transaction`s with no preconditions.
   public init(
     id: String, phase: Phase, change: Int, location: SourceLocation? = nil, operation: String, summary: String,
     sql: [String], action: StepAction, locks: [LockedRelation], cost: CostClass, undo: Undo?,
@@ -66,6 +70,7 @@ public struct Step: Hashable, Sendable, Codable {
     case preconditions
   }
 
+  /// Reads a current-format step; `transactional` must agree with the action.
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     id = try c.decode(String.self, forKey: .id)
@@ -92,6 +97,7 @@ public struct Step: Hashable, Sendable, Codable {
     }
   }
 
+  /// Writes `transactional` beside the action for readers, and preconditions only when there are some.
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(id, forKey: .id)
@@ -143,6 +149,7 @@ public enum StepAction: Hashable, Sendable, Codable {
     case sql
   }
 
+  /// The action's name in plan.json.
   public var kind: Kind {
     switch self {
     case .transaction: .transaction
@@ -178,6 +185,7 @@ public enum StepAction: Hashable, Sendable, Codable {
     case bypassTrigger = "bypass_trigger"
   }
 
+  /// Reads `{"kind": ..., <fields of the case>}`.
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     switch try c.decode(Kind.self, forKey: .kind) {
@@ -206,6 +214,7 @@ public enum StepAction: Hashable, Sendable, Codable {
     }
   }
 
+  /// Writes `{"kind": ..., <fields of the case>}`.
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(kind, forKey: .kind)
@@ -238,11 +247,14 @@ public enum StepAction: Hashable, Sendable, Codable {
 public struct IndexBuild: Hashable, Sendable {
   /// The index, in its table's schema (an index always lives there).
   public var index: QualifiedName
+  /// The indexed table.
   public var table: QualifiedName
+  /// A unique index.
   public var unique: Bool
   /// What follows `ON <table>` in CREATE INDEX: `[USING method] (keys) [INCLUDE (...)] [WHERE ...]`.
   public var definition: String
 
+  /// An index build.
   public init(index: QualifiedName, table: QualifiedName, unique: Bool, definition: String) {
     self.index = index
     self.table = table
@@ -270,6 +282,7 @@ public struct IndexBuild: Hashable, Sendable {
 /// Describes a batched data change so the executor can run it in small keyset batches.
 /// `sql` of the step holds the same change as one statement, for review and for tiny tables.
 public struct BackfillSpec: Hashable, Sendable {
+  /// The table updated.
   public var table: QualifiedName
   /// Column → SQL expression, applied to every pending row.
   public var assignments: [Assignment]
@@ -280,6 +293,7 @@ public struct BackfillSpec: Hashable, Sendable {
   /// backfill does not pay a PL/pgSQL call per row; other sessions' writes still fire it.
   public var bypassTrigger: String?
 
+  /// A backfill of `table` setting `assignments` on the `pending` rows.
   public init(table: QualifiedName, assignments: [Assignment], pending: String, bypassTrigger: String? = nil) {
     self.table = table
     self.assignments = assignments

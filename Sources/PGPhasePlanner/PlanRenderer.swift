@@ -15,6 +15,7 @@ public enum PlanRenderer {
     return files
   }
 
+  /// plan.json: pretty-printed with sorted keys, so diffs in review are small and stable.
   public static func json(_ plan: Plan) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -22,6 +23,7 @@ public enum PlanRenderer {
     return String(decoding: data, as: UTF8.self) + "\n"
   }
 
+  /// Reads a current-format plan.json.
   public static func decode(json: String) throws -> Plan {
     try JSONDecoder().decode(Plan.self, from: Data(json.utf8))
   }
