@@ -1,6 +1,6 @@
 import Foundation
 import PGPhaseModel
-public import PGPhasePostgres
+package import PGPhasePostgres
 
 extension StepRunner {
   // MARK: - Backfills

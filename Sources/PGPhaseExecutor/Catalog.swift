@@ -1,5 +1,5 @@
-public import PGPhaseModel
-public import PGPhasePostgres
+package import PGPhaseModel
+package import PGPhasePostgres
 
 /// Reads the live catalog through one connection. Every read is a plain SELECT with names passed
 /// as parameters; names without a schema resolve through the session's `search_path`, exactly as

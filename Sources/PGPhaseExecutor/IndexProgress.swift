@@ -1,5 +1,5 @@
 import Foundation
-public import PGPhaseModel
+package import PGPhaseModel
 import PGPhasePostgres
 
 /// One sample of `pg_stat_progress_create_index` for a build, with the session it waits for.

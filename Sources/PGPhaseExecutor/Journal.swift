@@ -1,6 +1,6 @@
 import Foundation
-public import PGPhaseModel
-public import PGPhasePostgres
+package import PGPhaseModel
+package import PGPhasePostgres
 
 /// The state of one step as the journal records it.
 public enum StepState: String, Sendable, Codable, CaseIterable {

@@ -1,5 +1,5 @@
 import Foundation
-public import PGPhaseModel
+package import PGPhaseModel
 public import PGPhasePostgres
 
 /// How a transactional step that hit `lock_timeout` (55P03) or a deadlock (40P01) is retried:

@@ -1,6 +1,6 @@
 import Foundation
-public import PGPhaseModel
-public import PGPhasePostgres
+package import PGPhaseModel
+package import PGPhasePostgres
 
 /// Whether a postcondition (or precondition) holds in the live catalog.
 public enum PostconditionResult: Sendable, Equatable, CustomStringConvertible {

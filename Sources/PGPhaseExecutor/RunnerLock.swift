@@ -1,5 +1,5 @@
 import Foundation
-public import PGPhasePostgres
+package import PGPhasePostgres
 
 /// The one-runner-at-a-time lock: a session-level advisory lock on its own connection, taken by
 /// polling `pg_try_advisory_lock` with no transaction open (never a blocking `pg_advisory_lock`,
