@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// Module map (one job each):
-/// - PGPhaseModel: the value types every stage speaks (intents, plans, steps, locks, diagnostics, SQL quoting).
+/// - PGPhaseModel: the value types every stage speaks (intents, plans and their formats, typed steps, diagnostics, SQL quoting).
 /// - PGPhaseIntents: reads intent YAML into the model, with located diagnostics.
 /// - PGPhasePlanner: compiles intents into phased plans and renders them as files. Pure: no I/O.
 /// - PGPhaseLint: finds lock-heavy or unsafe DDL in SQL text and plans, using the real PostgreSQL parser.
