@@ -4,25 +4,10 @@ import PGPhasePostgres
 
 /// What `pgphase repair` did, and what `verify` says afterwards.
 public struct RepairReport: Sendable, Codable, Equatable {
-  /// One change repair made.
-  public struct Action: Sendable, Codable, Equatable, CustomStringConvertible {
-    /// What repair did.
-    public enum Kind: String, Sendable, Codable {
-      /// A step left running or failed was finished (run again, or found done in the catalog).
-      case finishedStep = "finished_step"
-      /// A step that could not be finished was undone, so the next apply runs it again.
-      case undidStep = "undid_step"
-      /// A missing index of a done step was built.
-      case builtIndex = "built_index"
-      /// An invalid index of a done step was dropped and built again.
-      case rebuiltIndex = "rebuilt_index"
-      /// A constraint a done step validated, found NOT VALID, was validated.
-      case validatedConstraint = "validated_constraint"
-      /// An invalid `_ccnew`/`_ccold` leftover of REINDEX CONCURRENTLY was dropped.
-      case droppedLeftover = "dropped_leftover"
-    }
-
-    /// What repair did.
+  /// One thing repair did (`Entry<ActionKind>`) or left for a person (`Entry<UnresolvedKind>`):
+  /// what kind, where, and a message for people.
+  public struct Entry<Kind: Sendable & Codable & Equatable>: Sendable, Codable, Equatable, CustomStringConvertible {
+    /// What repair did, or why it left the problem.
     public var kind: Kind
     /// The intent of the step concerned, if any.
     public var intent: String?
@@ -33,7 +18,7 @@ public struct RepairReport: Sendable, Codable, Equatable {
     /// For people, e.g. `finished: index public.t_b_idx is built and valid`.
     public var message: String
 
-    /// An action of `kind`.
+    /// An entry of `kind`.
     public init(kind: Kind, intent: String? = nil, step: String? = nil, object: String? = nil, message: String) {
       self.kind = kind
       self.intent = intent
@@ -46,47 +31,40 @@ public struct RepairReport: Sendable, Codable, Equatable {
     public var description: String { place(intent, step).map { "\($0): \(message)" } ?? message }
   }
 
-  /// A problem repair left for a person, with why.
-  public struct Unresolved: Sendable, Codable, Equatable, CustomStringConvertible {
-    /// Why it was left.
-    public enum Kind: String, Sendable, Codable {
-      /// The step is running in a live backend: someone is applying; not touched.
-      case stepRunning = "step_running"
-      /// The step could be neither finished nor undone.
-      case stepNotFinished = "step_not_finished"
-      /// An invalid or missing index could not be built.
-      case indexNotRebuilt = "index_not_rebuilt"
-      /// A NOT VALID constraint could not be validated (rows violate it).
-      case constraintNotValidated = "constraint_not_validated"
-      /// An invalid index pgphase did not build: never touched.
-      case foreignInvalidIndex = "foreign_invalid_index"
-    }
-
-    /// Why it was left.
-    public var kind: Kind
-    /// The intent of the step concerned, if any.
-    public var intent: String?
-    /// The step concerned, if any.
-    public var step: String?
-    /// The index or constraint concerned, if any.
-    public var object: String?
-    /// Why, and what a person can do.
-    public var message: String
-
-    /// A problem of `kind` left for a person.
-    public init(kind: Kind, intent: String? = nil, step: String? = nil, object: String? = nil, message: String) {
-      self.kind = kind
-      self.intent = intent
-      self.step = step
-      self.object = object
-      self.message = message
-    }
-
-    /// `<intent> <step>: message`, or `<object>: message`.
-    public var description: String {
-      (place(intent, step) ?? object).map { "\($0): \(message)" } ?? message
-    }
+  /// What repair did.
+  public enum ActionKind: String, Sendable, Codable {
+    /// A step left running or failed was finished (run again, or found done in the catalog).
+    case finishedStep = "finished_step"
+    /// A step that could not be finished was undone, so the next apply runs it again.
+    case undidStep = "undid_step"
+    /// A missing index of a done step was built.
+    case builtIndex = "built_index"
+    /// An invalid index of a done step was dropped and built again.
+    case rebuiltIndex = "rebuilt_index"
+    /// A constraint a done step validated, found NOT VALID, was validated.
+    case validatedConstraint = "validated_constraint"
+    /// An invalid `_ccnew`/`_ccold` leftover of REINDEX CONCURRENTLY was dropped.
+    case droppedLeftover = "dropped_leftover"
   }
+
+  /// Why a problem was left for a person.
+  public enum UnresolvedKind: String, Sendable, Codable {
+    /// The step is running in a live backend: someone is applying; not touched.
+    case stepRunning = "step_running"
+    /// The step could be neither finished nor undone.
+    case stepNotFinished = "step_not_finished"
+    /// An invalid or missing index could not be built.
+    case indexNotRebuilt = "index_not_rebuilt"
+    /// A NOT VALID constraint could not be validated (rows violate it).
+    case constraintNotValidated = "constraint_not_validated"
+    /// An invalid index pgphase did not build: never touched.
+    case foreignInvalidIndex = "foreign_invalid_index"
+  }
+
+  /// One change repair made.
+  public typealias Action = Entry<ActionKind>
+  /// A problem repair left for a person, with why.
+  public typealias Unresolved = Entry<UnresolvedKind>
 
   /// Every change made, in order.
   public var actions: [Action]
@@ -237,7 +215,9 @@ extension Executor {
       let verified = try Verifier.verify(on: c)
       for f in verified.findings where f.kind == .foreignInvalidIndex {
         unresolved.append(
-          .init(kind: .foreignInvalidIndex, object: f.object ?? "?", message: "invalid and not built by pgphase; not touched"))
+          .init(
+            kind: .foreignInvalidIndex, object: f.object,
+            message: "\(f.object ?? "an index") is invalid and not built by pgphase; not touched"))
       }
       report = RepairReport(actions: actions, unresolved: unresolved, verify: verified)
     }
