@@ -30,6 +30,11 @@ struct PGPhase: AsyncParsableCommand {
       }
     } catch let exit as ExitCode {
       Foundation.exit(exit.rawValue)
+    } catch let failure where ExitStatus.report(failure) != nil {
+      // A library failure no command caught: printed and mapped as every command does.
+      let (diagnostics, status) = ExitStatus.report(failure)!
+      for d in diagnostics { printError(d.description) }
+      Foundation.exit(status)
     } catch {
       let code = exitCode(for: error)
       if code == .success {
