@@ -44,7 +44,7 @@ public enum ExecutorError: Error, Sendable, Equatable, CustomStringConvertible {
   public var diagnostics: [Diagnostic] {
     switch self {
     case .badPlans(let path, let problem):
-      return [Diagnostic(.error, problem, at: nil, object: path, context: ["path": path])]
+      return [Diagnostic(.error, problem, at: nil, object: path)]
     case .unsafePlans(let violations):
       return violations.map {
         .error(

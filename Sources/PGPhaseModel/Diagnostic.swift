@@ -100,11 +100,12 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
   /// The server's SQLSTATE, when PostgreSQL reported the problem.
   public var sqlState: String? { context[ContextKey.sqlState] }
 
-  /// Where the problem is, as the line's prefix: `file:line:col` for a file, `<intent> <step>`
-  /// for a step, `<intent>` for an intent; nil when it is about none of them.
+  /// Where the problem is, as the line's prefix: `file:line:col` for a place in a file,
+  /// `<intent> <step>` for a step, `<intent>` for an intent, else the object (a file without a
+  /// position, an index); nil when it is about none of them.
   public var place: String? {
     if let location { return location.description }
-    guard let intent = context[ContextKey.intent] else { return nil }
+    guard let intent = context[ContextKey.intent] else { return object }
     return context[ContextKey.step].map { "\(intent) \($0)" } ?? intent
   }
 

@@ -27,6 +27,21 @@ struct Format1PlanTests {
     }
   }
 
+  /// A plan of a format this pgphase cannot read stops the command before it connects (exit 2),
+  /// printed at the file, saying what to do.
+  @Test func anUnreadableFormatIsRefusedAtTheFile() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-format-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try FileManager.default.createDirectory(at: dir.appendingPathComponent("20990101_x"), withIntermediateDirectories: true)
+    try Data(#"{"format": 3, "intent": "20990101_x"}"#.utf8).write(to: dir.appendingPathComponent("20990101_x/plan.json"))
+    let r = try runPGPhase(["apply", "--phase", "expand", "--dsn", "host=/nonexistent", dir.path])
+    #expect(r.status == 2, "\(r.stderr)")
+    #expect(
+      r.stderr.contains(
+        "\(dir.path)/20990101_x/plan.json: error: plan format 3 is not supported (this pgphase reads formats 1 and 2): upgrade pgphase"
+      ), "\(r.stderr)")
+  }
+
   /// A format-1 plans folder still applies, and a journal it wrote (format-1 plans in
   /// pgphase.intents, as the earlier version stored them) still works for status, verify and
   /// repair, and for finishing the rollout with the re-planned format-2 folder.

@@ -27,6 +27,17 @@ import Testing
     #expect(Diagnostic.error("could not connect", at: nil).description == "error: could not connect")
   }
 
+  /// A file without a position (a plan that cannot be read) or an object is the place when
+  /// there is nothing more precise.
+  @Test func anObjectIsThePlaceOfLastResort() {
+    let file = Diagnostic(.error, "not a readable pgphase plan", at: nil, object: "plans/a/plan.json")
+    #expect(file.description == "plans/a/plan.json: error: not a readable pgphase plan")
+    var step = Diagnostic.error("failed: x", intent: "a", step: "expand/01-x", object: "public.i")
+    #expect(step.description == "a expand/01-x: error: failed: x")
+    step.location = SourceLocation(file: "a.yaml", line: 2, column: 3)
+    #expect(step.description == "a.yaml:2:3: error: failed: x")
+  }
+
   @Test func roundTripsAsJSON() throws {
     var d = Diagnostic(.warning, "m", at: nil, object: "public.t", context: ["intent": "i"], hint: "h")
     d.context["step"] = "expand/01-a"
