@@ -29,27 +29,28 @@ struct JournalWriter {
   /// An attempt starts: `running`, one more attempt, started now, not finished. A
   /// non-transactional step commits this before it runs, so a kill leaves it to be resolved.
   func running(_ step: Step) throws {
-    try write(step, .running, newAttempt: true, started: true, finished: false, failure: nil)
+    try write(step, .running, startsAttempt: true, failure: nil)
   }
 
   /// The step is done (its postconditions hold, or its transaction is committing).
   func done(_ step: Step, _ attempt: Attempt = .current) throws {
-    try write(step, .done, newAttempt: attempt == .whole, started: attempt == .whole, finished: true, failure: nil)
+    try write(step, .done, startsAttempt: attempt == .whole, failure: nil)
   }
 
   /// The step failed, with what went wrong.
   func failed(_ step: Step, _ failure: StepFailure, _ attempt: Attempt = .current) throws {
-    try write(step, .failed, newAttempt: attempt == .whole, started: attempt == .whole, finished: true, failure: failure)
+    try write(step, .failed, startsAttempt: attempt == .whole, failure: failure)
   }
 
   /// The step's undo ran (or it had nothing to undo): the next apply runs it again.
   func undone(_ step: Step) throws {
-    try write(step, .undone, newAttempt: false, started: false, finished: true, failure: nil)
+    try write(step, .undone, startsAttempt: false, failure: nil)
   }
 
-  private func write(_ step: Step, _ state: StepState, newAttempt: Bool, started: Bool, finished: Bool, failure: StepFailure?)
-    throws
-  {
+  /// Upserts the row. An attempt that starts here counts one more and sets `started_at`; every
+  /// state but `running` sets `finished_at`.
+  private func write(_ step: Step, _ state: StepState, startsAttempt: Bool, failure: StepFailure?) throws {
+    let finished = state != .running
     try connection.execute(
       """
       INSERT INTO pgphase.steps AS s (intent, step_id, phase, position, statements, state, attempts, started_at,
@@ -66,7 +67,7 @@ struct JournalWriter {
       """,
       [
         plan.plan.intent, step.id, step.phase.rawValue, String(positions[step.id] ?? 0), textArrayLiteral(step.sql),
-        state.rawValue, newAttempt ? "1" : "0", started ? "true" : "false", finished ? "true" : "false", runner,
+        state.rawValue, startsAttempt ? "1" : "0", startsAttempt ? "true" : "false", finished ? "true" : "false", runner,
         failure?.sqlState, failure?.message, failure?.detail, failure?.statement,
       ])
   }

@@ -23,9 +23,9 @@ public enum PlanRenderer {
     return String(decoding: data, as: UTF8.self) + "\n"
   }
 
-  /// Reads a current-format plan.json.
+  /// Reads a plan.json of any format this pgphase reads (older ones converted).
   public static func decode(json: String) throws -> Plan {
-    try JSONDecoder().decode(Plan.self, from: Data(json.utf8))
+    try PlanDocument.decode(Data(json.utf8)).plan
   }
 
   static func header(_ plan: Plan, _ title: String) -> [String] {

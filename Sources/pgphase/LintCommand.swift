@@ -95,7 +95,7 @@ struct LintCommand: ParsableCommand {
           continue
         }
         do {
-          let plan = try JSONDecoder().decode(Plan.self, from: Data(text.utf8))
+          let plan = try PlanDocument.decode(Data(text.utf8)).plan
           findings += linter.lint(plan: plan, file: input.path, text: text)
         } catch {
           printError("\(input.path):1:1: error: not a pgphase plan: \(error)")
