@@ -68,8 +68,8 @@ import Testing
     let plans = repositoryRoot.appendingPathComponent("plans").path
     let r = try runPGPhase(["apply", "--phase", "expand", "--dsn", "host=/nonexistent dbname=x", plans], in: dir)
     #expect(r.status == 2, "\(r.stderr)")
-    #expect(r.stderr.contains(".pgphase.yaml:2:3: error: unknown key 'rollout.before'"), "\(r.stderr)")
-    #expect(r.stderr.contains("did you mean 'before_phase'?"), "\(r.stderr)")
-    #expect(r.stderr.contains(".pgphase.yaml:3:11: error: 'rollout.notify' must be a string"), "\(r.stderr)")
+    #expect(r.stderr.contains(".pgphase.yaml:2:3: error: unknown key `before` in `rollout`"), "\(r.stderr)")
+    #expect(r.stderr.contains("did you mean `before_phase`?"), "\(r.stderr)")
+    #expect(r.stderr.contains(".pgphase.yaml:3:11: error: `rollout.notify` must be a string"), "\(r.stderr)")
   }
 }
