@@ -13,7 +13,9 @@ public enum Planner {
     var plans: [Plan] = []
     var diagnostics: [Diagnostic] = []
     for intent in intents.sorted(by: { $0.id < $1.id }) {
-      var planner = IntentPlanner(intent: intent, model: model)
+      // `consume`: the planner holds the only reference, so its changes do not copy the whole
+      // model (all earlier intents' objects) once per intent.
+      var planner = IntentPlanner(intent: intent, model: consume model)
       planner.planAll()
       model = planner.model
       diagnostics += planner.diagnostics
