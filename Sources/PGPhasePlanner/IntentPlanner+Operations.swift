@@ -387,7 +387,7 @@ extension IntentPlanner {
     } else {
       error(
         "`alter_column` needs `down` (new value → old) so writes by the new app reach the old column", at: nil,
-        hint: "for a type change write e.g. `down: \"\(finalName)::<old type>\"`")
+        hint: "for a type change write e.g. `down: \(Self.yamlQuoted(SQL.quoteIdentifier(finalName) + "::<old type>"))`")
       return
     }
     if let newName = op.newName { report(model.create(SchemaModel.columnKey(t, newName), origin)) }
@@ -625,5 +625,13 @@ extension IntentPlanner {
       op.phase, ["sql"], "User SQL (escape hatch): locks and cost are not analysed by the planner; `pgphase lint` checks it",
       sql: [op.up], transactional: op.transactional, locks: [], cost: .unknown,
       undo: op.down.map { Undo(sql: [$0], transactional: op.transactional) }, post: [.unchecked])
+  }
+}
+
+extension IntentPlanner {
+  /// A value as it would be written in an intent: single-quoted YAML, so a quoted SQL name
+  /// (`"order"`) needs no escaping.
+  static func yamlQuoted(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
   }
 }
