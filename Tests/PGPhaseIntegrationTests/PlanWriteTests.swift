@@ -26,7 +26,7 @@ import Testing
     var files: [String: Data] = [:]
     for path in fm.enumerator(atPath: root.path)?.allObjects as? [String] ?? [] {
       var isDirectory: ObjCBool = false
-      fm.fileExists(atPath: root.appendingPathComponent(path).path, isDirectory: &isDirectory)
+      _ = fm.fileExists(atPath: root.appendingPathComponent(path).path, isDirectory: &isDirectory)
       if !isDirectory.boolValue { files[path] = fm.contents(atPath: root.appendingPathComponent(path).path) }
     }
     return files
