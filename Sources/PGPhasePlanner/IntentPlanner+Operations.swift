@@ -240,7 +240,11 @@ extension IntentPlanner {
           .expand, ["set-default", c.name], "Set the default of \(c.name) for new rows: catalog only", table: t,
           "ALTER COLUMN \(cq) SET DEFAULT \(d)", undo: "ALTER TABLE \(t.sql) ALTER COLUMN \(cq) DROP DEFAULT",
           post: [.columnDefault(t, c.name, d)])
-      } else if let fill = op.backfill, !c.nullable {
+      }
+      // The NOT NULL check below holds every updated row to it, backfilled or not: the fill
+      // trigger gives a row the backfill has not reached yet its value, whatever the UPDATE names
+      // (a default alone covers only inserts).
+      if !c.nullable, let fill = existingRows {
         fillTrigger = emitFillTrigger(table: t, column: c.name, expression: fill)
       }
     }
@@ -279,10 +283,12 @@ extension IntentPlanner {
         post: [.constraintExists(t, name, validated: false)])
     }
     if let existingRows {
+      // "No row is NULL" holds afterwards only where the fill trigger fills what the apps write;
+      // a nullable column takes the NULLs the old app (which does not know it) inserts meanwhile.
       emitBatchedUpdate(
         .backfill, ["backfill", c.name], "Fill \(c.name) on existing rows in small batches (resumable; only rows still NULL)",
         table: t, assignments: [Assignment(column: c.name, expression: existingRows)], pending: "\(cq) IS NULL",
-        checkable: true, bypassTrigger: fillTrigger)
+        checkable: fillTrigger != nil, bypassTrigger: fillTrigger)
     }
     if c.check != nil {
       emitValidate(.backfill, table: t, constraint: Self.checkName(t, c.name), slug: ["validate", Self.checkName(t, c.name)])

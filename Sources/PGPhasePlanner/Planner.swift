@@ -176,7 +176,8 @@ struct IntentPlanner {
 
   /// A BEFORE trigger that fills `column` from `expression` (evaluated on the row being written)
   /// whenever a write leaves it NULL: the old app, which does not know the column, keeps working
-  /// while NOT NULL is enforced.
+  /// while NOT NULL is enforced, and so does any UPDATE (of any column, by either app or another
+  /// change's backfill) of a row the backfill has not reached yet.
   /// Returns the trigger's name, for the backfill that does the same work (`bypassTrigger`).
   @discardableResult
   mutating func emitFillTrigger(table: QualifiedName, column: String, expression: String) -> String {
@@ -198,7 +199,9 @@ struct IntentPlanner {
       """
     emitTrigger(
       table: table, function: function, body: body, events: "INSERT OR UPDATE", slug: ["fill-trigger", column],
-      summary: "Trigger that fills \(column) from `\(expression)` when a write leaves it NULL (old app inserts keep working)")
+      summary:
+        "Trigger that fills \(column) from `\(expression)` when a write leaves it NULL (old-app inserts, and updates of rows not yet backfilled, keep working)"
+    )
     return function.name
   }
 
@@ -211,6 +214,11 @@ struct IntentPlanner {
   /// maps old to new (evaluated on the row), `down` maps new back to old. It only assigns to
   /// NEW, so it can never recurse. A write already consistent with up(old) (as the batched copy
   /// is) leaves the old column untouched.
+  ///
+  /// Every row a statement writes leaves it in step, whichever columns the statement names: an
+  /// UPDATE of other columns (by either app, or by another change's backfill) brings a row the
+  /// copy has not reached yet to new = up(old), exactly as the copy would, so the NOT NULL check
+  /// on `new`, enforced on every updated row, never sees it half done.
   /// Returns the trigger's name, for the batched copy (`bypassTrigger`).
   @discardableResult
   mutating func emitSyncTrigger(
@@ -244,9 +252,14 @@ struct IntentPlanner {
           END IF;
         ELSIF NEW.\(o) IS DISTINCT FROM OLD.\(o) THEN
           NEW.\(n) := _pgphase_up;
-        ELSIF NEW.\(n) IS DISTINCT FROM OLD.\(n) AND NEW.\(n) IS DISTINCT FROM _pgphase_up THEN
-          \(compute(down, into: "_pgphase_down", source: downSource))
-          NEW.\(o) := _pgphase_down;
+        ELSIF NEW.\(n) IS DISTINCT FROM OLD.\(n) THEN
+          IF NEW.\(n) IS DISTINCT FROM _pgphase_up THEN
+            \(compute(down, into: "_pgphase_down", source: downSource))
+            NEW.\(o) := _pgphase_down;
+          END IF;
+        ELSIF NEW.\(n) IS DISTINCT FROM _pgphase_up THEN
+          -- Neither name written, and the copy has not reached this row yet: do its work now.
+          NEW.\(n) := _pgphase_up;
         END IF;
         RETURN NEW;
       END
