@@ -166,6 +166,7 @@ extension IntentPlanner {
         "DROP VIEW IF EXISTS \(from.sql)", "ALTER TABLE \(target.sql) RENAME TO \(SQL.quoteIdentifier(from.name))",
       ]),
       post: [.tableExists(target), .viewExists(from)])
+    noteRename(from: from, to: target)
     emit(
       .contract, ["drop-old-name-view", from.name], "Drop the view that kept the old name \(from.name) working (irreversible)",
       sql: ["DROP VIEW \(from.sql)"], locks: [LockedRelation(from, .accessExclusive)], cost: .catalogOnly, undo: nil,
@@ -425,11 +426,16 @@ extension IntentPlanner {
     // Dropping the old column at contract takes its indexes and constraints along, which the
     // planner cannot see: checked before expand starts, and again before the drop.
     let replaceable = [Postcondition.columnReplaceable(t, old, nullable: nullable, default: defaultExpression)]
+    // When this intent renamed the table, its view under the old name reads the old column until
+    // contract drops the view (first): check before the rename, against the table's old name.
+    let checkedAtRename = requireBeforeRename(of: t) {
+      [.columnReplaceable($0, old, nullable: nullable, default: defaultExpression)]
+    }
     emitCatalogAlter(
       .expand, ["add-column", shadow],
       "Add \(shadow) \(type), nullable and without default (the trigger fills it; a default would hide old-app writes)",
       table: t, "ADD COLUMN \(s) \(type)", undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(s)",
-      post: [.columnExists(t, shadow, type: type, nullable: true)], pre: replaceable)
+      post: [.columnExists(t, shadow, type: type, nullable: true)], pre: checkedAtRename ? nil : replaceable)
     let syncTrigger = emitSyncTrigger(table: t, old: old, new: shadow, finalName: finalName, up: up, down: down, kind: kind)
     let check = Self.notNullCheckName(t, shadow)
     if !nullable { emitNotNullCheck(.expand, table: t, column: shadow, why: "the trigger fills new rows") }

@@ -36,6 +36,9 @@ struct IntentPlanner {
   var model: SchemaModel
   var diagnostics: [Diagnostic] = []
   private var drafts: [DraftStep] = []
+  /// The rename_table step of this intent that renamed a table (by its new name), and the
+  /// table's name before the intent.
+  private var renameSteps: [SchemaModel.TableKey: (draft: Int, before: QualifiedName)] = [:]
   private var changeIndex = 0
   private(set) var change: Change!
 
@@ -46,11 +49,19 @@ struct IntentPlanner {
 
   var origin: SchemaModel.Origin { .init(intent: intent.id, location: change.location) }
 
+  /// Plans the changes in file order, except that renames of tables run first (see `TableRenames`).
   mutating func planAll() {
-    for (i, change) in intent.changes.enumerated() {
+    let renames = TableRenames(intent.changes)
+    for rename in renames.first {
+      changeIndex = rename.index + 1
+      change = intent.changes[rename.index]
+      planChange(.renameTable(from: rename.from, to: rename.to))
+    }
+    let hoisted = Set(renames.first.map(\.index))
+    for (i, change) in intent.changes.enumerated() where !hoisted.contains(i) {
       changeIndex = i + 1
       self.change = change
-      planChange(change.operation)
+      planChange(renames.resolve(change.operation))
     }
   }
 
@@ -92,6 +103,20 @@ struct IntentPlanner {
       transactional: transactional, locks: locks, cost: cost, undo: undo, postconditions: post, preconditions: pre,
       backfill: backfill)
     drafts.append(DraftStep(phase: phase, slug: Names.slug(slug), step: step))
+  }
+
+  /// Records that the step just emitted renamed `from` to `to` (leaving a view under `from`).
+  mutating func noteRename(from: QualifiedName, to: QualifiedName) {
+    renameSteps[SchemaModel.TableKey(to)] = renameSteps[SchemaModel.TableKey(from)] ?? (drafts.count - 1, from)
+  }
+
+  /// Adds preconditions to the step that renamed `table` in this intent (they are written against
+  /// the name it had before, `pre`'s argument), so they are checked before that step changes
+  /// anything; false when no step of this intent renamed `table`.
+  mutating func requireBeforeRename(of table: QualifiedName, _ pre: (QualifiedName) -> [Postcondition]) -> Bool {
+    guard let (index, before) = renameSteps[SchemaModel.TableKey(table)] else { return false }
+    drafts[index].step.preconditions = (drafts[index].step.preconditions ?? []) + pre(before)
+    return true
   }
 
   /// One ALTER TABLE statement that takes ACCESS EXCLUSIVE briefly and touches only the catalog.

@@ -46,6 +46,52 @@ import Testing
     #expect(plan.sql(.contract) == ["DROP VIEW public.check_results"])
   }
 
+  /// Issue 13, finding 4. Other changes to a renamed table act on the table, wherever they stand
+  /// in the file and by either name: the rename runs first (its view shows the old app only the
+  /// columns it knows), every other step locks, writes and checks the renamed table (so the
+  /// backfill walks the table, not the view, and `verify` finds what the postconditions name),
+  /// the view goes first in contract (it reads the column rename_column drops), and what
+  /// rename_column replaces is checked before the rename, against the old name.
+  @Test func changesToARenamedTableActOnTheTable() throws {
+    let others = """
+        - add_column:
+            table: TABLE
+            column: {name: c, type: int, nullable: false}
+            backfill: "a * 2"
+        - rename_column: {table: TABLE, from: note, to: remark, type: text}
+        - create_index: {table: TABLE, name: t2_c_idx, columns: [c]}
+        - add_foreign_key: {table: child, name: child_t_fkey, columns: [t_id], references: {table: TABLE, columns: [id]}}
+
+      """
+    let rename = "  - rename_table: {from: t, to: t2}\n"
+    let plans = [
+      planChanges(rename + others.replacingOccurrences(of: "TABLE", with: "t2")),
+      planChanges(rename + others.replacingOccurrences(of: "TABLE", with: "t")),
+      planChanges(others.replacingOccurrences(of: "TABLE", with: "t") + rename),
+    ]
+    for plan in plans.dropFirst() {
+      #expect(plan.allSteps.map(\.sql) == plans[0].allSteps.map(\.sql))
+    }
+    let old = QualifiedName(schema: "public", "t")
+    let new = QualifiedName(schema: "public", "t2")
+    for plan in plans {
+      let first = try #require(plan.steps(in: .expand).first)
+      #expect(first.operation == "rename_table")
+      #expect(first.preconditions == [.columnReplaceable(old, "note", nullable: true, default: nil)])
+      let contractFirst = try #require(plan.steps(in: .contract).first)
+      #expect(contractFirst.sql == ["DROP VIEW public.t"])
+      for step in plan.allSteps where step.operation != "rename_table" {
+        #expect(step.preconditions?.contains { $0.table == old } != true, "\(step.id)")
+        let tables =
+          step.locks.map(\.relation) + step.postconditions.compactMap(\.table) + (step.backfill.map { [$0.table] } ?? [])
+        #expect(!tables.contains(old), "\(step.id) acts on the view: \(step.sql)")
+        #expect(tables.contains(new) || step.operation == "add_foreign_key", "\(step.id): \(tables)")
+      }
+      #expect(plan.steps(in: .backfill).compactMap(\.backfill).allSatisfy { $0.table == new })
+      #expect(plan.sql(.expand).contains { $0.contains("REFERENCES public.t2 (id)") })
+    }
+  }
+
   @Test func constantDefaultIsOneCatalogOnlyStep() {
     let plan = planChanges(
       """
