@@ -65,6 +65,9 @@ struct CompatibilityExampleTests {
         #expect(report.failures.isEmpty, "\(report.intent):\n\(report.failures.prefix(40).joined(separator: "\n"))")
         #expect(report.statements > 100, "\(report.summary)")
         #expect(report.count("during rounds") >= 2, "\(report.summary)")
+        if lp.plan.steps(in: .backfill).contains(where: { $0.backfill != nil }) {
+          #expect(report.backfillBatches >= 2, "the backfill ran in one batch: \(report.summary)")
+        }
         let executor = makeExecutor(chain)
         for phase in Phase.allCases { try executor.apply(phase: phase, intents: [lp.plan.intent], plans: plans) }
       }

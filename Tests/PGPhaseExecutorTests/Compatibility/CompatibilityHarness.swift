@@ -94,16 +94,14 @@ enum CompatibilityHarness {
       workers.append(
         BackgroundWork {
           defer { hc.value.close() }
-          var first = true
+          started.signal()
           repeat {
             workload.round(on: c.value, harness: hc.value, phase: phases[1])
             ledger.count("during rounds")
-            if first { started.signal() }
-            first = false
           } while !stop.isStopped
         })
     }
-    // The backfill starts once both apps have written a round: then it meets them mid-round.
+    // The backfill starts as both apps start writing, so it meets them on rows it has not done.
     for _ in workers { started.wait() }
     let backfill = UnsafeTransfer(executor)
     let plansToRun = plans

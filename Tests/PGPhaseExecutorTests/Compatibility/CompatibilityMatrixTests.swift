@@ -284,6 +284,9 @@ struct CompatibilityMatrixTests {
       #expect(report.failures.isEmpty, "\(matrix.name):\n\(report.failures.prefix(40).joined(separator: "\n"))")
       #expect(report.statements > 100, "\(report.summary)")
       #expect(report.count("during rounds") >= 2, "\(report.summary)")
+      if lp.plan.steps(in: .backfill).contains(where: { $0.backfill?.bypassTrigger != nil }) {
+        #expect(report.backfillBatches >= 2, "the backfill ran in one batch: \(report.summary)")
+      }
     }
   }
 
