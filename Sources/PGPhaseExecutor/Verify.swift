@@ -222,10 +222,10 @@ struct JournalPlans {
         switch p {
         case .tableAbsent(let object), .viewAbsent(let object):
           let name = Self.norm(object)
-          entries.removeAll { $0.value.postcondition.ownerTable.map(Self.norm) == name || $0.key.hasSuffix("|" + name) }
+          entries.removeAll { $0.value.postcondition.table.map(Self.norm) == name || $0.key.hasSuffix("|" + name) }
         case .columnAbsent(let table, let column):
           entries.removeAll {
-            $0.value.postcondition.ownerTable.map(Self.norm) == Self.norm(table) && $0.value.postcondition.column == column
+            $0.value.postcondition.table.map(Self.norm) == Self.norm(table) && $0.value.postcondition.column == column
           }
         default: break
         }
@@ -262,27 +262,6 @@ struct JournalPlans {
     case .functionExists(let o), .functionAbsent(let o): "fn|\(norm(o))"
     case .noRowsMatch(let t, let predicate): "other|\(p.kind.rawValue)|\(norm(t))|\(predicate)"
     case .unchecked: "other|\(p.kind.rawValue)"
-    }
-  }
-}
-
-extension Postcondition {
-  /// The table a column, constraint, trigger, row check or index check is on.
-  fileprivate var ownerTable: QualifiedName? {
-    switch self {
-    case .columnExists(let t, _, _, _), .columnAbsent(let t, _), .columnDefault(let t, _, _), .constraintExists(let t, _, _),
-      .constraintAbsent(let t, _), .triggerExists(let t, _), .triggerAbsent(let t, _), .noRowsMatch(let t, _),
-      .indexExists(_, let t, _):
-      t
-    default: nil
-    }
-  }
-
-  /// The column a column check is about.
-  fileprivate var column: String? {
-    switch self {
-    case .columnExists(_, let c, _, _), .columnAbsent(_, let c), .columnDefault(_, let c, _): c
-    default: nil
     }
   }
 }

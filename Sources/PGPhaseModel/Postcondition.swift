@@ -97,6 +97,34 @@ public enum Postcondition: Hashable, Sendable, Codable {
   /// table for a column, constraint, trigger or row check.
   public var objectDescription: String? { subject?.description }
 
+  /// The table a column, constraint, trigger, row or index check is on (nil for checks of a
+  /// table, view or function itself, whose name is `subject`).
+  public var table: QualifiedName? {
+    switch self {
+    case .columnExists(let t, _, _, _), .columnAbsent(let t, _), .columnDefault(let t, _, _), .constraintExists(let t, _, _),
+      .constraintAbsent(let t, _), .triggerExists(let t, _), .triggerAbsent(let t, _), .noRowsMatch(let t, _),
+      .indexExists(_, let t, _):
+      t
+    default: nil
+    }
+  }
+
+  /// The column a column check is about.
+  public var column: String? {
+    switch self {
+    case .columnExists(_, let c, _, _), .columnAbsent(_, let c), .columnDefault(_, let c, _): c
+    default: nil
+    }
+  }
+
+  /// The constraint or trigger a check is about.
+  public var name: String? {
+    switch self {
+    case .constraintExists(_, let n, _), .constraintAbsent(_, let n), .triggerExists(_, let n), .triggerAbsent(_, let n): n
+    default: nil
+    }
+  }
+
   /// Reads the JSON object described on the type; a field the kind does not take is an error.
   public init(from decoder: any Decoder) throws {
     let c = try ConditionFields(decoder)
@@ -202,6 +230,13 @@ public enum Precondition: Hashable, Sendable, Codable {
   /// The precondition's name in plan.json.
   public enum Kind: String, Sendable, Codable, CaseIterable {
     case columnReplaceable = "column_replaceable"
+  }
+
+  /// The table the condition is about.
+  public var table: QualifiedName {
+    switch self {
+    case .columnReplaceable(let t, _, _, _): t
+    }
   }
 
   /// Which check it is, as plan.json names it.
