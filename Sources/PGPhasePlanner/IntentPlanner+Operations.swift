@@ -1,6 +1,6 @@
 import PGPhaseModel
 
-// Table and column operations (about 520 lines): kept in one file because `shadowColumn`, the
+// Table and column operations (about 550 lines): kept in one file because `shadowColumn`, the
 // heart of rename_column and alter_column, is shared by both and by the NOT NULL handling.
 
 extension IntentPlanner {
