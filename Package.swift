@@ -5,7 +5,11 @@ import PackageDescription
 /// - PGPhaseModel: the value types every stage speaks (intents, plans, steps, locks, diagnostics, SQL quoting).
 /// - PGPhaseIntents: reads intent YAML into the model, with located diagnostics.
 /// - PGPhasePlanner: compiles intents into phased plans and renders them as files. Pure: no I/O.
-/// - PGPhaseLint: finds lock-heavy or unsafe DDL in SQL text and plans, using the real PostgreSQL parser.
+/// - PGPhaseSQL: the one door to libpg_query (parse, scan, split, positions) and the SQL facts built on it
+///   (lock modes, function volatility, type rewrites). Pure: parsing a string is not I/O.
+/// - PGPhaseLint: finds lock-heavy or unsafe DDL in SQL text and plans, from PGPhaseSQL's parse trees. Pure.
+/// - PGPhaseTrace: runs a migration on a scratch database statement by statement and reports the locks
+///   each took and the relations it rewrote (pg_locks, relfilenode), as lint findings.
 /// - PGPhasePostgres: a small libpq layer (connections, queries, errors).
 /// - PGPhaseExecutor: applies plans to a live database with a crash-safe journal; reads the catalog.
 /// - pgphase: the command line; parses flags, reads and writes files, picks exit codes.
@@ -35,9 +39,13 @@ let package = Package(
       name: "PGPhaseIntents",
       dependencies: ["PGPhaseModel", .product(name: "Yams", package: "Yams")],
       swiftSettings: swiftSettings),
-    .target(name: "PGPhasePlanner", dependencies: ["PGPhaseModel"], swiftSettings: swiftSettings),
+    .target(name: "PGPhaseSQL", dependencies: ["PGPhaseModel", "CPgQuery"], swiftSettings: swiftSettings),
+    .target(name: "PGPhasePlanner", dependencies: ["PGPhaseModel", "PGPhaseSQL"], swiftSettings: swiftSettings),
     .target(
-      name: "PGPhaseLint", dependencies: ["PGPhaseModel", "CPgQuery", .product(name: "Yams", package: "Yams")],
+      name: "PGPhaseLint", dependencies: ["PGPhaseModel", "PGPhaseSQL", .product(name: "Yams", package: "Yams")],
+      swiftSettings: swiftSettings),
+    .target(
+      name: "PGPhaseTrace", dependencies: ["PGPhaseModel", "PGPhaseSQL", "PGPhaseLint", "PGPhasePostgres"],
       swiftSettings: swiftSettings),
     .target(
       name: "PGPhasePostgres",
@@ -45,13 +53,13 @@ let package = Package(
       swiftSettings: swiftSettings),
     .target(
       name: "PGPhaseExecutor",
-      dependencies: ["PGPhaseModel", "PGPhasePostgres", "CPgQuery", .product(name: "Logging", package: "swift-log")],
+      dependencies: ["PGPhaseModel", "PGPhasePostgres", "PGPhaseSQL", .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "pgphase",
       dependencies: [
-        "PGPhaseModel", "PGPhaseIntents", "PGPhasePlanner", "PGPhaseLint", "PGPhasePostgres", "PGPhaseExecutor",
-        .product(name: "Yams", package: "Yams"),
+        "PGPhaseModel", "PGPhaseIntents", "PGPhasePlanner", "PGPhaseLint", "PGPhaseTrace", "PGPhasePostgres",
+        "PGPhaseExecutor", .product(name: "Yams", package: "Yams"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -62,10 +70,19 @@ let package = Package(
     .testTarget(name: "PGPhaseModelTests", dependencies: ["PGPhaseModel"], swiftSettings: swiftSettings),
     .testTarget(name: "PGPhaseIntentsTests", dependencies: ["PGPhaseIntents"], swiftSettings: swiftSettings),
     .testTarget(
-      name: "PGPhasePlannerTests", dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhaseLint", "CPgQuery"],
+      name: "PGPhasePlannerTests", dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhaseLint", "PGPhaseSQL"],
       swiftSettings: swiftSettings),
     .testTarget(
-      name: "PGPhaseLintTests", dependencies: ["PGPhaseLint", "PGPhasePlanner", "PGPhaseIntents"], swiftSettings: swiftSettings),
+      name: "PGPhaseLintTests", dependencies: ["PGPhaseLint", "PGPhaseSQL", "PGPhasePlanner", "PGPhaseIntents"],
+      swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhaseSQLTests", dependencies: ["PGPhaseSQL", "PGPhaseTestSupport"], exclude: ["gen_builtin_functions.py"],
+      swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhaseTraceTests", dependencies: ["PGPhaseTrace", "PGPhaseLint", "PGPhaseSQL", "PGPhaseTestSupport"],
+      swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "pgphase-sql-bench", dependencies: ["PGPhaseSQL"], path: "bench/sql", swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseExecutorTests", dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseTestSupport"],
       swiftSettings: swiftSettings),

@@ -7,6 +7,8 @@ enum JSONOut {
   case null
   case array([JSONOut])
   case object([(String, JSONOut)])
+  /// Already-rendered JSON, inserted as is.
+  case raw(String)
 
   static func optional(_ s: String?) -> JSONOut { s.map { .string($0) } ?? .null }
 
@@ -24,6 +26,7 @@ enum JSONOut {
     case .int(let i): out += String(i)
     case .bool(let b): out += b ? "true" : "false"
     case .null: out += "null"
+    case .raw(let text): out += text
     case .array(let items):
       if items.isEmpty {
         out += "[]"

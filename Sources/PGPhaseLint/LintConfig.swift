@@ -9,8 +9,17 @@ public struct LintConfig: Hashable, Sendable {
   public var pgVersion: Int?
   public var exclude: [String] = []
   public var transactionalFiles: Bool?
+  /// Globs of files the runner does not wrap in a transaction even when `transactionalFiles` is
+  /// true (`no_transaction_files`), e.g. the files of a tool's non-transactional migrations.
+  public var noTransactionFiles: [String] = []
 
   public init() {}
+
+  /// Whether the runner wraps `path` in a transaction, as far as the config says.
+  public func transactional(path: String) -> Bool? {
+    if noTransactionFiles.contains(where: { Glob.matches($0, path) }) { return false }
+    return nil
+  }
 
   public static let fileName = ".pgphase.yaml"
 
@@ -97,16 +106,30 @@ public struct LintConfig: Hashable, Sendable {
         } else {
           problems.append(.error("'transactional_files' must be true or false", at: location(value)))
         }
+      case "no_transaction_files":
+        if let globs = Self.globList(value) {
+          config.noTransactionFiles = globs
+        } else {
+          problems.append(.error("'no_transaction_files' must be a list of glob patterns", at: location(value)))
+        }
       case "rollout":
         continue  // hooks, webhook and contract guard of apply/advance: read and checked by the CLI
       default:
         problems.append(
           .error(
             "unknown key '\(key)'", at: location(keyNode),
-            hint: "expected one of: rules, pg_version, exclude, transactional_files, rollout"))
+            hint: "expected one of: rules, pg_version, exclude, transactional_files, no_transaction_files, rollout"))
       }
     }
     if !problems.isEmpty { throw DiagnosticsError(problems) }
     return config
+  }
+}
+
+extension LintConfig {
+  /// A list of glob strings (the `no_transaction_files` setting), nil when the node is not one.
+  fileprivate static func globList(_ node: Node) -> [String]? {
+    guard let sequence = node.sequence, sequence.allSatisfy({ $0.string != nil }) else { return nil }
+    return sequence.compactMap(\.string)
   }
 }

@@ -1,0 +1,6 @@
+import PGPhaseLint
+import PGPhaseModel
+import PGPhaseSQL
+import PGPhaseTestSupport
+import PGPhaseTrace
+import Testing
