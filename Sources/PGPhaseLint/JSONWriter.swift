@@ -58,6 +58,12 @@ enum JSONOut {
 
   static func escape(_ s: String, into out: inout String) {
     out += "\""
+    // Most strings (rule ids, paths, messages) need no escaping: append them whole.
+    if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+      out += s
+      out += "\""
+      return
+    }
     for scalar in s.unicodeScalars {
       switch scalar {
       case "\"": out += "\\\""

@@ -62,6 +62,42 @@ struct LintCommand: ParsableCommand {
 
   @OptionGroup var traceOptions: TraceOptions
 
+  /// The options of `lint` that take a value (`--format json`), for `takeBulkPaths`.
+  static let optionsWithValues: Set<String> = [
+    "--format", "--config", "--pg-version", "--explain", "--dsn", "--schema", "--setup",
+  ]
+
+  /// For `pgphase lint` with many paths (a CI job passing every migration file): takes the paths
+  /// out of `arguments` so ArgumentParser sees only the options. Its positional parsing grows
+  /// with the square of the count (0.23 s for 2,000 paths, a third of the lint itself). Returns []
+  /// and changes nothing for other commands and for fewer than 64 paths.
+  static func takeBulkPaths(from arguments: inout [String]) -> [String] {
+    guard arguments.first == "lint" else { return [] }
+    var kept = ["lint"]
+    var paths: [String] = []
+    var i = 1
+    while i < arguments.count {
+      let argument = arguments[i]
+      if argument == "--" {
+        paths += arguments[(i + 1)...]
+        break
+      }
+      if argument.hasPrefix("-") {
+        kept.append(argument)
+        if optionsWithValues.contains(argument), i + 1 < arguments.count {
+          kept.append(arguments[i + 1])
+          i += 1
+        }
+      } else {
+        paths.append(argument)
+      }
+      i += 1
+    }
+    guard paths.count >= 64 else { return [] }
+    arguments = kept
+    return paths
+  }
+
   func validate() throws {
     guard LintReport.Format(rawValue: format) != nil else {
       throw ValidationError("--format must be one of: \(LintReport.Format.allCases.map(\.rawValue).joined(separator: ", "))")
