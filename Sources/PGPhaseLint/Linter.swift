@@ -40,38 +40,47 @@ public struct Linter: Sendable {
     lint(prepared: Self.prepare(Input(source: source, transactional: transactional)))
   }
 
-  /// Lints files in order. Parsing and scanning, the costly part, run on every core at once; the
-  /// rules then run file by file, in order, since what one file creates informs the next.
+  /// Lints files in order. Parsing and scanning, the costly part, run on worker threads ahead of
+  /// the rules, which run here file by file, in order, since what one file creates informs the
+  /// next. At most `parseAhead` files are parsed and not yet checked at any time, so memory stays
+  /// bounded: holding every file's tree until the rules ran cost more in page faults and frees
+  /// than parallel parsing saved.
   public mutating func lint(_ inputs: [Input]) -> [[Finding]] {
-    // In windows, so only a window's parse trees are alive at once: holding every file's tree
-    // until the rules ran cost more in page faults and frees than parallel parsing saved.
+    guard inputs.count > 1 else { return inputs.map { lint(prepared: Self.prepare($0)) } }
+    let slots = PreparedSlots(count: inputs.count)
+    let ahead = DispatchSemaphore(value: Self.parseAhead)
+    // Each worker takes a token, then the next file: so the tokens are always held by the
+    // lowest files not yet checked, and the file the rules wait for is never held back.
+    let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, inputs.count))
+    for _ in 0..<workers {
+      DispatchQueue.global().async {
+        while true {
+          ahead.wait()
+          guard let i = slots.claim() else {
+            ahead.signal()
+            return
+          }
+          slots.put(i, Self.prepare(inputs[i]))
+        }
+      }
+    }
     var results: [[Finding]] = []
     results.reserveCapacity(inputs.count)
-    var start = 0
-    while start < inputs.count {
-      let window = Array(inputs[start..<min(inputs.count, start + Self.parseWindow)])
-      for file in Self.prepareAll(window) { results.append(lint(prepared: file)) }
-      start += window.count
+    for i in inputs.indices {
+      let file = slots.take(i)
+      ahead.signal()
+      results.append(lint(prepared: file))
     }
     return results
   }
 
-  /// Files parsed together before their rules run.
-  static let parseWindow = 32
+  /// Files parsed ahead of the rules, at most.
+  static let parseAhead = 64
 
   /// Lints SQL text as one file, with fresh knowledge.
   public static func lint(sql: String, file: String = "<stdin>", options: LintOptions = LintOptions()) -> [Finding] {
     var linter = Linter(options: options)
     return linter.lint(SQLSource(file: file, text: sql))
-  }
-
-  static func prepareAll(_ inputs: [Input]) -> [PreparedFile] {
-    guard inputs.count > 1 else { return inputs.map(prepare) }
-    let results = PreparedResults(count: inputs.count)
-    DispatchQueue.concurrentPerform(iterations: inputs.count) { i in
-      results.set(i, prepare(inputs[i]))
-    }
-    return results.values()
   }
 
   static func prepare(_ input: Input) -> PreparedFile {
@@ -236,22 +245,41 @@ public struct Linter: Sendable {
   }
 }
 
-/// Results written by concurrent workers, each to its own slot.
-private final class PreparedResults: @unchecked Sendable {
-  // Safety: every slot is written by exactly one `concurrentPerform` iteration, under `lock`, and
-  // read only after `concurrentPerform` returned.
+/// Parsed files handed from the parsing workers to the rules, one slot per file.
+private final class PreparedSlots: @unchecked Sendable {
+  // Safety: each slot is claimed and written once by one worker and taken once by the rules'
+  // thread; every access holds `condition`'s lock, and a taken slot is emptied so its tree is freed.
   private var slots: [Linter.PreparedFile?]
-  private let lock = NSLock()
+  private var next = 0
+  private let condition = NSCondition()
 
   init(count: Int) { slots = Array(repeating: nil, count: count) }
 
-  func set(_ index: Int, _ value: Linter.PreparedFile) {
-    lock.lock()
-    slots[index] = value
-    lock.unlock()
+  /// The next file to parse, in order; nil when every file is claimed.
+  func claim() -> Int? {
+    condition.lock()
+    defer { condition.unlock() }
+    guard next < slots.count else { return nil }
+    next += 1
+    return next - 1
   }
 
-  func values() -> [Linter.PreparedFile] { slots.map { $0! } }
+  func put(_ index: Int, _ value: Linter.PreparedFile) {
+    condition.lock()
+    slots[index] = value
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  /// Waits until file `index` is parsed, and takes it.
+  func take(_ index: Int) -> Linter.PreparedFile {
+    condition.lock()
+    defer { condition.unlock() }
+    while slots[index] == nil { condition.wait() }
+    let value = slots[index]!
+    slots[index] = nil
+    return value
+  }
 }
 
 /// What the run has learnt about the schema from the files linted so far.
