@@ -3,7 +3,9 @@ import PackageDescription
 
 /// Module map (one job each):
 /// - PGPhaseModel: the value types every stage speaks (intents, plans, steps, locks, diagnostics, SQL quoting).
+/// - PGPhaseYAML: reads YAML files (via Yams) into located values, with every problem reported at its line and column.
 /// - PGPhaseIntents: reads intent YAML into the model, with located diagnostics.
+/// - PGPhaseConfig: reads `.pgphase.yaml` (lint and rollout settings) into typed values.
 /// - PGPhasePlanner: compiles intents into phased plans and renders them as files. Pure: no I/O.
 /// - PGPhaseSQL: the one door to libpg_query (parse, scan, split, positions) and the SQL facts built on it
 ///   (lock modes, function volatility, type rewrites). Pure: parsing a string is not I/O.
@@ -36,14 +38,13 @@ let package = Package(
     .systemLibrary(name: "CPgQuery", providers: [.apt(["libpg-query-dev"])]),
     .target(name: "PGPhaseModel", swiftSettings: swiftSettings),
     .target(
-      name: "PGPhaseIntents",
-      dependencies: ["PGPhaseModel", .product(name: "Yams", package: "Yams")],
+      name: "PGPhaseYAML", dependencies: ["PGPhaseModel", .product(name: "Yams", package: "Yams")],
       swiftSettings: swiftSettings),
+    .target(name: "PGPhaseIntents", dependencies: ["PGPhaseModel", "PGPhaseYAML"], swiftSettings: swiftSettings),
+    .target(name: "PGPhaseConfig", dependencies: ["PGPhaseModel", "PGPhaseYAML", "PGPhaseLint"], swiftSettings: swiftSettings),
     .target(name: "PGPhaseSQL", dependencies: ["PGPhaseModel", "CPgQuery"], swiftSettings: swiftSettings),
     .target(name: "PGPhasePlanner", dependencies: ["PGPhaseModel", "PGPhaseSQL"], swiftSettings: swiftSettings),
-    .target(
-      name: "PGPhaseLint", dependencies: ["PGPhaseModel", "PGPhaseSQL", .product(name: "Yams", package: "Yams")],
-      swiftSettings: swiftSettings),
+    .target(name: "PGPhaseLint", dependencies: ["PGPhaseModel", "PGPhaseSQL"], swiftSettings: swiftSettings),
     .target(
       name: "PGPhaseTrace", dependencies: ["PGPhaseModel", "PGPhaseSQL", "PGPhaseLint", "PGPhasePostgres"],
       swiftSettings: swiftSettings),
@@ -58,8 +59,8 @@ let package = Package(
     .executableTarget(
       name: "pgphase",
       dependencies: [
-        "PGPhaseModel", "PGPhaseIntents", "PGPhasePlanner", "PGPhaseLint", "PGPhaseTrace", "PGPhasePostgres",
-        "PGPhaseExecutor", .product(name: "Yams", package: "Yams"),
+        "PGPhaseModel", "PGPhaseIntents", "PGPhaseConfig", "PGPhasePlanner", "PGPhaseLint", "PGPhaseTrace",
+        "PGPhasePostgres", "PGPhaseExecutor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -68,7 +69,11 @@ let package = Package(
       name: "PGPhaseTestSupport", dependencies: ["PGPhasePostgres"], path: "Tests/PGPhaseTestSupport",
       swiftSettings: swiftSettings),
     .testTarget(name: "PGPhaseModelTests", dependencies: ["PGPhaseModel"], swiftSettings: swiftSettings),
-    .testTarget(name: "PGPhaseIntentsTests", dependencies: ["PGPhaseIntents"], swiftSettings: swiftSettings),
+    .testTarget(name: "PGPhaseIntentsTests", dependencies: ["PGPhaseIntents", "PGPhaseYAML"], swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhaseYAMLTests", dependencies: ["PGPhaseYAML", .product(name: "Yams", package: "Yams")],
+      swiftSettings: swiftSettings),
+    .testTarget(name: "PGPhaseConfigTests", dependencies: ["PGPhaseConfig", "PGPhaseLint"], swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhasePlannerTests", dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhaseLint", "PGPhaseSQL"],
       swiftSettings: swiftSettings),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PGPhaseConfig
 import PGPhaseLint
 import PGPhaseModel
 import PGPhaseSQL
@@ -201,18 +202,13 @@ struct LintCommand: ParsableCommand {
   }
 
   func loadConfig() throws -> LintConfig {
-    let path = config ?? LintConfig.fileName
-    guard FileManager.default.fileExists(atPath: path) else {
-      if config != nil {
-        printError("\(path): error: no such config file")
-        throw ExitCode(ExitStatus.badInput)
-      }
-      return try loadSquawkConfig() ?? LintConfig()
+    // Without a .pgphase.yaml, a squawk config is read (or one named with --config).
+    if let config, config.hasSuffix(".toml") { return try loadSquawkConfig(config) ?? LintConfig() }
+    if config == nil, !FileManager.default.fileExists(atPath: LintConfig.fileName), let squawk = try loadSquawkConfig() {
+      return squawk
     }
-    if path.hasSuffix(".toml") { return try loadSquawkConfig(path) ?? LintConfig() }
-    guard let text = read(path) else { throw ExitCode(ExitStatus.badInput) }
     do {
-      return try LintConfig.parse(text, file: path)
+      return try ConfigFile.load(path: config).lint
     } catch {
       for d in error.diagnostics { printError(d.description) }
       throw ExitCode(ExitStatus.badInput)

@@ -59,6 +59,19 @@ import Testing
     #expect(flagged == ["flyway/V2__index.sql concurrently-in-transaction"], "\(run.stdout)")
   }
 
+  @Test func noTransactionFilesInTheConfig() throws {
+    let cic = "CREATE INDEX CONCURRENTLY i ON t (a);\n"
+    let dir = try folder([
+      ".pgphase.yaml": "transactional_files: true\nno_transaction_files: [\"late/*.sql\"]\n",
+      "early/001.sql": cic, "late/002.sql": cic,
+    ])
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let run = try runPGPhase(["lint", "early", "late", "--format", "json"], in: dir)
+    let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+    let flagged = (report?["findings"] as? [[String: Any]] ?? []).map { "\($0["file"] ?? "")" }
+    #expect(flagged == ["early/001.sql"], "\(run.stdout)\(run.stderr)")
+  }
+
   /// `--trace` starts its own server (as `try` does), reports per statement, and removes it.
   @Test(.enabled(if: TestServer.shouldRun)) func traceRunsOnAThrowawayServer() throws {
     let dir = try folder([
