@@ -54,7 +54,9 @@ let package = Package(
       swiftSettings: swiftSettings),
     .target(
       name: "PGPhaseExecutor",
-      dependencies: ["PGPhaseModel", "PGPhasePostgres", "PGPhaseSQL", .product(name: "Logging", package: "swift-log")],
+      dependencies: [
+        "PGPhaseModel", "PGPhasePlanner", "PGPhasePostgres", "PGPhaseSQL", .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "pgphase",

@@ -1,5 +1,6 @@
 public import Foundation
 public import PGPhaseModel
+public import PGPhasePlanner
 
 /// A plan read from `plans/<intent>/plan.json` (or from the journal), with its stable hash.
 public struct LoadedPlan: Sendable {

@@ -194,7 +194,8 @@ public struct Linter: Sendable {
   /// runs alone; the executor applies the plan's lock_timeout before every statement, and drops
   /// are what the contract phase is for. A table created earlier in the same phase counts as new
   /// (no app uses it yet). `text`, the plan.json the plan came from, lets findings point at the
-  /// line of the step's id; without it they point at line 1.
+  /// line of the step's id; without it they point at the intent change the step came from (a plan
+  /// compiled from an intent file in memory), else at line 1.
   public func lint(plan: Plan, file: String, text: String? = nil) -> [Finding] {
     let planText = text.map { SQLSource(file: file, text: $0) }
     let lockTimeoutSet = !["", "0", "0ms", "0s"].contains(plan.lockTimeout.trimmingCharacters(in: .whitespaces))
@@ -204,7 +205,8 @@ public struct Linter: Sendable {
       let unit = LintUnit(options: options, schema: schema, mode: .plan(phase: phasePlan.phase, lockTimeout: lockTimeoutSet))
       for step in phasePlan.steps {
         let stepLocation =
-          planText.flatMap { Self.locate(step: step.id, in: $0) } ?? SourceLocation(file: file, line: 1, column: 1)
+          planText.flatMap { Self.locate(step: step.id, in: $0) } ?? step.location
+          ?? SourceLocation(file: file, line: 1, column: 1)
         if step.transactional { unit.begin(implicit: true) }
         unit.batchedStep = step.backfill != nil
         for sql in step.sql {

@@ -112,7 +112,7 @@ extension IntentPlanner {
   /// else runs as written, without the short lock_timeout when it uses CONCURRENTLY.
   static func userSQLAction(_ op: RawSQL) -> StepAction {
     guard !op.transactional else { return .sql(transactional: true, concurrently: false) }
-    switch StatementShape(op.up) {
+    switch StatementShape(parsing: op.up) {
     case .reindexIndexConcurrently(let index): return .rebuildIndex(index)
     case .dropIndexConcurrently(let index): return .dropIndex(index)
     case .createIndexConcurrently: return .sql(transactional: false, concurrently: true)

@@ -1,4 +1,5 @@
 import Foundation
+import PGPhaseModel
 
 #if canImport(Glibc)
   import Glibc
@@ -89,4 +90,15 @@ func printOut(_ text: String, terminator: String = "\n") {
 /// Writes to standard error, where diagnostics and progress go.
 func printError(_ text: String) {
   Console.shared.err(text)
+}
+
+/// Shows a problem on standard error the one way every command does (`Diagnostic.description`:
+/// `file:line:col: error: ...`, `<intent> <step>: error: ...`, `<object>: error: ...`).
+func report(_ diagnostic: Diagnostic) {
+  Console.shared.err(diagnostic.description)
+}
+
+/// A problem with a file or folder as a whole (no line to point at).
+func fileProblem(_ path: String, _ message: String, _ severity: Diagnostic.Severity = .error) -> Diagnostic {
+  Diagnostic(severity, message, at: nil, object: path)
 }

@@ -23,9 +23,11 @@ enum IntentFiles {
     for root in roots {
       var isDirectory: ObjCBool = false
       guard fm.fileExists(atPath: root, isDirectory: &isDirectory) else {
-        printError(
-          "\(root): error: no such file or folder"
-            + (paths.isEmpty ? " (give intent files or folders, e.g. `pgphase plan examples/intents`)" : ""))
+        report(
+          fileProblem(
+            root,
+            "no such file or folder"
+              + (paths.isEmpty ? " (give intent files or folders, e.g. `pgphase plan examples/intents`)" : "")))
         throw ExitCodeError(ExitStatus.badInput)
       }
       if isDirectory.boolValue {
@@ -50,13 +52,16 @@ enum IntentFiles {
 
   static func plan(_ inputs: Inputs, paths: [String]) throws -> [Plan] {
     if inputs.files.isEmpty {
-      printError("error: no intent files (.yaml) found in \(paths.isEmpty ? defaultDirectory : paths.joined(separator: ", "))")
+      report(
+        Diagnostic(
+          .error, "no intent files (.yaml) found in \(paths.isEmpty ? defaultDirectory : paths.joined(separator: ", "))", at: nil)
+      )
       throw ExitCodeError(ExitStatus.badInput)
     }
     var sources: [IntentSource] = []
     for file in inputs.files {
       guard let data = FileManager.default.contents(atPath: file) else {
-        printError("\(file): error: cannot read the file")
+        report(fileProblem(file, "cannot read the file"))
         throw ExitCodeError(ExitStatus.badInput)
       }
       // The parser checks the size bound and UTF-8 (locating the first bad byte) itself.
@@ -70,7 +75,7 @@ enum IntentFiles {
       diagnostics += result.diagnostics
       plans = result.plans
     }
-    for d in diagnostics { printError(d.description) }
+    for d in diagnostics { report(d) }
     if diagnostics.hasErrors {
       let count = diagnostics.filter { $0.severity == .error }.count
       printError("\(count) error\(count == 1 ? "" : "s"); nothing was planned or written")

@@ -3,6 +3,7 @@ import Foundation
 import PGPhaseConfig
 import PGPhaseLint
 import PGPhaseModel
+import PGPhasePlanner
 import PGPhaseSQL
 
 struct LintCommand: ParsableCommand {
@@ -120,7 +121,7 @@ struct LintCommand: ParsableCommand {
     }
     if let explain {
       guard let rule = Rule(rawValue: explain) else {
-        printError("error: unknown rule '\(explain)'; `pgphase lint --list-rules` lists them")
+        report(Diagnostic(.error, "unknown rule '\(explain)'; `pgphase lint --list-rules` lists them", at: nil))
         throw ExitCode(ExitStatus.badInput)
       }
       printOut(RuleDocs.markdown(for: rule), terminator: "")
@@ -162,7 +163,7 @@ struct LintCommand: ParsableCommand {
           let plan = try PlanDocument.decode(Data(text.utf8)).plan
           findings += linter.lint(plan: plan, file: input.path, text: text)
         } catch {
-          printError("\(input.path):1:1: error: not a pgphase plan: \(error)")
+          report(fileProblem(input.path, "not a pgphase plan: \(error)"))
           inputError = true
         }
       case .intent:
@@ -191,11 +192,11 @@ struct LintCommand: ParsableCommand {
 
   func read(_ path: String) -> String? {
     guard let data = FileManager.default.contents(atPath: path) else {
-      printError("\(path): error: cannot read the file")
+      report(fileProblem(path, "cannot read the file"))
       return nil
     }
     guard let text = String(data: data, encoding: .utf8) else {
-      printError("\(path): error: the file is not UTF-8 text")
+      report(fileProblem(path, "the file is not UTF-8 text"))
       return nil
     }
     return text
@@ -210,7 +211,7 @@ struct LintCommand: ParsableCommand {
     do {
       return try ConfigFile.load(path: config).lint
     } catch {
-      for d in error.diagnostics { printError(d.description) }
+      for d in error.diagnostics { report(d) }
       throw ExitCode(ExitStatus.badInput)
     }
   }
@@ -223,10 +224,10 @@ struct LintCommand: ParsableCommand {
     guard let text = read(path) else { throw ExitCode(ExitStatus.badInput) }
     do {
       let (config, warnings) = try SquawkConfig.parse(text, file: path)
-      for warning in warnings { printError(warning.description) }
+      for warning in warnings { report(warning) }
       return config
     } catch {
-      for d in error.diagnostics { printError(d.description) }
+      for d in error.diagnostics { report(d) }
       throw ExitCode(ExitStatus.badInput)
     }
   }
@@ -246,7 +247,7 @@ struct LintCommand: ParsableCommand {
     for root in paths.isEmpty ? ["."] : paths {
       var isDirectory: ObjCBool = false
       guard fm.fileExists(atPath: root, isDirectory: &isDirectory) else {
-        printError("\(root): error: no such file or folder")
+        report(fileProblem(root, "no such file or folder"))
         inputError = true
         continue
       }

@@ -73,7 +73,7 @@ struct TraceOptions: ParsableArguments {
       server = try EphemeralPostgres.create()
       try server.start()
     } catch {
-      printError("pgphase: could not start a throwaway PostgreSQL for --trace: \(error)")
+      report(Diagnostic(.error, "could not start a throwaway PostgreSQL for --trace: \(error)", at: nil))
       throw ExitCode(ExitStatus.database)
     }
     defer { server.stop() }
@@ -83,7 +83,7 @@ struct TraceOptions: ParsableArguments {
       try admin.executeAlone("CREATE DATABASE pgphase_trace")
       admin.close()
     } catch {
-      printError("pgphase: could not create the trace database: \(error)")
+      report(Diagnostic(.error, "could not create the trace database: \(error)", at: nil))
       throw ExitCode(ExitStatus.database)
     }
     let dsn = server.dsn.replacingOccurrences(of: "dbname=postgres", with: "dbname=pgphase_trace")
@@ -98,7 +98,7 @@ struct TraceOptions: ParsableArguments {
     do {
       connection = try Connection.connect(dsn: dsn, applicationName: "pgphase lint --trace")
     } catch {
-      printError("pgphase: could not connect for --trace: \(error)")
+      report(Diagnostic(.error, "could not connect for --trace: \(error)", at: nil))
       throw ExitCode(ExitStatus.database)
     }
     defer { connection.close() }
@@ -108,7 +108,7 @@ struct TraceOptions: ParsableArguments {
       do {
         try tracer.load(text)
       } catch {
-        printError("\(file): error: loading it failed: \(error)")
+        report(fileProblem(file, "loading it failed: \(error)"))
         throw ExitCode(ExitStatus.badInput)
       }
     }
@@ -126,7 +126,7 @@ struct TraceOptions: ParsableArguments {
           break
         }
       } catch {
-        printError("pgphase: tracing \(file) failed: \(error)")
+        report(fileProblem(file, "tracing it failed: \(error)"))
         throw ExitCode(ExitStatus.database)
       }
     }

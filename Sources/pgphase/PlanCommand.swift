@@ -73,9 +73,11 @@ struct PlanCommand: ParsableCommand {
       }
     }
     if problems > 0 {
-      printError(
-        "\(problems) plan file\(problems == 1 ? " is" : "s are") out of date; run `pgphase plan \(paths.joined(separator: " "))\(out == "plans" ? "" : " --out \(out)")` and commit the result"
-      )
+      report(
+        Diagnostic(
+          .error,
+          "\(problems) plan file\(problems == 1 ? " is" : "s are") out of date; run `pgphase plan \(paths.joined(separator: " "))\(out == "plans" ? "" : " --out \(out)")` and commit the result",
+          at: nil))
       throw ExitCode(ExitStatus.problems)
     }
     printOut("plans in \(out)/ are up to date (\(rendered.count) intent\(rendered.count == 1 ? "" : "s"))")
@@ -86,7 +88,7 @@ struct PlanCommand: ParsableCommand {
     do {
       outcome = try writer.write(rendered.map { ($0.plan.intent, $0.files) }, removeStale: removeStale)
     } catch {
-      printError("error: \(error)")
+      report(fileProblem(out, "\(error)"))
       throw ExitCode(ExitStatus.problems)
     }
     let written = Set(outcome.written)
@@ -96,9 +98,11 @@ struct PlanCommand: ParsableCommand {
     }
     for id in outcome.removed { printOut("removed \(out)/\(id)/ (no intent any more)") }
     for (id, others) in outcome.kept {
-      printError(
-        "warning: kept \(out)/\(id)/: its intent is gone, but it holds files pgphase did not write (\(others.joined(separator: ", "))); remove it yourself"
-      )
+      report(
+        fileProblem(
+          "\(out)/\(id)/",
+          "kept: its intent is gone, but it holds files pgphase did not write (\(others.joined(separator: ", "))); remove it yourself",
+          .warning))
     }
     printOut("planned \(rendered.count) intent\(rendered.count == 1 ? "" : "s") into \(out)/")
   }

@@ -91,3 +91,40 @@ func plan(_ steps: [Step], lockTimeout: String = "2s") -> Plan {
     }
   }
 }
+
+/// Linting an intent file compiles it in memory: each finding points at the change (line and
+/// column in the YAML) whose step it is about. Before steps carried their change's location,
+/// every finding of an intent file pointed at `file:1:1`.
+@Suite struct IntentLintLocationTests {
+  let intent = """
+    id: 20260101_orders
+    description: a status for orders, and an index written by hand
+    changes:
+      - add_column:
+          table: orders
+          column: {name: status, type: text}
+      - sql:
+          phase: expand
+          up: "CREATE INDEX orders_status_idx ON orders (status)"
+      -   sql:
+            phase: contract
+            up: "ALTER TABLE orders ALTER COLUMN status TYPE varchar(20)"
+    """
+
+  func findings() throws -> [Finding] {
+    let (intents, diagnostics) = IntentLoader.load([IntentSource(path: "intents/20260101_orders.yaml", text: intent)])
+    try #require(!diagnostics.hasErrors, "\(diagnostics)")
+    let (plans, planDiagnostics) = Planner.plan(intents)
+    try #require(!planDiagnostics.hasErrors && plans.count == 1, "\(planDiagnostics)")
+    return Linter(options: LintOptions()).lint(plan: plans[0], file: "intents/20260101_orders.yaml")
+  }
+
+  @Test func findingsPointAtTheOffendingChange() throws {
+    let found = try findings()
+    let index = try #require(found.first { $0.rule == .requireConcurrentIndex }, "\(found)")
+    #expect(index.location == SourceLocation(file: "intents/20260101_orders.yaml", line: 7, column: 5))
+    let rewrite = try #require(found.first { $0.rule == .columnTypeRewrite }, "\(found)")
+    #expect(rewrite.location == SourceLocation(file: "intents/20260101_orders.yaml", line: 10, column: 7))
+    #expect(!found.contains { $0.location.line == 1 }, "\(found)")
+  }
+}

@@ -137,14 +137,4 @@ private func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T {
       build.createSQL(concurrently: false, on: "pg_temp.p")
         == "CREATE UNIQUE INDEX \"Big Idx\" ON pg_temp.p USING btree (a, (lower(b))) INCLUDE (c) WHERE a > 0")
   }
-
-  @Test func unsupportedFormatsSayWhatToDo() throws {
-    let newer = #expect(throws: PlanReadError.self) { try PlanDocument.decode(Data(#"{"format": 3}"#.utf8)) }
-    #expect(newer == .unsupportedFormat(3))
-    #expect("\(try #require(newer))".contains("upgrade pgphase"))
-    let older = #expect(throws: PlanReadError.self) { try PlanDocument.decode(Data(#"{"format": 0}"#.utf8)) }
-    #expect("\(try #require(older))".contains("re-plan with `pgphase plan`"))
-    let none = #expect(throws: PlanReadError.self) { try PlanDocument.decode(Data(#"{"intent": "x"}"#.utf8)) }
-    #expect("\(try #require(none))".contains("not a pgphase plan"))
-  }
 }

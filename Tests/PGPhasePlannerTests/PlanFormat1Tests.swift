@@ -80,4 +80,14 @@ let format1Plans = repositoryRoot.appendingPathComponent("Tests/PGPhaseExecutorT
     #expect(step.sql == [up])
     #expect(step.location?.line == 3)
   }
+
+  @Test func unsupportedFormatsSayWhatToDo() throws {
+    let newer = #expect(throws: PlanReadError.self) { try PlanDocument.decode(Data(#"{"format": 3}"#.utf8)) }
+    #expect(newer == .unsupportedFormat(3))
+    #expect("\(try #require(newer))".contains("upgrade pgphase"))
+    let older = #expect(throws: PlanReadError.self) { try PlanDocument.decode(Data(#"{"format": 0}"#.utf8)) }
+    #expect("\(try #require(older))".contains("re-plan with `pgphase plan`"))
+    let none = #expect(throws: PlanReadError.self) { try PlanDocument.decode(Data(#"{"intent": "x"}"#.utf8)) }
+    #expect("\(try #require(none))".contains("not a pgphase plan"))
+  }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+public import PGPhaseModel
 
 /// A plan as read from plan.json (or from the journal, which stores the same JSON), in whichever
 /// format it was written: the executor runs plans of older formats, converted on reading.

@@ -1,4 +1,6 @@
 import Foundation
+import PGPhaseModel
+import PGPhaseSQL
 
 /// The legacy reader of plan format 1 (pgphase before typed steps), kept so that committed
 /// plans folders and journals written by earlier versions still apply, verify and repair.
@@ -102,7 +104,7 @@ enum PlanFormat1 {
     if step.transactional {
       if step.operation == "sql" { return .sql(transactional: true, concurrently: false) }
       // A validation ran as any transaction; it is typed as one when its SQL and check agree.
-      if step.sql.count == 1, case .validateConstraint(_, let name) = StatementShape(step.sql[0]),
+      if step.sql.count == 1, case .validateConstraint(_, let name) = StatementShape(parsing: step.sql[0]),
         step.postconditions.count == 1, case .constraintExists(let table, name, true) = step.postconditions[0]
       {
         return .validateConstraint(table: table, name: name)
@@ -111,7 +113,8 @@ enum PlanFormat1 {
     }
     let shape =
       step.sql.count == 1
-      ? StatementShape(step.sql[0]) : .other(concurrently: step.sql.contains { StatementShape($0).concurrently })
+      ? StatementShape(parsing: step.sql[0])
+      : .other(concurrently: step.sql.contains { StatementShape(parsing: $0).concurrently })
     switch shape {
     case .reindexIndexConcurrently(let index): return .rebuildIndex(index)
     case .dropIndexConcurrently(let index): return .dropIndex(index)
@@ -127,7 +130,7 @@ enum PlanFormat1 {
       return .sql(transactional: false, concurrently: false)
     case .other(let concurrently):
       if step.postconditions.contains(where: { $0.kind == .indexExists }),
-        step.sql.contains(where: StatementShape.beginsIndexBuild)
+        step.sql.contains(where: StatementShape.beginsIndexBuild(_:))
       {
         // The old executor built such a step as an index when its SQL matched; this one does not
         // parse, so which index it builds, and how, is not certain.

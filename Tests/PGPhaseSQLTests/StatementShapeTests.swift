@@ -1,4 +1,5 @@
 import PGPhaseModel
+import PGPhaseSQL
 import Testing
 
 /// What the planner (for user `sql` changes) and the format-1 reader see in SQL text.
@@ -42,6 +43,6 @@ import Testing
     ("DROP INDEX CONCURRENTLY i CASCADE", .other(concurrently: true)),
   ])
   func reads(sql: String, shape: StatementShape) {
-    #expect(StatementShape(sql) == shape, "\(sql)")
+    #expect(StatementShape(parsing: sql) == shape, "\(sql)")
   }
 }
