@@ -101,7 +101,7 @@ struct PlanCommand: ParsableCommand {
       report(
         fileProblem(
           "\(out)/\(id)/",
-          "kept: its intent is gone, but it holds files pgphase did not write (\(others.joined(separator: ", "))); remove it yourself",
+          "its intent is gone, but it holds files pgphase did not write (\(others.joined(separator: ", "))); kept it: remove it yourself",
           .warning))
     }
     printOut("planned \(rendered.count) intent\(rendered.count == 1 ? "" : "s") into \(out)/")

@@ -66,7 +66,7 @@ import Testing
     #expect(r.stdout.contains("removed plans/20261123_reporter_email_lowercase/ (no intent any more)"), "\(r.stdout)")
     #expect(
       r.stderr.contains(
-        "warning: kept plans/20261122_incident_impact_bigint/: its intent is gone, but it holds files pgphase did not write (NOTES.md)"
+        "plans/20261122_incident_impact_bigint/: warning: its intent is gone, but it holds files pgphase did not write (NOTES.md); kept it"
       ), "\(r.stderr)")
     let left = try folders(dir)
     #expect(!left.contains("20261123_reporter_email_lowercase"))
