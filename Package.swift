@@ -8,6 +8,9 @@ import PackageDescription
 /// - PGPhaseLint: finds lock-heavy or unsafe DDL in SQL text and plans, using the real PostgreSQL parser.
 /// - PGPhasePostgres: a small libpq layer (connections, queries, errors).
 /// - PGPhaseExecutor: applies plans to a live database with a crash-safe journal; reads the catalog.
+/// - PGPhaseServer: starts and stops throwaway PostgreSQL servers of a given major version.
+/// - PGPhaseRehearsal: rehearses plans phase by phase with the old and new app's probes (`pgphase try`).
+/// - pgphase-server: runs one command against a throwaway server (what scripts/with-pg calls).
 /// - pgphase: the command line; parses flags, reads and writes files, picks exit codes.
 let swiftSettings: [SwiftSetting] = [
   .enableUpcomingFeature("ExistentialAny"),
@@ -19,6 +22,7 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "pgphase", targets: ["pgphase"]),
+    .executable(name: "pgphase-server", targets: ["pgphase-server"]),
     .library(name: "PGPhasePlanner", targets: ["PGPhasePlanner"]),
     .library(name: "PGPhaseLint", targets: ["PGPhaseLint"]),
   ],
@@ -47,17 +51,23 @@ let package = Package(
       name: "PGPhaseExecutor",
       dependencies: ["PGPhaseModel", "PGPhasePostgres", "CPgQuery", .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
+    .target(name: "PGPhaseServer", swiftSettings: swiftSettings),
+    .target(
+      name: "PGPhaseRehearsal", dependencies: ["PGPhaseModel", "PGPhasePostgres", "PGPhaseExecutor"],
+      swiftSettings: swiftSettings),
+    .executableTarget(name: "pgphase-server", dependencies: ["PGPhaseServer"], swiftSettings: swiftSettings),
     .executableTarget(
       name: "pgphase",
       dependencies: [
         "PGPhaseModel", "PGPhaseIntents", "PGPhasePlanner", "PGPhaseLint", "PGPhasePostgres", "PGPhaseExecutor",
+        "PGPhaseServer", "PGPhaseRehearsal",
         .product(name: "Yams", package: "Yams"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings),
     .target(
-      name: "PGPhaseTestSupport", dependencies: ["PGPhasePostgres"], path: "Tests/PGPhaseTestSupport",
+      name: "PGPhaseTestSupport", dependencies: ["PGPhasePostgres", "PGPhaseServer"], path: "Tests/PGPhaseTestSupport",
       swiftSettings: swiftSettings),
     .testTarget(name: "PGPhaseModelTests", dependencies: ["PGPhaseModel"], swiftSettings: swiftSettings),
     .testTarget(name: "PGPhaseIntentsTests", dependencies: ["PGPhaseIntents"], swiftSettings: swiftSettings),
@@ -68,6 +78,9 @@ let package = Package(
       name: "PGPhaseLintTests", dependencies: ["PGPhaseLint", "PGPhasePlanner", "PGPhaseIntents"], swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseExecutorTests", dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseTestSupport"],
+      swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhaseServerTests", dependencies: ["PGPhaseServer", "PGPhasePostgres", "PGPhaseTestSupport"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhasePostgresTests", dependencies: ["PGPhasePostgres", "PGPhaseTestSupport"], swiftSettings: swiftSettings),
