@@ -101,6 +101,8 @@ public enum PostconditionChecker {
       }
       if let nullable = p.nullable, nullable == info.notNull {
         problems.append(info.notNull ? "is NOT NULL, expected nullable" : "is nullable, expected NOT NULL")
+      } else if p.nullable == false, !info.notNullValidated {
+        problems.append("is NOT NULL NOT VALID (existing rows were never checked), expected NOT NULL")
       }
       if let expected = p.defaultExpression,
         let problem = try compareDefault(expected: expected, column: info, on: connection)
