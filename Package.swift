@@ -80,6 +80,12 @@ let package = Package(
       name: "PGPhaseExecutorTests", dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseTestSupport"],
       swiftSettings: swiftSettings),
     .testTarget(
+      name: "PGPhaseLockTruthTests",
+      dependencies: [
+        "PGPhaseModel", "PGPhaseIntents", "PGPhasePlanner", "PGPhaseLint", "PGPhasePostgres", "PGPhaseTestSupport", "CPgQuery",
+      ],
+      swiftSettings: swiftSettings),
+    .testTarget(
       name: "PGPhaseServerTests", dependencies: ["PGPhaseServer", "PGPhasePostgres", "PGPhaseTestSupport"],
       swiftSettings: swiftSettings),
     .testTarget(

@@ -95,7 +95,18 @@ extension Linter {
       return foreignKeyTargets(in: f).map { StatementLock(relation: $0, mode: .shareRowExclusive) }
     case "UpdateStmt", "DeleteStmt", "InsertStmt", "MergeStmt":
       return on(f["relation"], .rowExclusive)
-    case "CommentStmt", "CreateStatsStmt":
+    case "CommentStmt":
+      // COMMENT ON TABLE/COLUMN/INDEX/VIEW/...: SHARE UPDATE EXCLUSIVE on the relation (measured on
+      // 15, 17 and 18 by the lock-truth suite); the object is [schema.]relation[.column].
+      let relationTypes: [String: Int] = [
+        "OBJECT_TABLE": 0, "OBJECT_INDEX": 0, "OBJECT_VIEW": 0, "OBJECT_MATVIEW": 0, "OBJECT_SEQUENCE": 0,
+        "OBJECT_FOREIGN_TABLE": 0, "OBJECT_COLUMN": 1,
+      ]
+      guard let drop = relationTypes[f["objtype"]?.string ?? ""],
+        let parts = f["object"]?.node("List")?["items"]?.names, parts.count > drop, let name = parts.dropLast(drop).last
+      else { return [] }
+      return [StatementLock(relation: name, mode: .shareUpdateExclusive)]
+    case "CreateStatsStmt":
       return []
     default:
       return []

@@ -282,7 +282,7 @@ extension IntentPlanner {
       emitBatchedUpdate(
         .backfill, ["backfill", c.name], "Fill \(c.name) on existing rows in small batches (resumable; only rows still NULL)",
         table: t, assignments: [Assignment(column: c.name, expression: existingRows)], pending: "\(cq) IS NULL",
-        checkable: true, bypassTrigger: fillTrigger)
+        checkable: true, bypassTrigger: fillTrigger, references: c.references.map { [$0.table] } ?? [])
     }
     if c.check != nil {
       emitValidate(.backfill, table: t, constraint: Self.checkName(t, c.name), slug: ["validate", Self.checkName(t, c.name)])
