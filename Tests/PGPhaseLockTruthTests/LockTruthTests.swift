@@ -1,6 +1,7 @@
 import Foundation
 import PGPhaseLint
 import PGPhaseModel
+import PGPhasePlanner
 import PGPhasePostgres
 import PGPhaseTestSupport
 import Testing
@@ -273,7 +274,7 @@ struct LockTruthTests {
     }
     #expect(
       onDisk == content,
-      "\(LocksDoc.path) differs from what PostgreSQL \(TestServer.major) measured:\n\(lineDiff(old: onDisk ?? "", new: content))\nrun `PGPHASE_RECORD=1 scripts/with-pg --pg \(TestServer.major) swift test --filter PGPhaseLockTruthTests` and review the diff"
+      "\(LocksDoc.path) differs from what PostgreSQL \(TestServer.major) measured:\n\(LineDiff.unified(old: onDisk ?? "", new: content, oldName: "on disk", newName: "measured"))\nrun `PGPHASE_RECORD=1 scripts/with-pg --pg \(TestServer.major) swift test --filter PGPhaseLockTruthTests` and review the diff"
     )
   }
 }
@@ -317,18 +318,6 @@ struct LockTruthTests {
     let rendered = LocksDoc.render(try LockTruth.docRows(nil, version: nil, onDisk: onDisk))
     #expect(
       rendered == onDisk,
-      "\(LocksDoc.path) does not match the planner's declarations:\n\(lineDiff(old: onDisk, new: rendered))")
+      "\(LocksDoc.path) does not match the planner's declarations:\n\(LineDiff.unified(old: onDisk, new: rendered, oldName: "on disk", newName: "planned"))")
   }
-}
-
-/// Lines only on disk (-) and only in the new text (+), by the standard library's diff.
-func lineDiff(old: String, new: String) -> String {
-  let a = old.split(separator: "\n", omittingEmptySubsequences: false)
-  let b = new.split(separator: "\n", omittingEmptySubsequences: false)
-  return b.difference(from: a).map { change in
-    switch change {
-    case .insert(_, let line, _): "+ \(line)"
-    case .remove(_, let line, _): "- \(line)"
-    }
-  }.joined(separator: "\n")
 }
