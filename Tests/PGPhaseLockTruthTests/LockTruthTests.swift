@@ -318,6 +318,7 @@ struct LockTruthTests {
     let rendered = LocksDoc.render(try LockTruth.docRows(nil, version: nil, onDisk: onDisk))
     #expect(
       rendered == onDisk,
-      "\(LocksDoc.path) does not match the planner's declarations:\n\(LineDiff.unified(old: onDisk, new: rendered, oldName: "on disk", newName: "planned"))")
+      "\(LocksDoc.path) does not match the planner's declarations:\n\(LineDiff.unified(old: onDisk, new: rendered, oldName: "on disk", newName: "planned"))"
+    )
   }
 }
