@@ -3,7 +3,9 @@ import PackageDescription
 
 /// Module map (one job each):
 /// - PGPhaseModel: the value types every stage speaks (intents, plans, steps, locks, diagnostics, SQL quoting).
+/// - PGPhaseYAML: reads YAML files (via Yams) into located values, with every problem reported at its line and column.
 /// - PGPhaseIntents: reads intent YAML into the model, with located diagnostics.
+/// - PGPhaseConfig: reads `.pgphase.yaml` (lint and rollout settings) into typed values.
 /// - PGPhasePlanner: compiles intents into phased plans and renders them as files. Pure: no I/O.
 /// - PGPhaseLint: finds lock-heavy or unsafe DDL in SQL text and plans, using the real PostgreSQL parser.
 /// - PGPhasePostgres: a small libpq layer (connections, queries, errors).
@@ -36,12 +38,13 @@ let package = Package(
     .systemLibrary(name: "CPgQuery", providers: [.apt(["libpg-query-dev"])]),
     .target(name: "PGPhaseModel", swiftSettings: swiftSettings),
     .target(
-      name: "PGPhaseIntents",
-      dependencies: ["PGPhaseModel", .product(name: "Yams", package: "Yams")],
+      name: "PGPhaseYAML", dependencies: ["PGPhaseModel", .product(name: "Yams", package: "Yams")],
       swiftSettings: swiftSettings),
+    .target(name: "PGPhaseIntents", dependencies: ["PGPhaseModel", "PGPhaseYAML"], swiftSettings: swiftSettings),
+    .target(name: "PGPhaseConfig", dependencies: ["PGPhaseModel", "PGPhaseYAML", "PGPhaseLint"], swiftSettings: swiftSettings),
     .target(name: "PGPhasePlanner", dependencies: ["PGPhaseModel"], swiftSettings: swiftSettings),
     .target(
-      name: "PGPhaseLint", dependencies: ["PGPhaseModel", "CPgQuery", .product(name: "Yams", package: "Yams")],
+      name: "PGPhaseLint", dependencies: ["PGPhaseModel", "CPgQuery"],
       swiftSettings: swiftSettings),
     .target(
       name: "PGPhasePostgres",
@@ -59,9 +62,8 @@ let package = Package(
     .executableTarget(
       name: "pgphase",
       dependencies: [
-        "PGPhaseModel", "PGPhaseIntents", "PGPhasePlanner", "PGPhaseLint", "PGPhasePostgres", "PGPhaseExecutor",
-        "PGPhaseServer", "PGPhaseRehearsal",
-        .product(name: "Yams", package: "Yams"),
+        "PGPhaseModel", "PGPhaseIntents", "PGPhaseConfig", "PGPhasePlanner", "PGPhaseLint", "PGPhasePostgres",
+        "PGPhaseExecutor", "PGPhaseServer", "PGPhaseRehearsal",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -70,7 +72,11 @@ let package = Package(
       name: "PGPhaseTestSupport", dependencies: ["PGPhasePostgres", "PGPhaseServer"], path: "Tests/PGPhaseTestSupport",
       swiftSettings: swiftSettings),
     .testTarget(name: "PGPhaseModelTests", dependencies: ["PGPhaseModel"], swiftSettings: swiftSettings),
-    .testTarget(name: "PGPhaseIntentsTests", dependencies: ["PGPhaseIntents"], swiftSettings: swiftSettings),
+    .testTarget(name: "PGPhaseIntentsTests", dependencies: ["PGPhaseIntents", "PGPhaseYAML"], swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhaseYAMLTests", dependencies: ["PGPhaseYAML", .product(name: "Yams", package: "Yams")],
+      swiftSettings: swiftSettings),
+    .testTarget(name: "PGPhaseConfigTests", dependencies: ["PGPhaseConfig", "PGPhaseLint"], swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhasePlannerTests", dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhaseLint", "CPgQuery"],
       swiftSettings: swiftSettings),

@@ -1,14 +1,15 @@
 import PGPhaseModel
-import Yams
+import PGPhaseYAML
 
 /// Reads the body of one change entry into an `Operation`, recording where each field was.
+/// Names go through `identifier` (a string of at most 63 bytes), SQL through `expression`.
 struct ChangeReader {
-  var reader: NodeReader
+  var reader: YAMLReader
   let schema: String?
   let op: String
   var fieldLocations: [String: SourceLocation] = [:]
 
-  init(reader: NodeReader, schema: String?, op: String) {
+  init(reader: YAMLReader, schema: String?, op: String) {
     self.reader = reader
     self.schema = schema
     self.op = op
@@ -38,56 +39,72 @@ struct ChangeReader {
     "sql": (["phase", "up", "down", "transactional"], ["phase", "up"]),
   ]
 
-  mutating func read(_ body: Node) -> Operation? {
+  mutating func read(_ body: YAMLNode) -> Operation? {
     let spec = Self.fields[op]!
     guard let f = reader.mapping(body, what: "`\(op)`", allowed: spec.allowed, required: spec.required) else { return nil }
-    for (key, node) in f.values { fieldLocations[key] = reader.location(node) }
+    for (key, node) in f.values { fieldLocations[key] = node.location }
     let before = reader.diagnostics.count
     let result = build(f)
     return reader.diagnostics.count == before ? result : nil
   }
 
-  private mutating func str(_ f: Fields, _ key: String) -> String? { reader.string(f[key], "`\(op).\(key)`") }
+  // MARK: Field readers
 
-  private mutating func name(_ f: Fields, _ key: String) -> String? {
-    guard let text = str(f, key) else { return nil }
-    checkIdentifier(text, at: f[key]!, what: "`\(op).\(key)`")
+  private mutating func str(_ f: YAMLFields, _ key: String) -> String? { reader.string(f[key], "`\(op).\(key)`") }
+
+  /// SQL passed through: `default`, `check`, `where`, `up`, `down`, `backfill`, `expression`.
+  private mutating func sql(_ f: YAMLFields, _ key: String) -> String? { reader.expression(f[key], "`\(op).\(key)`") }
+
+  private mutating func name(_ f: YAMLFields, _ key: String) -> String? { identifier(f[key], "`\(op).\(key)`") }
+
+  /// A name: a string PostgreSQL will not truncate.
+  private mutating func identifier(_ node: YAMLNode?, _ what: String) -> String? {
+    guard let node, let text = reader.string(node, what) else { return nil }
+    reader.checkIdentifier(text, at: node, what: what)
     return text
   }
 
-  private mutating func checkIdentifier(_ text: String, at node: Node, what: String) {
-    if text.utf8.count > SQL.maxIdentifierBytes {
-      reader.error("\(what) `\(text)` is longer than PostgreSQL's 63-byte limit; it would be truncated", at: node)
-    }
+  /// A non-empty list of names, each checked.
+  private mutating func identifiers(_ node: YAMLNode?, _ what: String) -> [String]? {
+    guard let items = reader.sequence(node, what) else { return nil }
+    var out: [String] = []
+    for item in items { if let s = identifier(item, "each item of \(what)") { out.append(s) } }
+    return out.count == items.count ? out : nil
   }
 
-  private mutating func qualified(_ f: Fields, _ key: String) -> QualifiedName? {
-    guard let text = str(f, key), let node = f[key] else { return nil }
-    guard let name = QualifiedName(parsing: text, defaultSchema: schema) else {
+  private mutating func names(_ f: YAMLFields, _ key: String) -> [String]? { identifiers(f[key], "`\(op).\(key)`") }
+
+  /// `name` or `schema.name`, each part a name PostgreSQL will not truncate.
+  private mutating func qualifiedName(_ node: YAMLNode?, _ what: String) -> QualifiedName? {
+    guard let node, let text = reader.string(node, what) else { return nil }
+    guard var name = QualifiedName(parsing: text) else {
       reader.error(
-        "`\(op).\(key)` must be `name` or `schema.name`, found `\(text)`", at: node,
+        "\(what) must be `name` or `schema.name`, found `\(YAMLReader.excerpt(text))`", at: node,
         hint: "double-quote a part that contains a dot: `\"my.table\"`")
       return nil
     }
-    checkIdentifier(name.name, at: node, what: "`\(op).\(key)`")
+    // The intent's default schema was checked where it is written.
+    if let part = name.schema { reader.checkIdentifier(part, at: node, what: "the schema in \(what)") }
+    reader.checkIdentifier(name.name, at: node, what: what)
+    if name.schema == nil { name.schema = schema }
     return name
   }
 
-  private mutating func names(_ f: Fields, _ key: String) -> [String]? {
-    reader.stringList(f[key], "`\(op).\(key)`")
-  }
+  private mutating func qualified(_ f: YAMLFields, _ key: String) -> QualifiedName? { qualifiedName(f[key], "`\(op).\(key)`") }
 
-  private mutating func action(_ node: Node?, _ key: String) -> ReferentialAction? {
+  private mutating func action(_ node: YAMLNode?, _ key: String) -> ReferentialAction? {
     reader.oneOf(node, "`\(key)`", as: ReferentialAction.self)
   }
 
-  private mutating func build(_ f: Fields) -> Operation? {
+  // MARK: Operations
+
+  private mutating func build(_ f: YAMLFields) -> Operation? {
     switch op {
     case "create_table":
       guard let table = qualified(f, "table") else { return nil }
       var columns: [ColumnDefinition] = []
       if let node = f["columns"] {
-        if case .sequence(let items) = node, !items.isEmpty {
+        if case .sequence(let items) = node.content, !items.isEmpty {
           for (i, item) in items.enumerated() {
             if let c = column(item, path: "columns[\(i)]") { columns.append(c) }
           }
@@ -96,12 +113,8 @@ struct ChangeReader {
         }
       }
       var constraints: [TableConstraint] = []
-      if let node = f["constraints"] {
-        if case .sequence(let items) = node {
-          for item in items { if let c = tableConstraint(item) { constraints.append(c) } }
-        } else {
-          reader.error("`create_table.constraints` must be a list", at: node)
-        }
+      if let items = reader.sequence(f["constraints"], "`create_table.constraints`", nonEmpty: false) {
+        for item in items { if let c = tableConstraint(item) { constraints.append(c) } }
       }
       return .createTable(
         CreateTable(table: table, columns: columns, primaryKey: names(f, "primary_key"), constraints: constraints))
@@ -114,7 +127,7 @@ struct ChangeReader {
       guard let table = qualified(f, "table"), let node = f["column"], let column = column(node, path: "column") else {
         return nil
       }
-      return .addColumn(AddColumn(table: table, column: column, backfill: str(f, "backfill")))
+      return .addColumn(AddColumn(table: table, column: column, backfill: sql(f, "backfill")))
     case "drop_column":
       guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
       return .dropColumn(table: table, column: column)
@@ -123,33 +136,33 @@ struct ChangeReader {
       return .renameColumn(
         RenameColumn(
           table: table, from: from, to: to, type: str(f, "type"),
-          nullable: reader.bool(f["nullable"], "`rename_column.nullable`"), defaultExpression: str(f, "default")))
+          nullable: reader.bool(f["nullable"], "`rename_column.nullable`"), defaultExpression: sql(f, "default")))
     case "alter_column":
       guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
       let newName = f["new_name"] != nil ? name(f, "new_name") : nil
       return .alterColumn(
         AlterColumn(
-          table: table, column: column, type: str(f, "type"), up: str(f, "up"), down: str(f, "down"),
-          newName: newName, nullable: reader.bool(f["nullable"], "`alter_column.nullable`"), defaultExpression: str(f, "default"))
+          table: table, column: column, type: str(f, "type"), up: sql(f, "up"), down: sql(f, "down"),
+          newName: newName, nullable: reader.bool(f["nullable"], "`alter_column.nullable`"), defaultExpression: sql(f, "default"))
       )
     case "set_not_null":
       guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
-      return .setNotNull(table: table, column: column, backfill: str(f, "backfill"))
+      return .setNotNull(table: table, column: column, backfill: sql(f, "backfill"))
     case "drop_not_null":
       guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
       return .dropNotNull(table: table, column: column)
     case "set_default":
-      guard let table = qualified(f, "table"), let column = name(f, "column"), let value = str(f, "default") else { return nil }
+      guard let table = qualified(f, "table"), let column = name(f, "column"), let value = sql(f, "default") else { return nil }
       return .setDefault(table: table, column: column, default: value)
     case "drop_default":
       guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
       return .dropDefault(table: table, column: column)
     case "add_check":
-      guard let table = qualified(f, "table"), let n = name(f, "name"), let e = str(f, "expression") else { return nil }
+      guard let table = qualified(f, "table"), let n = name(f, "name"), let e = sql(f, "expression") else { return nil }
       return .addCheck(table: table, name: n, expression: e)
     case "add_foreign_key":
       guard let table = qualified(f, "table"), let n = name(f, "name"), let columns = names(f, "columns"),
-        let node = f["references"], let target = foreignKeyTarget(node, path: "references")
+        let node = f["references"], let target = foreignKeyTarget(node)
       else { return nil }
       if target.columns.count != columns.count {
         reader.error("`add_foreign_key` has \(columns.count) column(s) but references \(target.columns.count)", at: node)
@@ -172,24 +185,25 @@ struct ChangeReader {
       guard let keys else { return nil }
       return .createIndex(
         CreateIndex(
-          table: table, name: n, keys: keys, unique: unique, predicate: str(f, "where"),
-          method: str(f, "using"), include: include))
+          table: table, name: n, keys: keys, unique: unique, predicate: sql(f, "where"),
+          method: name(f, "using"), include: include))
     case "drop_index":
       return qualified(f, "name").map { .dropIndex(name: $0) }
     case "backfill":
       guard let table = qualified(f, "table"), let node = f["set"] else { return nil }
-      guard case .mapping(let mapping) = node, !mapping.isEmpty else {
+      guard case .mapping(let entries) = node.content, !entries.isEmpty else {
         reader.error("`backfill.set` must be a mapping of column: expression", at: node)
         return nil
       }
       var assignments: [Assignment] = []
-      for (key, value) in mapping {
-        guard let column = reader.string(key, "a column in `backfill.set`"),
-          let expression = reader.string(value, "the expression for `\(key.scalar?.string ?? "")` in `backfill.set`")
+      for entry in entries {
+        guard let column = identifier(entry.key, "a column in `backfill.set`"),
+          let expression = reader.expression(
+            entry.value, "the expression for `\(YAMLReader.excerpt(column))` in `backfill.set`")
         else { continue }
         assignments.append(Assignment(column: column, expression: expression))
       }
-      return .backfill(Backfill(table: table, assignments: assignments, predicate: str(f, "where")))
+      return .backfill(Backfill(table: table, assignments: assignments, predicate: sql(f, "where")))
     case "sql":
       let phase = reader.oneOf(f["phase"], "`sql.phase`", as: Phase.self)
       let transactional = reader.bool(f["transactional"], "`sql.transactional`") ?? true
@@ -204,20 +218,19 @@ struct ChangeReader {
     "name", "type", "nullable", "default", "check", "unique", "primary_key", "references", "identity", "comment",
   ]
 
-  private mutating func column(_ node: Node, path: String) -> ColumnDefinition? {
+  private mutating func column(_ node: YAMLNode, path: String) -> ColumnDefinition? {
     guard let f = reader.mapping(node, what: "column definition", allowed: Self.columnKeys, required: ["name", "type"]) else {
       return nil
     }
-    for (key, value) in f.values { fieldLocations["\(path).\(key)"] = reader.location(value) }
-    fieldLocations[path] = reader.location(node)
-    guard let name = reader.string(f["name"], "column `name`"), let type = reader.string(f["type"], "column `type`") else {
+    for (key, value) in f.values { fieldLocations["\(path).\(key)"] = value.location }
+    fieldLocations[path] = node.location
+    guard let name = identifier(f["name"], "column `name`"), let type = reader.string(f["type"], "column `type`") else {
       return nil
     }
-    checkIdentifier(name, at: f["name"]!, what: "column `name`")
     var c = ColumnDefinition(name: name, type: type)
     c.nullable = reader.bool(f["nullable"], "`nullable`") ?? true
-    c.defaultExpression = reader.string(f["default"], "`default`")
-    c.check = reader.string(f["check"], "`check`")
+    c.defaultExpression = reader.expression(f["default"], "`default`")
+    c.check = reader.expression(f["check"], "`check`")
     c.unique = reader.bool(f["unique"], "`unique`") ?? false
     c.primaryKey = reader.bool(f["primary_key"], "`primary_key`") ?? false
     c.identity = reader.oneOf(f["identity"], "`identity`", as: IdentityKind.self)
@@ -225,61 +238,54 @@ struct ChangeReader {
     if let r = f["references"],
       let rf = reader.mapping(
         r, what: "`references`", allowed: ["table", "column", "on_delete", "on_update"], required: ["table", "column"]),
-      let tableText = reader.string(rf["table"], "`references.table`"),
-      let column = reader.string(rf["column"], "`references.column`")
+      let table = qualifiedName(rf["table"], "`references.table`"),
+      let column = identifier(rf["column"], "`references.column`")
     {
-      if let table = QualifiedName(parsing: tableText, defaultSchema: schema) {
-        c.references = ColumnReference(
-          table: table, column: column, onDelete: action(rf["on_delete"], "on_delete"),
-          onUpdate: action(rf["on_update"], "on_update"))
-      } else {
-        reader.error("`references.table` must be `name` or `schema.name`, found `\(tableText)`", at: rf["table"]!)
-      }
+      c.references = ColumnReference(
+        table: table, column: column, onDelete: action(rf["on_delete"], "on_delete"),
+        onUpdate: action(rf["on_update"], "on_update"))
     }
-    if c.primaryKey && f["nullable"] != nil && c.nullable {
-      reader.error("a primary key column cannot be nullable", at: f["nullable"]!)
+    if c.primaryKey, let node = f["nullable"], c.nullable {
+      reader.error("a primary key column cannot be nullable", at: node)
     }
-    if c.identity != nil && c.defaultExpression != nil {
-      reader.error("an identity column cannot also have a `default`", at: f["default"]!)
+    if c.identity != nil, c.defaultExpression != nil, let node = f["default"] {
+      reader.error("an identity column cannot also have a `default`", at: node)
     }
     return c
   }
 
-  private mutating func foreignKeyTarget(_ node: Node, path: String) -> ForeignKeyTarget? {
+  private mutating func foreignKeyTarget(_ node: YAMLNode) -> ForeignKeyTarget? {
     guard let f = reader.mapping(node, what: "`references`", allowed: ["table", "columns"], required: ["table", "columns"]),
-      let text = reader.string(f["table"], "`references.table`"),
-      let columns = reader.stringList(f["columns"], "`references.columns`")
+      let table = qualifiedName(f["table"], "`references.table`"),
+      let columns = identifiers(f["columns"], "`references.columns`")
     else { return nil }
-    guard let table = QualifiedName(parsing: text, defaultSchema: schema) else {
-      reader.error("`references.table` must be `name` or `schema.name`, found `\(text)`", at: f["table"]!)
-      return nil
-    }
     return ForeignKeyTarget(table: table, columns: columns)
   }
 
-  private mutating func tableConstraint(_ node: Node) -> TableConstraint? {
+  private mutating func tableConstraint(_ node: YAMLNode) -> TableConstraint? {
     guard
       let f = reader.mapping(
         node, what: "table constraint", allowed: ["name", "check", "unique", "columns", "references", "on_delete", "on_update"],
         required: ["name"]),
-      let name = reader.string(f["name"], "constraint `name`")
+      let name = identifier(f["name"], "constraint `name`")
     else { return nil }
     let kinds = ["check", "unique", "references"].filter { f[$0] != nil }
     guard kinds.count == 1 else {
-      reader.error("table constraint `\(name)` needs exactly one of `check`, `unique` or `references` (with `columns`)", at: node)
+      reader.error(
+        "table constraint `\(name)` needs exactly one of `check`, `unique` or `references` (with `columns`)", at: node)
       return nil
     }
     switch kinds[0] {
     case "check":
-      return reader.string(f["check"], "`check`").map { TableConstraint(name: name, kind: .check($0)) }
+      return reader.expression(f["check"], "`check`").map { TableConstraint(name: name, kind: .check($0)) }
     case "unique":
-      return reader.stringList(f["unique"], "`unique`").map { TableConstraint(name: name, kind: .unique($0)) }
+      return identifiers(f["unique"], "`unique`").map { TableConstraint(name: name, kind: .unique($0)) }
     default:
-      guard let columns = reader.stringList(f["columns"], "`columns`") else {
+      guard let columns = identifiers(f["columns"], "`columns`") else {
         if f["columns"] == nil { reader.error("foreign key constraint `\(name)` needs `columns`", at: node) }
         return nil
       }
-      guard let target = foreignKeyTarget(f["references"]!, path: "references") else { return nil }
+      guard let references = f["references"], let target = foreignKeyTarget(references) else { return nil }
       return TableConstraint(
         name: name,
         kind: .foreignKey(
@@ -290,24 +296,29 @@ struct ChangeReader {
 
   /// A plain identifier is a column; anything else (a call, an operator, a cast) is an expression.
   /// `{expression: …}` or `{column: …}` says it explicitly.
-  private mutating func indexKeys(_ node: Node) -> [IndexKey]? {
-    guard case .sequence(let items) = node, !items.isEmpty else {
+  private mutating func indexKeys(_ node: YAMLNode) -> [IndexKey]? {
+    guard case .sequence(let items) = node.content, !items.isEmpty else {
       reader.error("`create_index.columns` must be a non-empty list", at: node)
       return nil
     }
     var keys: [IndexKey] = []
     for item in items {
-      if case .mapping = item {
+      if case .mapping = item.content {
         guard let f = reader.mapping(item, what: "index key", allowed: ["column", "expression"]) else { continue }
-        if let c = reader.string(f["column"], "`column`") {
+        if let c = identifier(f["column"], "`column`") {
           keys.append(.column(c))
-        } else if let e = reader.string(f["expression"], "`expression`") {
+        } else if let e = reader.expression(f["expression"], "`expression`") {
           keys.append(.expression(e))
-        } else {
+        } else if f["column"] == nil && f["expression"] == nil {
           reader.error("an index key mapping needs `column` or `expression`", at: item)
         }
       } else if let text = reader.string(item, "an index key") {
-        keys.append(Self.isPlainIdentifier(text) ? .column(text) : .expression(text))
+        if Self.isPlainIdentifier(text) {
+          reader.checkIdentifier(text, at: item, what: "the index key")
+          keys.append(.column(text))
+        } else {
+          keys.append(.expression(text))
+        }
       }
     }
     return keys.count == items.count ? keys : nil

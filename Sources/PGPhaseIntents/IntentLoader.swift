@@ -1,13 +1,18 @@
 public import PGPhaseModel
 
-/// One intent file's text, read by the caller.
+/// One intent file's bytes, read by the caller. Bytes rather than text, so that a file that is
+/// not UTF-8 is refused at the line and column of its first bad byte.
 public struct IntentSource: Sendable {
   public var path: String
-  public var text: String
+  public var bytes: [UInt8]
+
+  public init(path: String, bytes: [UInt8]) {
+    self.path = path
+    self.bytes = bytes
+  }
 
   public init(path: String, text: String) {
-    self.path = path
-    self.text = text
+    self.init(path: path, bytes: Array(text.utf8))
   }
 }
 
@@ -20,7 +25,7 @@ public enum IntentLoader {
     for source in sources {
       let fileName = source.path.split(separator: "/").last.map(String.init) ?? source.path
       let (intent, found) = IntentParser.parse(
-        yaml: source.text, file: source.path, defaultID: IntentParser.defaultID(forFileName: fileName))
+        bytes: source.bytes, file: source.path, defaultID: IntentParser.defaultID(forFileName: fileName))
       diagnostics += found
       if let intent { intents.append(intent) }
     }

@@ -166,6 +166,7 @@ extension IntentPlanner {
         "DROP VIEW IF EXISTS \(from.sql)", "ALTER TABLE \(target.sql) RENAME TO \(SQL.quoteIdentifier(from.name))",
       ]),
       post: [.tableExists(target), .viewExists(from)])
+    noteRename(from: from, to: target)
     emit(
       .contract, ["drop-old-name-view", from.name], "Drop the view that kept the old name \(from.name) working (irreversible)",
       sql: ["DROP VIEW \(from.sql)"], locks: [LockedRelation(from, .accessExclusive)], cost: .catalogOnly, undo: nil,
@@ -240,7 +241,11 @@ extension IntentPlanner {
           .expand, ["set-default", c.name], "Set the default of \(c.name) for new rows: catalog only", table: t,
           "ALTER COLUMN \(cq) SET DEFAULT \(d)", undo: "ALTER TABLE \(t.sql) ALTER COLUMN \(cq) DROP DEFAULT",
           post: [.columnDefault(t, c.name, d)])
-      } else if let fill = op.backfill, !c.nullable {
+      }
+      // The NOT NULL check below holds every updated row to it, backfilled or not: the fill
+      // trigger gives a row the backfill has not reached yet its value, whatever the UPDATE names
+      // (a default alone covers only inserts).
+      if !c.nullable, let fill = existingRows {
         fillTrigger = emitFillTrigger(table: t, column: c.name, expression: fill)
       }
     }
@@ -279,10 +284,12 @@ extension IntentPlanner {
         post: [.constraintExists(t, name, validated: false)])
     }
     if let existingRows {
+      // "No row is NULL" holds afterwards only where the fill trigger fills what the apps write;
+      // a nullable column takes the NULLs the old app (which does not know it) inserts meanwhile.
       emitBatchedUpdate(
         .backfill, ["backfill", c.name], "Fill \(c.name) on existing rows in small batches (resumable; only rows still NULL)",
         table: t, assignments: [Assignment(column: c.name, expression: existingRows)], pending: "\(cq) IS NULL",
-        checkable: true, bypassTrigger: fillTrigger, references: c.references.map { [$0.table] } ?? [])
+        checkable: fillTrigger != nil, bypassTrigger: fillTrigger, references: c.references.map { [$0.table] } ?? [])
     }
     if c.check != nil {
       emitValidate(.backfill, table: t, constraint: Self.checkName(t, c.name), slug: ["validate", Self.checkName(t, c.name)])
@@ -387,7 +394,7 @@ extension IntentPlanner {
     } else {
       error(
         "`alter_column` needs `down` (new value → old) so writes by the new app reach the old column", at: nil,
-        hint: "for a type change write e.g. `down: \"\(finalName)::<old type>\"`")
+        hint: "for a type change write e.g. `down: \(Self.yamlQuoted(SQL.quoteIdentifier(finalName) + "::<old type>"))`")
       return
     }
     if let newName = op.newName { report(model.create(SchemaModel.columnKey(t, newName), origin)) }
@@ -419,11 +426,16 @@ extension IntentPlanner {
     // Dropping the old column at contract takes its indexes and constraints along, which the
     // planner cannot see: checked before expand starts, and again before the drop.
     let replaceable = [Postcondition.columnReplaceable(t, old, nullable: nullable, default: defaultExpression)]
+    // When this intent renamed the table, its view under the old name reads the old column until
+    // contract drops the view (first): check before the rename, against the table's old name.
+    let checkedAtRename = requireBeforeRename(of: t) {
+      [.columnReplaceable($0, old, nullable: nullable, default: defaultExpression)]
+    }
     emitCatalogAlter(
       .expand, ["add-column", shadow],
       "Add \(shadow) \(type), nullable and without default (the trigger fills it; a default would hide old-app writes)",
       table: t, "ADD COLUMN \(s) \(type)", undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(s)",
-      post: [.columnExists(t, shadow, type: type, nullable: true)], pre: replaceable)
+      post: [.columnExists(t, shadow, type: type, nullable: true)], pre: checkedAtRename ? nil : replaceable)
     let syncTrigger = emitSyncTrigger(table: t, old: old, new: shadow, finalName: finalName, up: up, down: down, kind: kind)
     let check = Self.notNullCheckName(t, shadow)
     if !nullable { emitNotNullCheck(.expand, table: t, column: shadow, why: "the trigger fills new rows") }
@@ -625,5 +637,13 @@ extension IntentPlanner {
       op.phase, ["sql"], "User SQL (escape hatch): locks and cost are not analysed by the planner; `pgphase lint` checks it",
       sql: [op.up], transactional: op.transactional, locks: [], cost: .unknown,
       undo: op.down.map { Undo(sql: [$0], transactional: op.transactional) }, post: [.unchecked])
+  }
+}
+
+extension IntentPlanner {
+  /// A value as it would be written in an intent: single-quoted YAML, so a quoted SQL name
+  /// (`"order"`) needs no escaping.
+  static func yamlQuoted(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
   }
 }

@@ -13,7 +13,9 @@ public enum Planner {
     var plans: [Plan] = []
     var diagnostics: [Diagnostic] = []
     for intent in intents.sorted(by: { $0.id < $1.id }) {
-      var planner = IntentPlanner(intent: intent, model: model)
+      // `consume`: the planner holds the only reference, so its changes do not copy the whole
+      // model (all earlier intents' objects) once per intent.
+      var planner = IntentPlanner(intent: intent, model: consume model)
       planner.planAll()
       model = planner.model
       diagnostics += planner.diagnostics
@@ -36,6 +38,9 @@ struct IntentPlanner {
   var model: SchemaModel
   var diagnostics: [Diagnostic] = []
   private var drafts: [DraftStep] = []
+  /// The rename_table step of this intent that renamed a table (by its new name), and the
+  /// table's name before the intent.
+  private var renameSteps: [SchemaModel.TableKey: (draft: Int, before: QualifiedName)] = [:]
   private var changeIndex = 0
   private(set) var change: Change!
 
@@ -46,11 +51,19 @@ struct IntentPlanner {
 
   var origin: SchemaModel.Origin { .init(intent: intent.id, location: change.location) }
 
+  /// Plans the changes in file order, except that renames of tables run first (see `TableRenames`).
   mutating func planAll() {
-    for (i, change) in intent.changes.enumerated() {
+    let renames = TableRenames(intent.changes)
+    for rename in renames.first {
+      changeIndex = rename.index + 1
+      change = intent.changes[rename.index]
+      planChange(.renameTable(from: rename.from, to: rename.to))
+    }
+    let hoisted = Set(renames.first.map(\.index))
+    for (i, change) in intent.changes.enumerated() where !hoisted.contains(i) {
       changeIndex = i + 1
       self.change = change
-      planChange(change.operation)
+      planChange(renames.resolve(change.operation))
     }
   }
 
@@ -92,6 +105,20 @@ struct IntentPlanner {
       transactional: transactional, locks: locks, cost: cost, undo: undo, postconditions: post, preconditions: pre,
       backfill: backfill)
     drafts.append(DraftStep(phase: phase, slug: Names.slug(slug), step: step))
+  }
+
+  /// Records that the step just emitted renamed `from` to `to` (leaving a view under `from`).
+  mutating func noteRename(from: QualifiedName, to: QualifiedName) {
+    renameSteps[SchemaModel.TableKey(to)] = renameSteps[SchemaModel.TableKey(from)] ?? (drafts.count - 1, from)
+  }
+
+  /// Adds preconditions to the step that renamed `table` in this intent (they are written against
+  /// the name it had before, `pre`'s argument), so they are checked before that step changes
+  /// anything; false when no step of this intent renamed `table`.
+  mutating func requireBeforeRename(of table: QualifiedName, _ pre: (QualifiedName) -> [Postcondition]) -> Bool {
+    guard let (index, before) = renameSteps[SchemaModel.TableKey(table)] else { return false }
+    drafts[index].step.preconditions = (drafts[index].step.preconditions ?? []) + pre(before)
+    return true
   }
 
   /// One ALTER TABLE statement that takes ACCESS EXCLUSIVE briefly and touches only the catalog.
@@ -180,7 +207,8 @@ struct IntentPlanner {
 
   /// A BEFORE trigger that fills `column` from `expression` (evaluated on the row being written)
   /// whenever a write leaves it NULL: the old app, which does not know the column, keeps working
-  /// while NOT NULL is enforced.
+  /// while NOT NULL is enforced, and so does any UPDATE (of any column, by either app or another
+  /// change's backfill) of a row the backfill has not reached yet.
   /// Returns the trigger's name, for the backfill that does the same work (`bypassTrigger`).
   @discardableResult
   mutating func emitFillTrigger(table: QualifiedName, column: String, expression: String) -> String {
@@ -202,7 +230,9 @@ struct IntentPlanner {
       """
     emitTrigger(
       table: table, function: function, body: body, events: "INSERT OR UPDATE", slug: ["fill-trigger", column],
-      summary: "Trigger that fills \(column) from `\(expression)` when a write leaves it NULL (old app inserts keep working)")
+      summary:
+        "Trigger that fills \(column) from `\(expression)` when a write leaves it NULL (old-app inserts, and updates of rows not yet backfilled, keep working)"
+    )
     return function.name
   }
 
@@ -215,6 +245,11 @@ struct IntentPlanner {
   /// maps old to new (evaluated on the row), `down` maps new back to old. It only assigns to
   /// NEW, so it can never recurse. A write already consistent with up(old) (as the batched copy
   /// is) leaves the old column untouched.
+  ///
+  /// Every row a statement writes leaves it in step, whichever columns the statement names: an
+  /// UPDATE of other columns (by either app, or by another change's backfill) brings a row the
+  /// copy has not reached yet to new = up(old), exactly as the copy would, so the NOT NULL check
+  /// on `new`, enforced on every updated row, never sees it half done.
   /// Returns the trigger's name, for the batched copy (`bypassTrigger`).
   @discardableResult
   mutating func emitSyncTrigger(
@@ -248,9 +283,14 @@ struct IntentPlanner {
           END IF;
         ELSIF NEW.\(o) IS DISTINCT FROM OLD.\(o) THEN
           NEW.\(n) := _pgphase_up;
-        ELSIF NEW.\(n) IS DISTINCT FROM OLD.\(n) AND NEW.\(n) IS DISTINCT FROM _pgphase_up THEN
-          \(compute(down, into: "_pgphase_down", source: downSource))
-          NEW.\(o) := _pgphase_down;
+        ELSIF NEW.\(n) IS DISTINCT FROM OLD.\(n) THEN
+          IF NEW.\(n) IS DISTINCT FROM _pgphase_up THEN
+            \(compute(down, into: "_pgphase_down", source: downSource))
+            NEW.\(o) := _pgphase_down;
+          END IF;
+        ELSIF NEW.\(n) IS DISTINCT FROM _pgphase_up THEN
+          -- Neither name written, and the copy has not reached this row yet: do its work now.
+          NEW.\(n) := _pgphase_up;
         END IF;
         RETURN NEW;
       END

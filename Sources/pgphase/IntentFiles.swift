@@ -7,11 +7,19 @@ import PGPhasePlanner
 enum IntentFiles {
   static let defaultDirectory = "intents"
 
+  /// The intent files a command line names.
+  struct Inputs {
+    var files: [String]
+    /// Every input is a folder: the run sees every intent there is, so a plan folder whose
+    /// intent is not among them is stale. A run on single files knows nothing of the others.
+    var onlyFolders: Bool
+  }
+
   /// `.yaml`/`.yml` files named directly or found (recursively, sorted) under named folders.
-  static func find(_ paths: [String]) throws -> [String] {
+  static func find(_ paths: [String]) throws -> Inputs {
     let fm = FileManager.default
     let roots = paths.isEmpty ? [defaultDirectory] : paths
-    var files: [String] = []
+    var inputs = Inputs(files: [], onlyFolders: true)
     for root in roots {
       var isDirectory: ObjCBool = false
       guard fm.fileExists(atPath: root, isDirectory: &isDirectory) else {
@@ -26,32 +34,33 @@ enum IntentFiles {
           .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
           .sorted()
           .map { "\(base)/\($0)" }
-        files += found
+        inputs.files += found
       } else {
-        files.append(root)
+        inputs.files.append(root)
+        inputs.onlyFolders = false
       }
     }
-    return files
+    return inputs
   }
 
   /// Parses and plans; prints every diagnostic and exits 2 if any is an error.
   static func plan(_ paths: [String]) throws -> [Plan] {
-    let files = try find(paths)
-    if files.isEmpty {
+    try plan(find(paths), paths: paths)
+  }
+
+  static func plan(_ inputs: Inputs, paths: [String]) throws -> [Plan] {
+    if inputs.files.isEmpty {
       printError("error: no intent files (.yaml) found in \(paths.isEmpty ? defaultDirectory : paths.joined(separator: ", "))")
       throw ExitCodeError(ExitStatus.badInput)
     }
     var sources: [IntentSource] = []
-    for file in files {
+    for file in inputs.files {
       guard let data = FileManager.default.contents(atPath: file) else {
         printError("\(file): error: cannot read the file")
         throw ExitCodeError(ExitStatus.badInput)
       }
-      guard let text = String(data: data, encoding: .utf8) else {
-        printError("\(file): error: the file is not UTF-8 text")
-        throw ExitCodeError(ExitStatus.badInput)
-      }
-      sources.append(IntentSource(path: file, text: text))
+      // The parser checks the size bound and UTF-8 (locating the first bad byte) itself.
+      sources.append(IntentSource(path: file, bytes: [UInt8](data)))
     }
     let (intents, parseDiagnostics) = IntentLoader.load(sources)
     var diagnostics = parseDiagnostics

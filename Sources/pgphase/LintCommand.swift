@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PGPhaseConfig
 import PGPhaseLint
 import PGPhaseModel
 
@@ -130,17 +131,8 @@ struct LintCommand: ParsableCommand {
   }
 
   func loadConfig() throws -> LintConfig {
-    let path = config ?? LintConfig.fileName
-    guard FileManager.default.fileExists(atPath: path) else {
-      if config != nil {
-        printError("\(path): error: no such config file")
-        throw ExitCode(ExitStatus.badInput)
-      }
-      return LintConfig()
-    }
-    guard let text = read(path) else { throw ExitCode(ExitStatus.badInput) }
     do {
-      return try LintConfig.parse(text, file: path)
+      return try ConfigFile.load(path: config).lint
     } catch {
       for d in error.diagnostics { printError(d.description) }
       throw ExitCode(ExitStatus.badInput)

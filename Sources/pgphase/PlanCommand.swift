@@ -29,27 +29,22 @@ struct PlanCommand: ParsableCommand {
 
   func run() throws {
     do {
-      let plans = try IntentFiles.plan(paths)
+      let inputs = try IntentFiles.find(paths)
+      let plans = try IntentFiles.plan(inputs, paths: paths)
       var rendered: [(plan: Plan, files: [String: String])] = []
       for plan in plans { rendered.append((plan, try PlanRenderer.files(for: plan))) }
+      let writer = PlanWriter(out: out, generatedNames: Set(rendered.flatMap(\.files.keys)))
       if check {
-        try runCheck(rendered)
+        try runCheck(rendered, writer: writer, stale: inputs.onlyFolders)
       } else {
-        try write(rendered)
+        try write(rendered, writer: writer, removeStale: inputs.onlyFolders)
       }
     } catch let e as ExitCodeError {
       throw ExitCode(e.code)
     }
   }
 
-  /// Plan folders already in `out` (those holding a plan.json), by intent id.
-  func existingPlanFolders() -> [String] {
-    let fm = FileManager.default
-    let entries = (try? fm.contentsOfDirectory(atPath: out)) ?? []
-    return entries.filter { fm.fileExists(atPath: "\(out)/\($0)/plan.json") }.sorted()
-  }
-
-  func runCheck(_ rendered: [(plan: Plan, files: [String: String])]) throws {
+  func runCheck(_ rendered: [(plan: Plan, files: [String: String])], writer: PlanWriter, stale: Bool) throws {
     var problems = 0
     let wanted = Set(rendered.map(\.plan.intent))
     for (plan, files) in rendered {
@@ -70,9 +65,12 @@ struct PlanCommand: ParsableCommand {
         }
       }
     }
-    for id in existingPlanFolders() where !wanted.contains(id) {
-      printOut("extra: \(out)/\(id)/ has no intent any more")
-      problems += 1
+    // Only a run over whole folders knows that an intent is gone.
+    if stale {
+      for id in writer.existingPlanFolders() where !wanted.contains(id) {
+        printOut("extra: \(out)/\(id)/ has no intent any more")
+        problems += 1
+      }
     }
     if problems > 0 {
       printError(
@@ -83,23 +81,24 @@ struct PlanCommand: ParsableCommand {
     printOut("plans in \(out)/ are up to date (\(rendered.count) intent\(rendered.count == 1 ? "" : "s"))")
   }
 
-  func write(_ rendered: [(plan: Plan, files: [String: String])]) throws {
-    let fm = FileManager.default
-    let wanted = Set(rendered.map(\.plan.intent))
-    for id in existingPlanFolders() where !wanted.contains(id) {
-      try fm.removeItem(atPath: "\(out)/\(id)")
-      printOut("removed \(out)/\(id)/ (no intent any more)")
+  func write(_ rendered: [(plan: Plan, files: [String: String])], writer: PlanWriter, removeStale: Bool) throws {
+    let outcome: PlanWriter.Outcome
+    do {
+      outcome = try writer.write(rendered.map { ($0.plan.intent, $0.files) }, removeStale: removeStale)
+    } catch {
+      printError("error: \(error)")
+      throw ExitCode(ExitStatus.problems)
     }
-    for (plan, files) in rendered {
-      let dir = "\(out)/\(plan.intent)"
-      try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
-      for (name, content) in files.sorted(by: { $0.key < $1.key }) {
-        let path = "\(dir)/\(name)"
-        if fm.contents(atPath: path) == Data(content.utf8) { continue }
-        try Data(content.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-      }
+    let written = Set(outcome.written)
+    for (plan, _) in rendered {
       let counts = Phase.allCases.map { "\(plan.steps(in: $0).count) \($0.rawValue)" }.joined(separator: ", ")
-      printOut("\(plan.intent): \(counts) → \(dir)/")
+      printOut("\(plan.intent): \(counts) → \(out)/\(plan.intent)/\(written.contains(plan.intent) ? "" : " (unchanged)")")
+    }
+    for id in outcome.removed { printOut("removed \(out)/\(id)/ (no intent any more)") }
+    for (id, others) in outcome.kept {
+      printError(
+        "warning: kept \(out)/\(id)/: its intent is gone, but it holds files pgphase did not write (\(others.joined(separator: ", "))); remove it yourself"
+      )
     }
     printOut("planned \(rendered.count) intent\(rendered.count == 1 ? "" : "s") into \(out)/")
   }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PGPhaseConfig
 import PGPhaseExecutor
 
 /// Flags of `apply` and `advance` for the contract guard, hooks and notifications.
@@ -37,7 +38,7 @@ struct RolloutFlags: ParsableArguments {
   func options() throws -> RolloutOptions {
     let file: RolloutConfig
     do {
-      file = try RolloutConfig.load(path: config)
+      file = try ConfigFile.load(path: config).rollout
     } catch {
       for diagnostic in error.diagnostics { printError(diagnostic.description) }
       throw ExitCode(ExitStatus.badInput)

@@ -57,6 +57,45 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("plans").path), "\(name): plans/ was written")
   }
 
+  /// Input the reader used to take (issue 13, finding 6), through the command line.
+  static let refused: [(name: String, bytes: [UInt8], expected: String)] = [
+    (
+      "not UTF-8", Array("description: caf".utf8) + [0xE9] + Array("\nchanges:\n  - drop_index: {name: i}\n".utf8),
+      "20261201_a.yaml:1:17: error: the file is not UTF-8 text: invalid byte sequence here"
+    ),
+    (
+      "raw NUL", Array("changes:\n  - drop_index: {name: a".utf8) + [0] + Array("}\n".utf8),
+      "20261201_a.yaml:2:25: error: the file contains NUL (U+0000), which YAML does not allow"
+    ),
+    (
+      "type False", Array("changes:\n  - add_column: {table: checks, column: {name: endpoint, type: False}}\n".utf8),
+      "20261201_a.yaml:2:64: error: column `type` must be a string, found `False` (a YAML boolean)"
+    ),
+    (
+      "binary tag", Array("changes:\n  - drop_index: {name: !!binary aGk=}\n".utf8),
+      "20261201_a.yaml:2:24: error: explicit YAML tag `!!binary` is not supported"
+    ),
+    (
+      "67-byte unique column",
+      Array("changes:\n  - add_unique: {table: t, name: t_key, columns: [\(String(repeating: "c", count: 67))]}\n".utf8),
+      "20261201_a.yaml:2:51: error: each item of `add_unique.columns` is 67 bytes long; PostgreSQL truncates names to 63 bytes"
+    ),
+  ]
+
+  @Test(arguments: refused.indices)
+  func refusedInputExitsTwoWithALocatedMessage(index: Int) throws {
+    let (name, bytes, expected) = Self.refused[index]
+    let dir = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let intents = dir.appendingPathComponent("intents")
+    try FileManager.default.createDirectory(at: intents, withIntermediateDirectories: true)
+    try Data(bytes).write(to: intents.appendingPathComponent("20261201_a.yaml"))
+    let result = try runPGPhase(["plan", "intents", "--out", "plans"], in: dir)
+    #expect(result.status == 2, "\(name): \(result.stderr)")
+    #expect(result.stderr.contains("intents/" + expected), "\(name): \(result.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("plans").path), "\(name): plans/ was written")
+  }
+
   @Test func checkFindsStalePlansAndShowsADiff() throws {
     let dir = try makeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }

@@ -68,8 +68,31 @@ import Testing
     let plans = repositoryRoot.appendingPathComponent("plans").path
     let r = try runPGPhase(["apply", "--phase", "expand", "--dsn", "host=/nonexistent dbname=x", plans], in: dir)
     #expect(r.status == 2, "\(r.stderr)")
-    #expect(r.stderr.contains(".pgphase.yaml:2:3: error: unknown key 'rollout.before'"), "\(r.stderr)")
-    #expect(r.stderr.contains("did you mean 'before_phase'?"), "\(r.stderr)")
-    #expect(r.stderr.contains(".pgphase.yaml:3:11: error: 'rollout.notify' must be a string"), "\(r.stderr)")
+    #expect(r.stderr.contains(".pgphase.yaml:2:3: error: unknown key `before` in `rollout`"), "\(r.stderr)")
+    #expect(r.stderr.contains("did you mean `before_phase`?"), "\(r.stderr)")
+    #expect(r.stderr.contains(".pgphase.yaml:3:11: error: `rollout.notify` must be a string"), "\(r.stderr)")
+  }
+
+  /// Both old `.pgphase.yaml` readers put a YAML error at 1:1 and guessed keys by prefix; the
+  /// one reader locates it and suggests by edit distance, whichever command reads the file.
+  @Test func configErrorsAreLocatedForEveryCommand() throws {
+    let dir = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try writeConfig("pg_version: 15\nrules:\n  disable: [prefer-bigint\nrollout: {}\n", in: dir)
+    let plans = repositoryRoot.appendingPathComponent("plans").path
+    let lint = try runPGPhase(["lint", plans], in: dir)
+    #expect(lint.status == 2, "\(lint.stderr)")
+    #expect(lint.stderr.contains(".pgphase.yaml:4:"), "\(lint.stderr)")
+    #expect(!lint.stderr.contains(".pgphase.yaml:1:1:"), "\(lint.stderr)")
+    let apply = try runPGPhase(["apply", "--phase", "expand", "--dsn", "host=/nonexistent dbname=x", plans], in: dir)
+    #expect(apply.status == 2 && apply.stderr.contains(".pgphase.yaml:4:"), "\(apply.stderr)")
+
+    try writeConfig("rules:\n  disable: [prefer-timestampz]\nrollout:\n  guard_windw: 5m\n", in: dir)
+    let typo = try runPGPhase(["lint", plans], in: dir)
+    #expect(typo.status == 2)
+    #expect(typo.stderr.contains(".pgphase.yaml:2:13: error: unknown rule `prefer-timestampz`"), "\(typo.stderr)")
+    #expect(typo.stderr.contains("did you mean `prefer-timestamptz`?"), "\(typo.stderr)")
+    // lint checks the rollout section too, so CI finds a typo there before a deploy does.
+    #expect(typo.stderr.contains(".pgphase.yaml:4:3: error: unknown key `guard_windw` in `rollout`"), "\(typo.stderr)")
   }
 }

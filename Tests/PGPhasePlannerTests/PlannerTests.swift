@@ -46,6 +46,52 @@ import Testing
     #expect(plan.sql(.contract) == ["DROP VIEW public.check_results"])
   }
 
+  /// Issue 13, finding 4. Other changes to a renamed table act on the table, wherever they stand
+  /// in the file and by either name: the rename runs first (its view shows the old app only the
+  /// columns it knows), every other step locks, writes and checks the renamed table (so the
+  /// backfill walks the table, not the view, and `verify` finds what the postconditions name),
+  /// the view goes first in contract (it reads the column rename_column drops), and what
+  /// rename_column replaces is checked before the rename, against the old name.
+  @Test func changesToARenamedTableActOnTheTable() throws {
+    let others = """
+        - add_column:
+            table: TABLE
+            column: {name: c, type: int, nullable: false}
+            backfill: "a * 2"
+        - rename_column: {table: TABLE, from: note, to: remark, type: text}
+        - create_index: {table: TABLE, name: t2_c_idx, columns: [c]}
+        - add_foreign_key: {table: child, name: child_t_fkey, columns: [t_id], references: {table: TABLE, columns: [id]}}
+
+      """
+    let rename = "  - rename_table: {from: t, to: t2}\n"
+    let plans = [
+      planChanges(rename + others.replacingOccurrences(of: "TABLE", with: "t2")),
+      planChanges(rename + others.replacingOccurrences(of: "TABLE", with: "t")),
+      planChanges(others.replacingOccurrences(of: "TABLE", with: "t") + rename),
+    ]
+    for plan in plans.dropFirst() {
+      #expect(plan.allSteps.map(\.sql) == plans[0].allSteps.map(\.sql))
+    }
+    let old = QualifiedName(schema: "public", "t")
+    let new = QualifiedName(schema: "public", "t2")
+    for plan in plans {
+      let first = try #require(plan.steps(in: .expand).first)
+      #expect(first.operation == "rename_table")
+      #expect(first.preconditions == [.columnReplaceable(old, "note", nullable: true, default: nil)])
+      let contractFirst = try #require(plan.steps(in: .contract).first)
+      #expect(contractFirst.sql == ["DROP VIEW public.t"])
+      for step in plan.allSteps where step.operation != "rename_table" {
+        #expect(step.preconditions?.contains { $0.table == old } != true, "\(step.id)")
+        let tables =
+          step.locks.map(\.relation) + step.postconditions.compactMap(\.table) + (step.backfill.map { [$0.table] } ?? [])
+        #expect(!tables.contains(old), "\(step.id) acts on the view: \(step.sql)")
+        #expect(tables.contains(new) || step.operation == "add_foreign_key", "\(step.id): \(tables)")
+      }
+      #expect(plan.steps(in: .backfill).compactMap(\.backfill).allSatisfy { $0.table == new })
+      #expect(plan.sql(.expand).contains { $0.contains("REFERENCES public.t2 (id)") })
+    }
+  }
+
   @Test func constantDefaultIsOneCatalogOnlyStep() {
     let plan = planChanges(
       """
@@ -64,6 +110,8 @@ import Testing
     #expect(plan.shape == [.expand: 1, .backfill: 0, .contract: 0])
   }
 
+  /// The default covers inserts; a fill trigger covers updates of rows the backfill has not
+  /// reached yet (the NOT NULL check holds every updated row to it), and the backfill skips it.
   @Test(arguments: ["gen_random_uuid()", "random()", "clock_timestamp()", "my_function()"])
   func volatileDefaultIsSplitIntoDefaultForNewRowsAndABatchedBackfill(defaultExpression: String) throws {
     let plan = planChanges(
@@ -71,7 +119,10 @@ import Testing
     let expand = plan.sql(.expand)
     #expect(expand[0] == "ALTER TABLE public.t ADD COLUMN c uuid")
     #expect(expand[1] == "ALTER TABLE public.t ALTER COLUMN c SET DEFAULT \(defaultExpression)")
-    #expect(expand[2] == "ALTER TABLE public.t ADD CONSTRAINT t_c_not_null CHECK (c IS NOT NULL) NOT VALID")
+    #expect(expand[2].contains("SELECT (\(defaultExpression)) INTO _pgphase_value FROM (SELECT NEW.*) AS _pgphase_row"))
+    #expect(expand[3].hasPrefix("CREATE TRIGGER pgphase_fill_t_c_"))
+    #expect(expand[4] == "ALTER TABLE public.t ADD CONSTRAINT t_c_not_null CHECK (c IS NOT NULL) NOT VALID")
+    let trigger = try #require(plan.steps(in: .expand)[2].postconditions.first { $0.kind == .triggerExists }?.name)
     let backfill = plan.steps(in: .backfill)
     let batch = try #require(backfill.first)
     #expect(!batch.transactional)
@@ -79,7 +130,8 @@ import Testing
       batch.backfill
         == BackfillSpec(
           table: QualifiedName(schema: "public", "t"), assignments: [Assignment(column: "c", expression: defaultExpression)],
-          pending: "c IS NULL"))
+          pending: "c IS NULL", bypassTrigger: trigger))
+    #expect(plan.sql(.contract).first?.hasPrefix("DROP TRIGGER IF EXISTS \(trigger) ON public.t") == true)
     #expect(
       backfill.map { $0.sql[0] } == [
         "UPDATE public.t SET c = (\(defaultExpression)) WHERE c IS NULL",

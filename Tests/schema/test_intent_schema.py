@@ -189,3 +189,80 @@ def bad(mutate):
 )
 def test_bad_documents_are_rejected(validator, document):
     assert errors(validator, document) != []
+
+
+LONG = "n" * 64
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(bad(lambda d: d["changes"][0]["add_check"].update(name=LONG)), id="constraint name"),
+        pytest.param(bad(lambda d: d.update(schema=LONG)), id="schema"),
+        pytest.param(
+            bad(lambda d: d["changes"].append({"add_unique": {"table": "t", "name": "u", "columns": [LONG]}})),
+            id="add_unique column",
+        ),
+        pytest.param(
+            bad(lambda d: d["changes"].append({"backfill": {"table": "t", "set": {LONG: "1"}}})), id="backfill.set key"
+        ),
+        pytest.param(
+            bad(
+                lambda d: d["changes"].append(
+                    {
+                        "add_foreign_key": {
+                            "table": "t",
+                            "name": "fk",
+                            "columns": ["a"],
+                            "references": {"table": "u", "columns": [LONG]},
+                        }
+                    }
+                )
+            ),
+            id="foreign key target column",
+        ),
+        pytest.param(bad(lambda d: d.update(id="x" * 256)), id="id longer than a file name"),
+        pytest.param(bad(lambda d: d.update(id="a/b")), id="id with a slash"),
+        pytest.param(bad(lambda d: d.update(id="..")), id="id of dots"),
+        pytest.param(
+            bad(
+                lambda d: d["changes"].append(
+                    {"add_column": {"table": "t", "column": {"name": "c", "type": False}}}
+                )
+            ),
+            id="boolean type",
+        ),
+    ],
+)
+def test_what_pgphase_refuses_the_schema_refuses(validator, document):
+    assert errors(validator, document) != []
+
+
+def test_a_63_character_name_is_valid(validator):
+    assert errors(validator, bad(lambda d: d["changes"][0]["add_check"].update(name="n" * 63))) == []
+
+
+CORPUS = sorted((ROOT / "Tests" / "fuzz" / "intents").glob("*.yaml"))
+PGPHASE = ROOT / ".build" / "debug" / "pgphase"
+
+
+def test_fuzz_corpus_every_intent_pgphase_plans_is_valid_against_the_schema(validator, tmp_path):
+    """Agreement on the seeded fuzzing corpus: whatever pgphase accepts, the JSON Schema accepts
+    (as PyYAML reads it). The schema is looser in places it cannot express (bytes, planner rules)."""
+    import subprocess
+
+    assert PGPHASE.is_file(), "build pgphase first (scripts/test does)"
+    assert len(CORPUS) >= 300
+    accepted = 0
+    for path in CORPUS:
+        result = subprocess.run(
+            [str(PGPHASE), "plan", str(path), "--out", str(tmp_path / path.stem)], capture_output=True, text=True
+        )
+        assert result.returncode in (0, 2), f"{path.name}: exit {result.returncode}: {result.stderr}"
+        if result.returncode != 0:
+            continue
+        accepted += 1
+        document = yaml.safe_load(path.read_bytes())
+        problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors(validator, document)]
+        assert problems == [], path.name
+    assert accepted >= 10

@@ -30,9 +30,14 @@ BEGIN
     END IF;
   ELSIF NEW.url IS DISTINCT FROM OLD.url THEN
     NEW.endpoint := _pgphase_up;
-  ELSIF NEW.endpoint IS DISTINCT FROM OLD.endpoint AND NEW.endpoint IS DISTINCT FROM _pgphase_up THEN
-    _pgphase_down := NEW.endpoint;
-    NEW.url := _pgphase_down;
+  ELSIF NEW.endpoint IS DISTINCT FROM OLD.endpoint THEN
+    IF NEW.endpoint IS DISTINCT FROM _pgphase_up THEN
+      _pgphase_down := NEW.endpoint;
+      NEW.url := _pgphase_down;
+    END IF;
+  ELSIF NEW.endpoint IS DISTINCT FROM _pgphase_up THEN
+    -- Neither name written, and the copy has not reached this row yet: do its work now.
+    NEW.endpoint := _pgphase_up;
   END IF;
   RETURN NEW;
 END

@@ -30,9 +30,14 @@ BEGIN
     END IF;
   ELSIF NEW.impact IS DISTINCT FROM OLD.impact THEN
     NEW._pgphase_new_impact := _pgphase_up;
-  ELSIF NEW._pgphase_new_impact IS DISTINCT FROM OLD._pgphase_new_impact AND NEW._pgphase_new_impact IS DISTINCT FROM _pgphase_up THEN
-    SELECT (impact::integer) INTO _pgphase_down FROM (SELECT NEW._pgphase_new_impact AS impact) AS _pgphase_row;
-    NEW.impact := _pgphase_down;
+  ELSIF NEW._pgphase_new_impact IS DISTINCT FROM OLD._pgphase_new_impact THEN
+    IF NEW._pgphase_new_impact IS DISTINCT FROM _pgphase_up THEN
+      SELECT (impact::integer) INTO _pgphase_down FROM (SELECT NEW._pgphase_new_impact AS impact) AS _pgphase_row;
+      NEW.impact := _pgphase_down;
+    END IF;
+  ELSIF NEW._pgphase_new_impact IS DISTINCT FROM _pgphase_up THEN
+    -- Neither name written, and the copy has not reached this row yet: do its work now.
+    NEW._pgphase_new_impact := _pgphase_up;
   END IF;
   RETURN NEW;
 END

@@ -30,9 +30,14 @@ BEGIN
     END IF;
   ELSIF NEW.reporter_email IS DISTINCT FROM OLD.reporter_email THEN
     NEW.reporter_email_normalized := _pgphase_up;
-  ELSIF NEW.reporter_email_normalized IS DISTINCT FROM OLD.reporter_email_normalized AND NEW.reporter_email_normalized IS DISTINCT FROM _pgphase_up THEN
-    SELECT (reporter_email_normalized) INTO _pgphase_down FROM (SELECT NEW.reporter_email_normalized AS reporter_email_normalized) AS _pgphase_row;
-    NEW.reporter_email := _pgphase_down;
+  ELSIF NEW.reporter_email_normalized IS DISTINCT FROM OLD.reporter_email_normalized THEN
+    IF NEW.reporter_email_normalized IS DISTINCT FROM _pgphase_up THEN
+      SELECT (reporter_email_normalized) INTO _pgphase_down FROM (SELECT NEW.reporter_email_normalized AS reporter_email_normalized) AS _pgphase_row;
+      NEW.reporter_email := _pgphase_down;
+    END IF;
+  ELSIF NEW.reporter_email_normalized IS DISTINCT FROM _pgphase_up THEN
+    -- Neither name written, and the copy has not reached this row yet: do its work now.
+    NEW.reporter_email_normalized := _pgphase_up;
   END IF;
   RETURN NEW;
 END

@@ -11,7 +11,7 @@ BEGIN;
 ALTER TABLE checks ALTER COLUMN interval_seconds SET DEFAULT 60;
 COMMIT;
 
--- [expand/02-fill-trigger-interval-seconds] Trigger that fills interval_seconds from `60` when a write leaves it NULL (old app inserts keep working)
+-- [expand/02-fill-trigger-interval-seconds] Trigger that fills interval_seconds from `60` when a write leaves it NULL (old-app inserts, and updates of rows not yet backfilled, keep working)
 -- lock: SHARE ROW EXCLUSIVE on checks | cost: catalog-only | transactional
 BEGIN;
 CREATE FUNCTION pgphase_fill_checks_interval_seconds_463b0951() RETURNS trigger LANGUAGE plpgsql AS $pgphase$

@@ -15,7 +15,7 @@ BEGIN;
 ALTER TABLE checks DROP CONSTRAINT IF EXISTS checks_interval_seconds_not_null;
 COMMIT;
 
--- undo [expand/02-fill-trigger-interval-seconds] Trigger that fills interval_seconds from `60` when a write leaves it NULL (old app inserts keep working)
+-- undo [expand/02-fill-trigger-interval-seconds] Trigger that fills interval_seconds from `60` when a write leaves it NULL (old-app inserts, and updates of rows not yet backfilled, keep working)
 BEGIN;
 DROP TRIGGER IF EXISTS pgphase_fill_checks_interval_seconds_463b0951 ON checks;
 DROP FUNCTION IF EXISTS pgphase_fill_checks_interval_seconds_463b0951();

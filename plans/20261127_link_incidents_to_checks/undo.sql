@@ -10,14 +10,20 @@ BEGIN;
 ALTER TABLE checks ALTER COLUMN timeout_ms DROP NOT NULL;
 COMMIT;
 
--- undo [expand/08-add-check-checks-timeout-ms-check] Add CHECK checks_timeout_ms_check NOT VALID: enforced on new rows, no scan
+-- undo [expand/09-add-check-checks-timeout-ms-check] Add CHECK checks_timeout_ms_check NOT VALID: enforced on new rows, no scan
 BEGIN;
 ALTER TABLE checks DROP CONSTRAINT IF EXISTS checks_timeout_ms_check;
 COMMIT;
 
--- undo [expand/07-add-not-null-check-timeout-ms] Add CHECK (timeout_ms IS NOT NULL) NOT VALID: new rows are covered (default or fill trigger), existing ones are backfilled first
+-- undo [expand/08-add-not-null-check-timeout-ms] Add CHECK (timeout_ms IS NOT NULL) NOT VALID: new rows are covered (default or fill trigger), existing ones are backfilled first
 BEGIN;
 ALTER TABLE checks DROP CONSTRAINT IF EXISTS checks_timeout_ms_not_null;
+COMMIT;
+
+-- undo [expand/06-fill-trigger-timeout-ms] Trigger that fills timeout_ms from `least(interval_seconds * 500, 30000)` when a write leaves it NULL (old-app inserts, and updates of rows not yet backfilled, keep working)
+BEGIN;
+DROP TRIGGER IF EXISTS pgphase_fill_checks_timeout_ms_96fce21f ON checks;
+DROP FUNCTION IF EXISTS pgphase_fill_checks_timeout_ms_96fce21f();
 COMMIT;
 
 -- undo [expand/05-set-default-timeout-ms] Set the default of timeout_ms for new rows: catalog only

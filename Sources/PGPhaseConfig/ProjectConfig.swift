@@ -1,0 +1,102 @@
+public import PGPhaseLint
+public import PGPhaseModel
+public import PGPhaseYAML
+
+/// `.pgphase.yaml`, every section read by one reader: the lint settings at the top level, the
+/// `rollout:` section of apply/advance. Every problem is reported at its line and column, with
+/// a did-you-mean for a misspelt key. Each setting is one `YAMLKey` declaration below; a new
+/// section (say `schema:`) is one `.section(...)` line and a field.
+public struct ProjectConfig: Equatable, Sendable {
+  public var lint = LintConfig()
+  public var rollout = RolloutConfig()
+
+  public init() {}
+
+  public static let fileName = ".pgphase.yaml"
+  /// Same bounds as intent files.
+  public static let limits = YAMLLimits()
+
+  /// The keys of the file. Lint settings stay at the top level, where they have always been.
+  static var keys: [YAMLKey<ProjectConfig>] {
+    lintKeys.map { $0.scoped(to: \.lint) } + [.section("rollout", \.rollout, keys: RolloutConfig.keys)]
+  }
+
+  static var lintKeys: [YAMLKey<LintConfig>] {
+    [
+      .section("rules", \.self, keys: [rules("enable", \.enable), rules("disable", \.disable)]),
+      .int("pg_version", \.pgVersion, in: 9...30),
+      .strings("exclude", \.exclude),
+      .bool("transactional_files", \.transactionalFiles),
+    ]
+  }
+
+  /// A list of rule ids; an unknown id is an error at it with the closest rule.
+  static func rules(_ name: String, _ field: WritableKeyPath<LintConfig, [Rule]>) -> YAMLKey<LintConfig> {
+    YAMLKey(name) { reader, node, config, path in
+      guard let items = reader.sequence(node, "`\(path)`", nonEmpty: false) else { return }
+      let ids = Rule.allCases.filter { !$0.isMeta }.map(\.rawValue)
+      var found: [Rule] = []
+      for item in items {
+        guard let id = reader.string(item, "each item of `\(path)`") else { continue }
+        if let rule = Rule(rawValue: id), !rule.isMeta {
+          found.append(rule)
+        } else {
+          let near = Suggest.closest(to: id, in: ids).map { "did you mean `\($0)`? " } ?? ""
+          reader.error(
+            "unknown rule `\(YAMLReader.excerpt(id))` in `\(path)`", at: item,
+            hint: "\(near)(`pgphase lint --list-rules` lists them all)")
+        }
+      }
+      config[keyPath: field] = found
+    }
+  }
+
+  /// Parses the file's bytes. An empty file is the default config.
+  /// - Throws: `DiagnosticsError` with every problem, sorted by position.
+  public static func parse(_ bytes: some Collection<UInt8>, file: String) throws(DiagnosticsError) -> ProjectConfig {
+    let (root, problems) = YAMLDocument.parse(bytes, file: file, limits: limits)
+    if problems.hasErrors { throw DiagnosticsError(problems) }
+    var config = ProjectConfig()
+    guard let root else { return config }
+    var reader = YAMLReader(file: file)
+    reader.read(root, into: &config, keys: keys)
+    if reader.diagnostics.hasErrors {
+      throw DiagnosticsError(
+        reader.diagnostics.sorted {
+          ($0.location?.line ?? 0, $0.location?.column ?? 0) < ($1.location?.line ?? 0, $1.location?.column ?? 0)
+        })
+    }
+    return config
+  }
+
+  /// Parses YAML text.
+  public static func parse(_ text: String, file: String) throws(DiagnosticsError) -> ProjectConfig {
+    try parse(Array(text.utf8), file: file)
+  }
+}
+
+/// The `rollout:` section: hooks, webhook and contract-guard window that a team sets once
+/// instead of on every `apply`/`advance` command line. Flags override it.
+///
+///     rollout:
+///       before_phase: ./scripts/snapshot.sh
+///       after_phase: ./scripts/announce.sh
+///       notify: https://hooks.slack.com/services/...
+///       guard_window: 15m
+public struct RolloutConfig: Equatable, Sendable {
+  public var beforePhase: String?
+  public var afterPhase: String?
+  public var notify: String?
+  public var guardWindow: String?
+
+  public init() {}
+
+  static var keys: [YAMLKey<RolloutConfig>] {
+    [
+      .string("before_phase", \.beforePhase),
+      .string("after_phase", \.afterPhase),
+      .string("notify", \.notify),
+      .string("guard_window", \.guardWindow),
+    ]
+  }
+}
