@@ -99,6 +99,31 @@ struct ColumnReplacementTests {
     }
   }
 
+  /// A generated column cannot be replaced by a plain one: stored on every version, and virtual,
+  /// PostgreSQL 18's default for `GENERATED ALWAYS AS (...)` (`attgenerated` `v`).
+  @Test func generatedColumnsOfEitherKindAreNotReplaceable() throws {
+    try withTestDatabase { db in
+      let c = db.connection
+      try c.execute("CREATE TABLE accounts (id int PRIMARY KEY, a int, s int GENERATED ALWAYS AS (a + 1) STORED)")
+      var columns = ["s"]
+      if TestServer.major >= 18 {
+        try c.execute("ALTER TABLE accounts ADD COLUMN v int GENERATED ALWAYS AS (a + 2)")
+        #expect(
+          try c.execute("SELECT attgenerated::text FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'v'")
+            .scalar == "v")
+        columns.append("v")
+      }
+      for column in columns {
+        #expect(
+          try Self.replaceable(column, on: c)
+            == .violated(
+              reason:
+                "column public.accounts.\(column) cannot be replaced without losing what it has: it is a generated column, which the new column would not be"
+            ))
+      }
+    }
+  }
+
   /// PostgreSQL 18: `ADD CONSTRAINT ... NOT NULL c NOT VALID` sets `attnotnull` but leaves old rows
   /// unchecked. A plan that promises NOT NULL does not hold until the constraint is validated.
   @Test(.enabled(if: TestServer.major >= 18, "NOT NULL ... NOT VALID is new in PostgreSQL 18"))
