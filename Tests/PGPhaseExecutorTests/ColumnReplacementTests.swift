@@ -35,7 +35,7 @@ struct ColumnReplacementTests {
       let dropped =
         " and would be dropped with it at contract, or stop the drop (pgphase does not recreate them on the new column)"
       func reason(_ column: String, _ parts: String) -> PostconditionResult {
-        .violated(reason: lose.replacingOccurrences(of: "%@", with: column) + parts)
+        .violated(.init(.notReplaceable, lose.replacingOccurrences(of: "%@", with: column) + parts))
       }
       #expect(try Self.replaceable("note", on: c) == .holds)
       #expect(
@@ -62,7 +62,7 @@ struct ColumnReplacementTests {
       #expect(
         try Self.replaceable("tag", nullable: false, default: "0", on: c)
           == reason("tag", "sequence accounts_tag_seq depends on it" + dropped))
-      #expect(try Self.replaceable("nope", on: c) == .violated(reason: "column public.accounts.nope does not exist"))
+      #expect(try Self.replaceable("nope", on: c) == .violated(.init(.missing, "column public.accounts.nope does not exist")))
     }
   }
 
@@ -85,8 +85,10 @@ struct ColumnReplacementTests {
       #expect(
         try Self.replaceable("email", on: c)
           == .violated(
-            reason:
+            .init(
+              .notReplaceable,
               "column public.accounts.email cannot be replaced without losing what it has: it is NOT NULL and the new column would not be (add `nullable: false` to the change)"
+            )
           ))
       // The primary key's own NOT NULL (a separate row on 18) is not listed; the key is.
       #expect(try Catalog(c).dependents(of: "id", in: Self.accounts) == ["constraint accounts_pkey on table accounts"])
@@ -117,8 +119,10 @@ struct ColumnReplacementTests {
         #expect(
           try Self.replaceable(column, on: c)
             == .violated(
-              reason:
+              .init(
+                .notReplaceable,
                 "column public.accounts.\(column) cannot be replaced without losing what it has: it is a generated column, which the new column would not be"
+              )
             ))
       }
     }
@@ -141,8 +145,9 @@ struct ColumnReplacementTests {
       #expect(
         try PostconditionChecker.check(.columnExists(Self.accounts, "note", type: nil, nullable: false), on: c)
           == .violated(
-            reason:
-              "column public.accounts.note is NOT NULL NOT VALID (existing rows were never checked), expected NOT NULL"))
+            .init(
+              .differs, "column public.accounts.note is NOT NULL NOT VALID (existing rows were never checked), expected NOT NULL")
+          ))
       try c.executeScript("UPDATE accounts SET note = ''; ALTER TABLE accounts VALIDATE CONSTRAINT accounts_note_nn;")
       #expect(try PostconditionChecker.check(.columnExists(Self.accounts, "note", type: nil, nullable: false), on: c) == .holds)
     }

@@ -3,6 +3,7 @@ import PGPhaseLint
 import PGPhaseModel
 import PGPhasePlanner
 import PGPhasePostgres
+import PGPhaseSQL
 import PGPhaseTestSupport
 import Testing
 
@@ -207,7 +208,7 @@ struct LockTruthTests {
     #expect(planned.count > 40, "\(planned.count) kinds")
   }
 
-  /// The linter and the planner claim the same lock for the same step (the strongest lock on a
+  /// The linter's lock facts (`LockFacts`) and the planner claim the same lock for the same step (the strongest lock on a
   /// relation that existed before it); for `sql` steps, which the planner does not analyse, the
   /// linter's claim is held against the measurement. The linter's version-dependent rules (a
   /// rewriting default, SET NOT NULL without a validated check, a type change, ...) fire on a
@@ -222,7 +223,7 @@ struct LockTruthTests {
       var lint: LockMode?
       for sql in s.step.sql {
         let relations = SQLShape.relations(sql)
-        if relations.named.isEmpty || !relations.named.isSubset(of: created), let mode = Linter.lockMode(of: sql) {
+        if relations.named.isEmpty || !relations.named.isSubset(of: created), let mode = LockFacts.strongestMode(of: sql) {
           lint = max(lint ?? mode, mode)
         }
         if let new = relations.created { created.insert(new) }

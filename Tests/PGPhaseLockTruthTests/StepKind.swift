@@ -1,6 +1,6 @@
-import CPgQuery
 import Foundation
 import PGPhaseModel
+import PGPhaseSQL
 
 /// What makes two plan steps the same kind for lock purposes: the operation they come from and
 /// the shape of their SQL, read from the real parse tree with every name, type and expression
@@ -35,16 +35,14 @@ struct StepKind: Hashable, Comparable, CustomStringConvertible {
   }
 }
 
-/// The shape of one SQL statement (see `StepKind`).
+/// The shape of one SQL statement (see `StepKind`), from libpg_query's tree through PGPhaseSQL.
 enum SQLShape {
   /// The relations a statement names (every RangeVar, and a COMMENT's object), and the one it
   /// creates, if any; names without schema.
   static func relations(_ sql: String) -> (named: Set<String>, created: String?) {
-    let result = pg_query_parse(sql)
-    defer { pg_query_free_parse_result(result) }
-    guard result.error == nil, let tree = result.parse_tree,
-      let json = try? JSONSerialization.jsonObject(with: Data(String(cString: tree).utf8))
-    else { return ([], nil) }
+    guard let tree = SQLParser.parseTreeJSON(sql), let json = try? JSONSerialization.jsonObject(with: Data(tree)) else {
+      return ([], nil)
+    }
     var named = Set<String>()
     var created: String?
     func walk(_ value: Any, parent: String?) {
@@ -72,11 +70,9 @@ enum SQLShape {
   }
 
   static func of(_ sql: String) -> String {
-    let result = pg_query_parse(sql)
-    defer { pg_query_free_parse_result(result) }
-    if let error = result.error { return "unparsable (\(String(cString: error.pointee.message)))" }
-    guard let tree = result.parse_tree,
-      let json = try? JSONSerialization.jsonObject(with: Data(String(cString: tree).utf8)) as? [String: Any],
+    if case .failure(let error) = SQLParser.syntaxCheck(sql) { return "unparsable (\(error.message))" }
+    guard let tree = SQLParser.parseTreeJSON(sql),
+      let json = try? JSONSerialization.jsonObject(with: Data(tree)) as? [String: Any],
       let statements = json["stmts"] as? [[String: Any]]
     else { return "unparsable" }
     return statements.compactMap { ($0["stmt"] as? [String: Any]).map(statement) }.joined(separator: "; ")
