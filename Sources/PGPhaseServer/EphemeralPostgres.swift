@@ -26,7 +26,8 @@ public final class EphemeralPostgres: @unchecked Sendable {
     public var passwordRoles: [String] = []
     /// Server settings (`-c name=value`), on top of `EphemeralPostgres.defaultSettings`.
     public var settings: [String: String] = [:]
-    /// The temporary folder's name prefix, under /tmp.
+    /// The temporary folder's name prefix, under /tmp: `pgphase-pg` (scripts/with-pg),
+    /// `pgphase-try`, `pgphase-trace`, so a folder says who made it.
     public var folderPrefix = "pgphase-pg"
 
     public init(major: Int? = nil, port: Int = 5432, passwordRoles: [String] = [], settings: [String: String] = [:]) {

@@ -71,7 +71,9 @@ struct TraceOptions: ParsableArguments {
     }
     let server: EphemeralPostgres
     do {
-      server = try EphemeralPostgres.create()
+      var serverOptions = EphemeralPostgres.Options()
+      serverOptions.folderPrefix = "pgphase-trace"
+      server = try EphemeralPostgres.create(serverOptions)
       try server.start()
     } catch {
       printError("pgphase: could not start a throwaway PostgreSQL for --trace: \(error)")
