@@ -14,6 +14,9 @@ import PackageDescription
 ///   each took and the relations it rewrote (pg_locks, relfilenode), as lint findings.
 /// - PGPhasePostgres: a small libpq layer (connections, queries, errors).
 /// - PGPhaseExecutor: applies plans to a live database with a crash-safe journal; reads the catalog.
+/// - PGPhaseServer: starts and stops throwaway PostgreSQL servers of a given major version.
+/// - PGPhaseRehearsal: rehearses plans phase by phase with the old and new app's probes (`pgphase try`).
+/// - pgphase-server: runs one command against a throwaway server (what scripts/with-pg calls).
 /// - pgphase: the command line; parses flags, reads and writes files, picks exit codes.
 let swiftSettings: [SwiftSetting] = [
   .enableUpcomingFeature("ExistentialAny"),
@@ -25,6 +28,7 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "pgphase", targets: ["pgphase"]),
+    .executable(name: "pgphase-server", targets: ["pgphase-server"]),
     .library(name: "PGPhasePlanner", targets: ["PGPhasePlanner"]),
     .library(name: "PGPhaseLint", targets: ["PGPhaseLint"]),
   ],
@@ -58,17 +62,22 @@ let package = Package(
         "PGPhaseModel", "PGPhasePlanner", "PGPhasePostgres", "PGPhaseSQL", .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings),
+    .target(name: "PGPhaseServer", swiftSettings: swiftSettings),
+    .target(
+      name: "PGPhaseRehearsal", dependencies: ["PGPhaseModel", "PGPhasePostgres", "PGPhaseExecutor"],
+      swiftSettings: swiftSettings),
+    .executableTarget(name: "pgphase-server", dependencies: ["PGPhaseServer"], swiftSettings: swiftSettings),
     .executableTarget(
       name: "pgphase",
       dependencies: [
         "PGPhaseModel", "PGPhaseIntents", "PGPhaseConfig", "PGPhasePlanner", "PGPhaseLint", "PGPhaseTrace",
-        "PGPhasePostgres", "PGPhaseExecutor",
+        "PGPhasePostgres", "PGPhaseExecutor", "PGPhaseServer", "PGPhaseRehearsal",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings),
     .target(
-      name: "PGPhaseTestSupport", dependencies: ["PGPhasePostgres"], path: "Tests/PGPhaseTestSupport",
+      name: "PGPhaseTestSupport", dependencies: ["PGPhasePostgres", "PGPhaseServer"], path: "Tests/PGPhaseTestSupport",
       swiftSettings: swiftSettings),
     .testTarget(name: "PGPhaseModelTests", dependencies: ["PGPhaseModel"], swiftSettings: swiftSettings),
     .testTarget(name: "PGPhaseIntentsTests", dependencies: ["PGPhaseIntents", "PGPhaseYAML"], swiftSettings: swiftSettings),
@@ -93,6 +102,15 @@ let package = Package(
     .testTarget(
       name: "PGPhaseExecutorTests", dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseTestSupport"],
       exclude: ["Fixtures"],
+      swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhaseLockTruthTests",
+      dependencies: [
+        "PGPhaseModel", "PGPhaseIntents", "PGPhasePlanner", "PGPhaseLint", "PGPhaseSQL", "PGPhasePostgres", "PGPhaseTestSupport",
+      ],
+      swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhaseServerTests", dependencies: ["PGPhaseServer", "PGPhasePostgres", "PGPhaseTestSupport"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhasePostgresTests", dependencies: ["PGPhasePostgres", "PGPhaseTestSupport"], swiftSettings: swiftSettings),

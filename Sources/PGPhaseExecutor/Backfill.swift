@@ -235,7 +235,7 @@ struct BackfillRun {
   }
 
   /// The primary key, else the narrowest valid, immediate, non-partial unique index on plain NOT
-  /// NULL columns; nil when there is neither (the caller walks ctid ranges).
+  /// NULL columns whose NOT NULL is validated; nil when there is neither (the caller walks ctid ranges).
   static func walkKey(of table: String, on c: Connection) throws -> [BackfillKeyColumn]? {
     let result = try c.execute(
       """
@@ -248,7 +248,12 @@ struct BackfillRun {
           AND NOT EXISTS (
             SELECT 1 FROM generate_series(0, i.indnkeyatts - 1) s(n)
             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[s.n]
-            WHERE NOT a.attnotnull)
+            WHERE NOT a.attnotnull
+              -- PostgreSQL 18: a NOT NULL added NOT VALID sets attnotnull, but old rows may be NULL,
+              -- and a keyset walk never visits a NULL key.
+              OR EXISTS (SELECT 1 FROM pg_constraint n
+                         WHERE n.conrelid = a.attrelid AND n.contype = 'n' AND n.conkey = ARRAY[a.attnum]
+                           AND NOT n.convalidated))
         ORDER BY i.indisprimary DESC, i.indnkeyatts, i.indexrelid
         LIMIT 1
       )

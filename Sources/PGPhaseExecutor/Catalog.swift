@@ -63,7 +63,12 @@ package struct Catalog {
     /// `format_type(atttypid, atttypmod)`, e.g. `character varying(20)`.
     package var type: String
     package var typeOID: UInt32
+    /// `attnotnull`: new rows must not be NULL. On PostgreSQL 18 that includes a NOT NULL added
+    /// `NOT VALID`, whose existing rows were never checked (`notNullValidated` false).
     package var notNull: Bool
+    /// NOT NULL and checked for every row: false when the column is nullable, or (18) when its
+    /// NOT NULL constraint is `NOT VALID`.
+    package var notNullValidated: Bool
     /// `pg_get_expr(adbin, adrelid)` of a default (not of a generated column); nil when none.
     package var defaultExpression: String?
     /// The generation expression of a `GENERATED ALWAYS AS (...) STORED` column.
@@ -79,7 +84,11 @@ package struct Catalog {
       """
       SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::int8 AS typeoid,
              a.attnotnull, a.attgenerated::text AS generated, a.attidentity::text AS identity,
-             pg_get_expr(d.adbin, d.adrelid) AS expr
+             pg_get_expr(d.adbin, d.adrelid) AS expr,
+             a.attnotnull AND NOT EXISTS (
+               SELECT 1 FROM pg_constraint n
+               WHERE n.conrelid = a.attrelid AND n.contype = 'n' AND n.conkey = ARRAY[a.attnum] AND NOT n.convalidated
+             ) AS notnull_validated
       FROM pg_attribute a
       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
       WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped
@@ -89,7 +98,7 @@ package struct Catalog {
     let identity = row["identity"].flatMap { $0.isEmpty ? nil : $0 }
     return ColumnInfo(
       name: row["attname"] ?? column, type: row["type"] ?? "", typeOID: UInt32(try row.int("typeoid") ?? 0),
-      notNull: try row.bool("attnotnull") ?? false,
+      notNull: try row.bool("attnotnull") ?? false, notNullValidated: try row.bool("notnull_validated") ?? false,
       defaultExpression: generated ? nil : row["expr"], generatedExpression: generated ? row["expr"] : nil,
       identity: identity)
   }
@@ -97,7 +106,10 @@ package struct Catalog {
   /// What depends on one column and goes when it is dropped (or stops the drop): indexes,
   /// constraints (also other tables' foreign keys to it), views, triggers with a column list,
   /// owned sequences, statistics objects; as `pg_describe_object` words them, sorted. The
-  /// column's default is left out (it is the column's own).
+  /// column's default and its NOT NULL are left out: they are the column's own, and what replaces
+  /// the column restates them (`nullable`, `default`). PostgreSQL 18 records a NOT NULL as a
+  /// `pg_constraint` row (contype `n`, e.g. `checks_url_not_null`) that depends on the column;
+  /// 15 and 17 only set `attnotnull`.
   package func dependents(of column: String, in table: QualifiedName) throws -> [String] {
     let result = try connection.execute(
       """
@@ -106,6 +118,8 @@ package struct Catalog {
       JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
       WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped
         AND d.classid <> 'pg_attrdef'::regclass
+        AND NOT (d.classid = 'pg_constraint'::regclass
+                 AND EXISTS (SELECT 1 FROM pg_constraint n WHERE n.oid = d.objid AND n.contype = 'n'))
       """, [table.sql, column])
     // A view's dependency is its rewrite rule: "rule _RETURN on view v" reads better as "view v".
     return result.rows.compactMap { $0["what"] }.map { what in
@@ -154,7 +168,8 @@ package struct Catalog {
 
   package struct ConstraintInfo: Sendable, Equatable {
     package var name: String
-    /// `pg_constraint.contype`: c check, f foreign key, p primary key, u unique, x exclusion, t trigger.
+    /// `pg_constraint.contype`: c check, f foreign key, p primary key, u unique, x exclusion, t trigger,
+    /// n NOT NULL (PostgreSQL 18, which names them, e.g. `t_c_not_null`).
     package var type: String
     package var validated: Bool
     package var definition: String

@@ -145,6 +145,8 @@ package enum PostconditionChecker {
       }
       if let nullable, nullable == info.notNull {
         problems.append(info.notNull ? "is NOT NULL, expected nullable" : "is nullable, expected NOT NULL")
+      } else if nullable == false, !info.notNullValidated {
+        problems.append("is NOT NULL NOT VALID (existing rows were never checked), expected NOT NULL")
       }
       return problems.isEmpty ? .holds : .violated(.differs, "column \(columnName) " + problems.joined(separator: "; "))
 

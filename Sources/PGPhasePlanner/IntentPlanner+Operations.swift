@@ -292,7 +292,7 @@ extension IntentPlanner {
       emitBatchedUpdate(
         .backfill, ["backfill", c.name], "Fill \(c.name) on existing rows in small batches (resumable; only rows still NULL)",
         table: t, assignments: [Assignment(column: c.name, expression: existingRows)], pending: "\(cq) IS NULL",
-        checkable: fillTrigger != nil, bypassTrigger: fillTrigger)
+        checkable: fillTrigger != nil, bypassTrigger: fillTrigger, references: c.references.map { [$0.table] } ?? [])
     }
     if c.check != nil {
       emitValidate(.backfill, table: t, constraint: Self.checkName(t, c.name), slug: ["validate", Self.checkName(t, c.name)])

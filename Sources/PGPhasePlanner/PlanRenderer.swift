@@ -119,16 +119,18 @@ public enum PlanRenderer {
   }
 }
 
-/// A unified line diff, for showing why a committed plan is stale.
+/// A unified line diff, for showing why a committed plan (or a generated doc) is stale. The
+/// edit script is the standard library's `difference(from:)`; this only lays it out in hunks.
 public enum LineDiff {
   public static func unified(old: String, new: String, oldName: String, newName: String, context: Int = 3) -> String {
     let a = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     let b = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    // Longest common subsequence table; plan files are small.
-    var lcs = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
-    for i in stride(from: a.count - 1, through: 0, by: -1) {
-      for j in stride(from: b.count - 1, through: 0, by: -1) {
-        lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
+    var removed = Set<Int>()
+    var inserted = Set<Int>()
+    for change in b.difference(from: a) {
+      switch change {
+      case .remove(let offset, _, _): removed.insert(offset)
+      case .insert(let offset, _, _): inserted.insert(offset)
       }
     }
     enum Line {
@@ -140,16 +142,16 @@ public enum LineDiff {
     var i = 0
     var j = 0
     while i < a.count || j < b.count {
-      if i < a.count, j < b.count, a[i] == b[j] {
-        ops.append(.same(a[i]))
+      if i < a.count, removed.contains(i) {
+        ops.append(.removed(a[i]))
         i += 1
-        j += 1
-      } else if j < b.count, i == a.count || lcs[i][j + 1] >= lcs[i + 1][j] {
+      } else if j < b.count, inserted.contains(j) {
         ops.append(.added(b[j]))
         j += 1
       } else {
-        ops.append(.removed(a[i]))
+        ops.append(.same(a[i]))
         i += 1
+        j += 1
       }
     }
     let changed = ops.indices.filter { if case .same = ops[$0] { return false } else { return true } }

@@ -133,15 +133,19 @@ struct IntentPlanner {
       undo: undo.map { Undo(sql: [$0]) }, post: post, pre: pre)
   }
 
+  /// `references`: tables a foreign key on an assigned column points to. Each updated row's key
+  /// is checked there (`FOR KEY SHARE`), which takes ROW SHARE on them (measured by the
+  /// lock-truth suite).
   mutating func emitBatchedUpdate(
     _ phase: Phase, _ slug: [String], _ summary: String, table: QualifiedName, assignments: [Assignment], pending: String,
-    checkable: Bool = true, bypassTrigger: String? = nil
+    checkable: Bool = true, bypassTrigger: String? = nil, references: [QualifiedName] = []
   ) {
     let set = assignments.map { "\(SQL.quoteIdentifier($0.column)) = (\($0.expression))" }.joined(separator: ", ")
     emit(
       phase, slug, summary, sql: ["UPDATE \(table.sql) SET \(set) WHERE \(pending)"],
       action: .backfill(BackfillSpec(table: table, assignments: assignments, pending: pending, bypassTrigger: bypassTrigger)),
-      locks: [LockedRelation(table, .rowExclusive)], cost: .scanNoWriteBlock, undo: nil,
+      locks: [LockedRelation(table, .rowExclusive)] + references.map { LockedRelation($0, .rowShare) },
+      cost: .scanNoWriteBlock, undo: nil,
       post: checkable ? [.noRowsMatch(table, pending)] : [.unchecked])
   }
 

@@ -61,6 +61,10 @@ public final class Connection {
   ) throws(ConnectionError) -> Connection {
     let environment = environment ?? ProcessInfo.processInfo.environment
     let conninfo = dsn ?? environment["DATABASE_URL"] ?? ""
+    if let problem = DSN.parseError(conninfo) {
+      // libpq's own message would quote pieces of the string, a password among them.
+      throw ConnectionError(message: "invalid connection string: \(problem)", redactedDSN: redactDSN(conninfo))
+    }
     var keywords: [String] = []
     var values: [String] = []
     if !conninfo.isEmpty {

@@ -1,175 +1,121 @@
+import CLibPQ
 import Foundation
 
-/// Connection-string helpers that never need libpq.
+/// Connection strings, read by libpq itself (`PQconninfoParse`), so pgphase understands a DSN
+/// exactly as the connection will: key/value strings with quoting and escapes, `postgres://` and
+/// `postgresql://` URIs with percent-encoding and query parameters, and (as `--dsn` passes it to
+/// libpq with `expand_dbname`) a bare database name.
 public enum DSN {
-  /// Keys whose values are secrets, in key/value strings and URI query parameters.
-  static let secretKeys: Set<String> = ["password", "sslpassword"]
+  /// One option a connection string sets.
+  public struct Option: Sendable, Equatable {
+    public var keyword: String
+    public var value: String
+    /// A password-like field: libpq marks it for hiding (`dispchar` `*`: password, sslpassword,
+    /// and what later libpq versions add), or its name says it is one.
+    public var isSecret: Bool
+  }
 
   /// True for the `postgresql://` and `postgres://` URI forms libpq accepts.
   public static func isURI(_ dsn: String) -> Bool {
     let lower = dsn.drop(while: \.isWhitespace).lowercased()
     return lower.hasPrefix("postgresql://") || lower.hasPrefix("postgres://")
   }
-}
 
-/// The DSN with every password replaced by `***`, for messages and logs.
-///
-/// Handles both forms libpq accepts:
-/// - key/value: `host=db password=secret`, `password = 'it''s \' quoted'` (values may be
-///   single-quoted with backslash escapes); an unterminated quote redacts the rest of the string.
-/// - URIs: `postgres://user:secret@host/db` (everything between the first `:` of the user info
-///   and the last `@` before the query is redacted, so a password with a raw `@` or `/` is still
-///   hidden) and `?password=secret` query parameters.
-/// Anything else (e.g. a bare database name) is returned unchanged.
-public func redactDSN(_ dsn: String) -> String {
-  DSN.isURI(dsn) ? redactURI(dsn) : redactKeyValue(dsn)
-}
-
-/// The password values found in a DSN, so they can also be scrubbed from libpq's messages.
-func dsnSecrets(_ dsn: String) -> [String] {
-  var secrets: [String] = []
-  if DSN.isURI(dsn) {
-    let chars = Array(dsn)
-    guard let schemeEnd = findSchemeEnd(chars) else { return [] }
-    let queryStart = chars[schemeEnd...].firstIndex(of: "?") ?? chars.count
-    if let at = chars[schemeEnd..<queryStart].lastIndex(of: "@"),
-      let colon = chars[schemeEnd..<at].firstIndex(of: ":"), colon + 1 < at
-    {
-      let raw = String(chars[(colon + 1)..<at])
-      secrets.append(raw)
-      if let decoded = raw.removingPercentEncodingSimple(), decoded != raw { secrets.append(decoded) }
+  /// The options `dsn` sets, in libpq's order; nil when libpq cannot parse it. A string that is
+  /// neither a URI nor has an `=` is a database name, as libpq reads `dbname` with
+  /// `expand_dbname`.
+  public static func parse(_ dsn: String) -> [Option]? {
+    if !isURI(dsn), !dsn.contains("=") {
+      let trimmed = dsn.trimmingCharacters(in: .whitespaces)
+      return trimmed.isEmpty ? [] : [Option(keyword: "dbname", value: dsn, isSecret: false)]
     }
-    if queryStart < chars.count {
-      for pair in String(chars[(queryStart + 1)...]).split(separator: "&") {
-        let parts = pair.split(separator: "=", maxSplits: 1)
-        if parts.count == 2, DSN.secretKeys.contains(parts[0].lowercased()), !parts[1].isEmpty {
-          secrets.append(String(parts[1]))
-          if let decoded = String(parts[1]).removingPercentEncodingSimple() { secrets.append(decoded) }
-        }
+    var error: UnsafeMutablePointer<CChar>?
+    guard let options = PQconninfoParse(dsn, &error) else {
+      if let error { PQfreemem(error) }
+      return nil
+    }
+    defer { PQconninfoFree(options) }
+    var out: [Option] = []
+    var option = options
+    while let keyword = option.pointee.keyword {
+      if let value = option.pointee.val {
+        let name = String(cString: keyword)
+        let hidden = option.pointee.dispchar.map { String(cString: $0).contains("*") } ?? false
+        let lower = name.lowercased()
+        out.append(
+          Option(
+            keyword: name, value: String(cString: value),
+            isSecret: hidden || lower.contains("password") || lower.contains("secret")))
       }
+      option += 1
     }
-  } else {
-    for (key, range) in keyValueRanges(dsn) where DSN.secretKeys.contains(key.lowercased()) {
-      let raw = String(dsn[range])
-      if raw.isEmpty { continue }
-      secrets.append(raw)
-      if raw.hasPrefix("'") {
-        var inner = raw.dropFirst()
-        if inner.hasSuffix("'") { inner = inner.dropLast() }
-        secrets.append(String(inner).replacingAll("\\'", with: "'").replacingAll("\\\\", with: "\\"))
-      }
-    }
+    return out
   }
-  return secrets.filter { !$0.isEmpty }
+
+  /// libpq's reason for refusing `dsn`, with every quoted fragment of the string (which may be
+  /// part of a password) replaced by `***`; nil when it parses.
+  public static func parseError(_ dsn: String) -> String? {
+    guard isURI(dsn) || dsn.contains("=") else { return nil }
+    var error: UnsafeMutablePointer<CChar>?
+    if let options = PQconninfoParse(dsn, &error) {
+      PQconninfoFree(options)
+      return nil
+    }
+    defer { if let error { PQfreemem(error) } }
+    let message = error.map { String(cString: $0) } ?? "invalid connection string"
+    return redactQuoted(message.trimmingCharacters(in: .whitespacesAndNewlines))
+  }
+
+  /// `"fragment"` → `"***"` for every double-quoted fragment longer than one character (libpq
+  /// quotes pieces of the string it could not read; a lone `"="` it expected is kept).
+  static func redactQuoted(_ message: String) -> String {
+    var out = ""
+    var rest = Substring(message)
+    while let open = rest.firstIndex(of: "\"") {
+      out += rest[..<open]
+      let after = rest.index(after: open)
+      guard let close = rest[after...].firstIndex(of: "\"") else {
+        out += "\"***"
+        return out
+      }
+      let inner = rest[after..<close]
+      out += inner.count > 1 ? "\"***\"" : "\"\(inner)\""
+      rest = rest[rest.index(after: close)...]
+    }
+    return out + rest
+  }
+
+  /// A value as a key/value string writes it: bare when it can be, else single-quoted with
+  /// backslash escapes.
+  static func quote(_ value: String) -> String {
+    let plain = !value.isEmpty && !value.contains { $0.isWhitespace || $0 == "'" || $0 == "\\" || $0 == "=" }
+    if plain { return value }
+    return "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+  }
+}
+
+/// The DSN for messages and logs: unchanged when it holds no secret; otherwise rewritten as the
+/// key/value string libpq reads from it, with every password-like field `***`; `***` as a whole
+/// when libpq cannot parse it (what part is a password is then unknown).
+public func redactDSN(_ dsn: String) -> String {
+  guard let options = DSN.parse(dsn) else { return "***" }
+  guard options.contains(where: \.isSecret) else { return dsn }
+  return options.map { "\($0.keyword)=\($0.isSecret ? "***" : DSN.quote($0.value))" }.joined(separator: " ")
+}
+
+/// The secret values a DSN holds (as libpq decoded them, and as written in a URI), so they can
+/// also be scrubbed from libpq's messages.
+func dsnSecrets(_ dsn: String) -> [String] {
+  let values = (DSN.parse(dsn) ?? []).filter(\.isSecret).map(\.value).filter { !$0.isEmpty }
+  let encoded = values.compactMap { $0.addingPercentEncoding(withAllowedCharacters: .urlPasswordAllowed) }
+  return Array(Set(values + encoded))
 }
 
 /// Replaces every occurrence of each secret in `text` with `***`, longest first.
 func scrub(_ text: String, secrets: [String]) -> String {
   var out = text
   for secret in secrets.sorted(by: { $0.count > $1.count }) where !secret.isEmpty {
-    out = out.replacingAll(secret, with: "***")
+    out = out.replacingOccurrences(of: secret, with: "***")
   }
   return out
-}
-
-private func findSchemeEnd(_ chars: [Character]) -> Int? {
-  // Index just after "://".
-  var i = 0
-  while i + 2 < chars.count {
-    if chars[i] == ":" && chars[i + 1] == "/" && chars[i + 2] == "/" { return i + 3 }
-    i += 1
-  }
-  return nil
-}
-
-private func redactURI(_ uri: String) -> String {
-  var chars = Array(uri)
-  guard let schemeEnd = findSchemeEnd(chars) else { return uri }
-  var queryStart = chars[schemeEnd...].firstIndex(of: "?") ?? chars.count
-  if let at = chars[schemeEnd..<queryStart].lastIndex(of: "@"),
-    let colon = chars[schemeEnd..<at].firstIndex(of: ":"), colon + 1 < at
-  {
-    chars.replaceSubrange((colon + 1)..<at, with: Array("***"))
-    queryStart = chars[schemeEnd...].firstIndex(of: "?") ?? chars.count
-  }
-  guard queryStart < chars.count else { return String(chars) }
-  let head = String(chars[...queryStart])
-  let query = String(chars[(queryStart + 1)...])
-  let redacted = query.split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
-    let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-    if parts.count == 2, DSN.secretKeys.contains(parts[0].lowercased()) { return "\(parts[0])=***" }
-    return String(pair)
-  }
-  return head + redacted.joined(separator: "&")
-}
-
-private func redactKeyValue(_ dsn: String) -> String {
-  var out = dsn
-  // Replace from the end so earlier ranges stay valid.
-  for (key, range) in keyValueRanges(dsn).reversed() where DSN.secretKeys.contains(key.lowercased()) {
-    out.replaceSubrange(range, with: "***")
-  }
-  return out
-}
-
-/// Every `key = value` pair of a libpq key/value string, with the range of the value as written
-/// (quotes included). Parsing follows libpq's conninfo_parse; on malformed input the last value
-/// runs to the end of the string, which redacts conservatively.
-private func keyValueRanges(_ s: String) -> [(String, Range<String.Index>)] {
-  var result: [(String, Range<String.Index>)] = []
-  var i = s.startIndex
-  func skipSpace() { while i < s.endIndex, s[i].isWhitespace { i = s.index(after: i) } }
-  while true {
-    skipSpace()
-    guard i < s.endIndex else { break }
-    let keyStart = i
-    while i < s.endIndex, s[i] != "=", !s[i].isWhitespace { i = s.index(after: i) }
-    let key = String(s[keyStart..<i])
-    skipSpace()
-    guard i < s.endIndex, s[i] == "=" else { break }  // not key/value: leave the rest alone
-    i = s.index(after: i)
-    skipSpace()
-    let valueStart = i
-    if i < s.endIndex, s[i] == "'" {
-      i = s.index(after: i)
-      var closed = false
-      while i < s.endIndex {
-        if s[i] == "\\" {
-          i = s.index(after: i)
-          if i < s.endIndex { i = s.index(after: i) }
-          continue
-        }
-        if s[i] == "'" {
-          i = s.index(after: i)
-          closed = true
-          break
-        }
-        i = s.index(after: i)
-      }
-      if !closed { i = s.endIndex }
-    } else {
-      while i < s.endIndex, !s[i].isWhitespace {
-        if s[i] == "\\" {
-          i = s.index(after: i)
-          if i == s.endIndex { break }
-        }
-        i = s.index(after: i)
-      }
-    }
-    result.append((key, valueStart..<i))
-  }
-  return result
-}
-
-extension String {
-  func replacingAll(_ target: String, with replacement: String) -> String {
-    guard !target.isEmpty else { return self }
-    return replacingOccurrences(of: target, with: replacement)
-  }
-
-  /// Percent-decoded text; nil when nothing was encoded or the encoding is bad.
-  func removingPercentEncodingSimple() -> String? {
-    guard contains("%") else { return nil }
-    return removingPercentEncoding
-  }
 }

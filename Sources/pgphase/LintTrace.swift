@@ -4,6 +4,7 @@ import PGPhaseLint
 import PGPhaseModel
 import PGPhasePostgres
 import PGPhaseSQL
+import PGPhaseServer
 import PGPhaseTrace
 
 /// `pgphase lint --trace`: the flags, and the run (server, database, schema) around the tracer.
@@ -70,7 +71,9 @@ struct TraceOptions: ParsableArguments {
     }
     let server: EphemeralPostgres
     do {
-      server = try EphemeralPostgres.create()
+      var serverOptions = EphemeralPostgres.Options()
+      serverOptions.folderPrefix = "pgphase-trace"
+      server = try EphemeralPostgres.create(serverOptions)
       try server.start()
     } catch {
       report(Diagnostic(.error, "could not start a throwaway PostgreSQL for --trace: \(error)", at: nil))

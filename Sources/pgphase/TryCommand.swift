@@ -3,7 +3,8 @@ import Dispatch
 import Foundation
 import PGPhaseExecutor
 import PGPhaseModel
-import PGPhasePostgres
+import PGPhaseRehearsal
+import PGPhaseServer
 
 struct TryCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -12,8 +13,8 @@ struct TryCommand: ParsableCommand {
       "Try plans on a throwaway PostgreSQL: every phase of every intent, with the old and new app's probes between phases.",
     discussion: """
       Starts a PostgreSQL of its own (initdb and pg_ctl in a temporary folder, Unix socket only, run \
-      as the postgres user when started as root), loads the base schema, then for each intent in id \
-      order runs expand, backfill and contract as `advance` would. After expand and after backfill \
+      as the postgres user when started as root; --pg picks the major version), loads the base \
+      schema, then for each intent in id order runs expand, backfill and contract as `advance` would. After expand and after backfill \
       it runs both the old and the new app's probe (<probes>/<intent>/old.sql and new.sql), after \
       contract the new app's. Prints a summary; exit 1 if a step or probe failed. The server is \
       stopped and removed however the command ends. PLANS may be a plans folder or an intents folder.
@@ -29,6 +30,13 @@ struct TryCommand: ParsableCommand {
 
   @Option(help: "Folder of app probes, <intent>/old.sql and new.sql (default: probes/ beside PLANS, else examples/probes).")
   var probes: String?
+
+  @Option(
+    name: .customLong("pg"),
+    help: ArgumentHelp(
+      "The PostgreSQL major version to start, e.g. 18 (default: pg_config's, else the newest Debian server).",
+      valueName: "major"))
+  var major: Int?
 
   func run() throws {
     let loaded = try loadPlansOrIntents(plans)
@@ -49,7 +57,9 @@ struct TryCommand: ParsableCommand {
 
     let server: EphemeralPostgres
     do {
-      server = try EphemeralPostgres.create()
+      var options = EphemeralPostgres.Options(major: major)
+      options.folderPrefix = "pgphase-try"
+      server = try EphemeralPostgres.create(options)
     } catch {
       printError("pgphase: could not start a throwaway PostgreSQL: \(error)")
       throw ExitCode(ExitStatus.database)
@@ -70,14 +80,15 @@ struct TryCommand: ParsableCommand {
     }
     printError("try: PostgreSQL \(server.version) in \(server.directory) (removed at the end)")
 
-    var rows: [TryRow] = []
-    let failed = try runAll(loaded, base: baseFile, probes: probesDir, dsn: server.dsn, rows: &rows)
-    printOut(TryRow.table(rows))
-    if failed {
+    let rehearsal = Rehearsal(plans: loaded, baseSchema: baseFile, probes: probesDir)
+    let result = try rehearsal.run(dsn: server.dsn, output: { printOut($0) }, log: { printError($0) })
+    printOut(result.table)
+    if result.failed {
       printOut("FAILED: see above")
       throw ExitCode(ExitStatus.problems)
     }
-    let probeCount = rows.reduce(0) { $0 + $1.probesRun }
+    let rows = result.rows
+    let probeCount = result.probesRun
     printOut(
       "ok: \(rows.count) intent\(rows.count == 1 ? "" : "s") applied through contract; \(probeCount) probe\(probeCount == 1 ? "" : "s") passed"
     )
@@ -95,78 +106,6 @@ struct TryCommand: ParsableCommand {
       return candidate
     }
     return nil
-  }
-
-  /// Applies everything, filling `rows`; returns whether anything failed.
-  func runAll(_ loaded: [LoadedPlan], base: String?, probes: String?, dsn: String, rows: inout [TryRow]) throws -> Bool {
-    let c = try Connection.connect(dsn: dsn, applicationName: "pgphase try probes")
-    defer { c.close() }
-    if let base {
-      do {
-        try c.executeScript(try String(contentsOfFile: base, encoding: .utf8))
-        printOut("loaded \(base)")
-      } catch {
-        printError("pgphase: loading \(base) failed: \(error)")
-        return true
-      }
-    }
-    var options = ExecutorOptions(command: "try", lockWait: 30)
-    options.rollout.guardWindow = 0
-    let executor = Executor(dsn: dsn, options: options, output: { printOut("  \($0)") }, log: { printError("  \($0)") })
-    var failed = false
-    for lp in loaded {
-      let id = lp.plan.intent
-      var row = TryRow(intent: id)
-      if failed {
-        rows.append(row)
-        continue
-      }
-      let start = Date()
-      let old = probes.flatMap { FileManager.default.contents(atPath: "\($0)/\(id)/old.sql") }.map {
-        String(decoding: $0, as: UTF8.self)
-      }
-      let new = probes.flatMap { FileManager.default.contents(atPath: "\($0)/\(id)/new.sql") }.map {
-        String(decoding: $0, as: UTF8.self)
-      }
-      printOut("\(id):")
-      for phase in Phase.allCases {
-        let count = lp.plan.steps(in: phase).count
-        do {
-          if count > 0 { try executor.apply(phase: phase, intents: [id], plans: loaded) }
-          row.phases[phase] = count == 0 ? "-" : "ok (\(count))"
-        } catch {
-          printError("  \(id) \(phase.rawValue) FAILED: \(error)")
-          row.phases[phase] = "FAILED"
-          failed = true
-          break
-        }
-        let wanted: [(String, String?)] = phase == .contract ? [("new", new)] : [("old", old), ("new", new)]
-        for (name, sql) in wanted {
-          guard let sql else { continue }
-          do {
-            try runProbe(sql, on: c)
-            row.probesRun += 1
-          } catch {
-            printError("  \(id): the \(name) app's probe FAILED after \(phase.rawValue): \(error)")
-            row.probeFailures.append("\(name) after \(phase.rawValue)")
-            failed = true
-          }
-        }
-      }
-      row.seconds = Date().timeIntervalSince(start)
-      rows.append(row)
-    }
-    return failed
-  }
-
-  /// Runs an app probe in one transaction and commits it, as the app would.
-  func runProbe(_ sql: String, on c: Connection) throws {
-    do {
-      try c.executeScript("BEGIN;\n\(sql)\n;COMMIT;")
-    } catch {
-      _ = try? c.executeScript("ROLLBACK")
-      throw error
-    }
   }
 
   /// SIGINT, SIGTERM and SIGHUP stop and remove the server, then end the process.
@@ -192,33 +131,4 @@ final class ReceivedSignal: @unchecked Sendable {
   private var value: Int32?
   var number: Int32? { lock.withLock { value } }
   func set(_ number: Int32) { lock.withLock { if value == nil { value = number } } }
-}
-
-/// One line of the `try` summary.
-struct TryRow {
-  var intent: String
-  var phases: [Phase: String] = [:]
-  var probesRun = 0
-  var probeFailures: [String] = []
-  var seconds: Double?
-
-  static func table(_ rows: [TryRow]) -> String {
-    let header = ["intent", "expand", "backfill", "contract", "probes", "time"]
-    let body = rows.map { row -> [String] in
-      let probes =
-        row.probeFailures.isEmpty
-        ? (row.seconds == nil ? "-" : "\(row.probesRun) ok") : "FAILED: " + row.probeFailures.joined(separator: ", ")
-      return [row.intent] + Phase.allCases.map { row.phases[$0] ?? "skipped" } + [
-        probes, row.seconds.map { String(format: "%.2fs", $0) } ?? "-",
-      ]
-    }
-    let all = [header] + body
-    let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
-    return all.map { cells in
-      cells.enumerated().map { i, cell in
-        i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-      }
-      .joined(separator: "  ")
-    }.joined(separator: "\n")
-  }
 }

@@ -226,6 +226,44 @@ struct BackfillTests {
     }
   }
 
+  /// PostgreSQL 18: a NOT NULL added `NOT VALID` sets `attnotnull` while old rows are still NULL,
+  /// which a backfill then fills (18's cheaper way to make a column NOT NULL). A unique index on
+  /// that column is no keyset: a keyset walk never visits NULL keys, so exactly the rows to fill
+  /// were skipped and the backfill ended with them still NULL. Now the walk takes ctid ranges.
+  @Test(.enabled(if: TestServer.major >= 18, "NOT NULL ... NOT VALID is new in PostgreSQL 18"))
+  func notValidNotNullColumnIsNoKeyset() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript(
+        """
+        CREATE TABLE t (u int UNIQUE, n int);
+        INSERT INTO t SELECT CASE WHEN g % 10 = 0 THEN NULL ELSE g END, g FROM generate_series(1, 5000) g;
+        ALTER TABLE t ADD CONSTRAINT t_u_nn NOT NULL u NOT VALID;
+        ANALYZE t;
+        """)
+      let attnotnull = "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'u'"
+      #expect(try db.connection.execute(attnotnull).scalarBool() == true)
+      let lp = try planIntent(
+        "20260101_fill",
+        """
+        schema: public
+        settings:
+          backfill_batch_size: 100
+        changes:
+          - backfill: {table: t, set: {u: "coalesce(u, -n)"}, where: "u IS NULL"}
+        """)
+      let step = try backfillStepID(lp)
+      let executor = backfillExecutor(db)
+      try executor.apply(phase: .expand, intents: nil, plans: [lp])
+      try executor.apply(phase: .backfill, intents: nil, plans: [lp])
+      #expect(try db.connection.execute("SELECT count(*) FROM t WHERE u IS NULL").scalarInt() == 0)
+      let journal = try BackfillJournal.read(lp.plan.intent, step, on: db.connection)
+      #expect(journal.state == "done")
+      #expect(journal.checkpoint["mode"] as? String == "ctid")
+      #expect(journal.rowsDone == 500)
+      try db.connection.execute("ALTER TABLE t VALIDATE CONSTRAINT t_u_nn")
+    }
+  }
+
   /// A partitioned table with a primary key walks it across partitions; without any key the step
   /// fails with a message saying why (ctid ranges cannot span partitions), not with a silent no-op.
   @Test(.enabled(if: TestServer.shouldRun))

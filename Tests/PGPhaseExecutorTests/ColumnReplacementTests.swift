@@ -66,6 +66,93 @@ struct ColumnReplacementTests {
     }
   }
 
+  /// A NOT NULL is the column's own, like its default: restated by `nullable: false`, never a
+  /// dependent to lose. PostgreSQL 18 records every NOT NULL as a named `pg_constraint` row
+  /// (contype `n`, `accounts_email_not_null`, or the name given) that depends on the column; before
+  /// the fix the precondition listed it as a constraint that would be dropped, and every
+  /// rename_column/alter_column of a NOT NULL column was refused on 18.
+  @Test func notNullIsRestatedNotLostOnEveryVersion() throws {
+    try withTestDatabase { db in
+      let c = db.connection
+      try c.executeScript(
+        """
+        CREATE TABLE accounts (
+          id int PRIMARY KEY, email text NOT NULL, code text CONSTRAINT accounts_code_required NOT NULL, note text);
+        """)
+      #expect(try Self.replaceable("email", nullable: false, on: c) == .holds)
+      #expect(try Self.replaceable("code", nullable: false, on: c) == .holds)
+      #expect(try Catalog(c).dependents(of: "email", in: Self.accounts) == [])
+      #expect(
+        try Self.replaceable("email", on: c)
+          == .violated(
+            .init(
+              .notReplaceable,
+              "column public.accounts.email cannot be replaced without losing what it has: it is NOT NULL and the new column would not be (add `nullable: false` to the change)"
+            )
+          ))
+      // The primary key's own NOT NULL (a separate row on 18) is not listed; the key is.
+      #expect(try Catalog(c).dependents(of: "id", in: Self.accounts) == ["constraint accounts_pkey on table accounts"])
+      if TestServer.major >= 18 {
+        let names = try c.execute(
+          "SELECT conname FROM pg_constraint WHERE conrelid = 'accounts'::regclass AND contype = 'n' ORDER BY 1"
+        ).values.map { $0[0] ?? "" }
+        #expect(names == ["accounts_code_required", "accounts_email_not_null", "accounts_id_not_null"])
+      }
+    }
+  }
+
+  /// A generated column cannot be replaced by a plain one: stored on every version, and virtual,
+  /// PostgreSQL 18's default for `GENERATED ALWAYS AS (...)` (`attgenerated` `v`).
+  @Test func generatedColumnsOfEitherKindAreNotReplaceable() throws {
+    try withTestDatabase { db in
+      let c = db.connection
+      try c.execute("CREATE TABLE accounts (id int PRIMARY KEY, a int, s int GENERATED ALWAYS AS (a + 1) STORED)")
+      var columns = ["s"]
+      if TestServer.major >= 18 {
+        try c.execute("ALTER TABLE accounts ADD COLUMN v int GENERATED ALWAYS AS (a + 2)")
+        #expect(
+          try c.execute("SELECT attgenerated::text FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'v'")
+            .scalar == "v")
+        columns.append("v")
+      }
+      for column in columns {
+        #expect(
+          try Self.replaceable(column, on: c)
+            == .violated(
+              .init(
+                .notReplaceable,
+                "column public.accounts.\(column) cannot be replaced without losing what it has: it is a generated column, which the new column would not be"
+              )
+            ))
+      }
+    }
+  }
+
+  /// PostgreSQL 18: `ADD CONSTRAINT ... NOT NULL c NOT VALID` sets `attnotnull` but leaves old rows
+  /// unchecked. A plan that promises NOT NULL does not hold until the constraint is validated.
+  @Test(.enabled(if: TestServer.major >= 18, "NOT NULL ... NOT VALID is new in PostgreSQL 18"))
+  func notValidNotNullIsNotNotNull() throws {
+    try withTestDatabase { db in
+      let c = db.connection
+      try c.executeScript(
+        """
+        CREATE TABLE accounts (id int PRIMARY KEY, note text);
+        INSERT INTO accounts VALUES (1, NULL);
+        ALTER TABLE accounts ADD CONSTRAINT accounts_note_nn NOT NULL note NOT VALID;
+        """)
+      let info = try #require(try Catalog(c).column("note", of: Self.accounts))
+      #expect(info.notNull && !info.notNullValidated)
+      #expect(
+        try PostconditionChecker.check(.columnExists(Self.accounts, "note", type: nil, nullable: false), on: c)
+          == .violated(
+            .init(
+              .differs, "column public.accounts.note is NOT NULL NOT VALID (existing rows were never checked), expected NOT NULL")
+          ))
+      try c.executeScript("UPDATE accounts SET note = ''; ALTER TABLE accounts VALIDATE CONSTRAINT accounts_note_nn;")
+      #expect(try PostconditionChecker.check(.columnExists(Self.accounts, "note", type: nil, nullable: false), on: c) == .holds)
+    }
+  }
+
   static let widen = """
     schema: public
     changes:

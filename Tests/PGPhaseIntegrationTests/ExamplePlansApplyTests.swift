@@ -73,6 +73,8 @@ import Testing
         UNION ALL
         SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
           || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+          || CASE WHEN EXISTS (SELECT 1 FROM pg_constraint n WHERE n.conrelid = a.attrelid AND n.contype = 'n'
+                                 AND n.conkey = ARRAY[a.attnum] AND NOT n.convalidated) THEN ' (not validated)' ELSE '' END
           || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
           || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity::text ELSE '' END
         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
@@ -82,6 +84,8 @@ import Testing
         SELECT 'constraint ' || conrelid::regclass::text || '.' || conname || ' ' || pg_get_constraintdef(oid)
           || CASE WHEN convalidated THEN '' ELSE ' (not validated)' END
         FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+          -- 18 also lists each NOT NULL here (contype n); the column line says it on every version
+          AND contype <> 'n'
         UNION ALL
         SELECT 'index ' || pg_get_indexdef(i.indexrelid) || CASE WHEN i.indisvalid THEN '' ELSE ' (INVALID)' END
         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace

@@ -85,7 +85,7 @@ import Testing
     #expect(run.stdout.contains("lock ACCESS EXCLUSIVE on t (table), held until line 4"))
     #expect(run.stdout.contains("[trace-held-access-exclusive]"))
     let line = try #require(run.stderr.split(separator: "\n").first { $0.hasPrefix("trace: PostgreSQL") })
-    let server = try #require(line.split(separator: " ").first { $0.hasPrefix("/tmp/pgphase-try.") })
+    let server = try #require(line.split(separator: " ").first { $0.hasPrefix("/tmp/pgphase-trace.") })
     #expect(!FileManager.default.fileExists(atPath: String(server)))
     let json = try runPGPhase(["lint", "--trace", "--schema", "schema.sql", "--format", "json", "001.sql"], in: dir)
     let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]

@@ -37,8 +37,9 @@ import Testing
     #expect(try servers(in: folder) == 0, "a server still runs in \(folder)")
   }
 
+  /// On the test server's major version, so the suite run on 18 rehearses on 18 too.
   @Test(.enabled(if: TestServer.shouldRun)) func tryTheExampleIntentsFromTheRepository() throws {
-    let result = try runPGPhase(["try", "examples/intents"], in: repositoryRoot)
+    let result = try runPGPhase(["try", "examples/intents", "--pg", String(TestServer.major)], in: repositoryRoot)
     #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
     let lines = result.stdout.split(separator: "\n").map(String.init)
     #expect(lines.first == "loaded examples/schema.sql")
@@ -57,7 +58,7 @@ import Testing
       #expect(row.contains("5 ok"), "old+new after expand, old+new after backfill, new after contract: \(row)")
     }
     #expect(lines.last == "ok: 11 intents applied through contract; 55 probes passed")
-    #expect(result.stderr.contains("try: PostgreSQL 15"))
+    #expect(result.stderr.contains("try: PostgreSQL \(TestServer.major)."), "\(result.stderr)")
     try expectRemoved(try announcedFolder(result.stderr))
   }
 

@@ -1,6 +1,7 @@
 import Foundation
 import PGPhaseLint
 import PGPhaseModel
+import PGPhasePlanner
 import Testing
 
 @Suite struct ReportTests {
@@ -91,33 +92,7 @@ import Testing
     }
   }
 
-  /// A minimal line diff: lines only on disk (-) and only in the code (+).
   static func diff(old: String, new: String) -> String {
-    let a = old.split(separator: "\n", omittingEmptySubsequences: false)
-    let b = new.split(separator: "\n", omittingEmptySubsequences: false)
-    var out: [String] = []
-    let n = a.count
-    let m = b.count
-    var lcs = Array(repeating: Array(repeating: 0, count: m + 1), count: n + 1)
-    for i in stride(from: n - 1, through: 0, by: -1) {
-      for j in stride(from: m - 1, through: 0, by: -1) {
-        lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
-      }
-    }
-    var i = 0
-    var j = 0
-    while i < n || j < m {
-      if i < n, j < m, a[i] == b[j] {
-        i += 1
-        j += 1
-      } else if j < m, i == n || lcs[i][j + 1] >= lcs[i + 1][j] {
-        out.append("+ \(b[j])")
-        j += 1
-      } else {
-        out.append("- \(a[i])")
-        i += 1
-      }
-    }
-    return out.joined(separator: "\n")
+    LineDiff.unified(old: old, new: new, oldName: "on disk", newName: "from the code")
   }
 }

@@ -323,7 +323,7 @@ struct ConnectionTests {
       try Connection.connect(dsn: "postgres://u:s3cret@127.0.0.1:1/db?connect_timeout=5", applicationName: "pgphase-tests")
     }
     #expect(!error.description.contains("s3cret"))
-    #expect(error.description.contains("postgres://u:***@127.0.0.1:1/db"))
+    #expect(error.description.contains("user=u password=*** connect_timeout=5 dbname=db host=127.0.0.1 port=1"))
     #expect(error.description.contains("127.0.0.1"))
     #expect(!error.message.isEmpty)
   }
@@ -341,7 +341,17 @@ struct ConnectionTests {
     let error = try #require(throws: ConnectionError.self) {
       try Connection.connect(dsn: "host=x password=s3cret nosuchoption=1", applicationName: "pgphase-tests")
     }
-    #expect(error.message.contains("nosuchoption"))
+    // libpq quotes the piece it could not read, which may be a password: that piece is hidden.
+    #expect(error.message == #"invalid connection string: invalid connection option "***""#)
+    #expect(error.redactedDSN == "***")
     #expect(!error.description.contains("s3cret"))
+  }
+
+  /// A password where libpq expected a keyword: its message would have quoted it.
+  @Test func aPasswordInTheWrongPlaceIsNotQuoted() throws {
+    let error = try #require(throws: ConnectionError.self) {
+      try Connection.connect(dsn: "host=x s3cret", applicationName: "pgphase-tests")
+    }
+    #expect(!error.description.contains("s3cret"), "\(error)")
   }
 }

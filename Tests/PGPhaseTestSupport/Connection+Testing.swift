@@ -72,6 +72,13 @@ public final class BackgroundWork<T>: @unchecked Sendable {
     thread.start()
   }
 
+  /// Whether the work has ended (its result is ready for `wait`).
+  public var isFinished: Bool {
+    if done.wait(timeout: .now()) == .timedOut { return false }
+    done.signal()
+    return true
+  }
+
   /// Waits for the work; throws its error, or `TimeoutError` after `timeout` seconds.
   public func wait(timeout: Double = 60) throws -> T {
     if done.wait(timeout: .now() + timeout) == .timedOut { throw TimeoutError(what: "background work") }

@@ -29,6 +29,18 @@ public enum TestServer {
     guard isAvailable else { throw TestServerError.unavailable }
   }
 
+  /// The test server's `server_version_num` (`150020` for 15.20, `180006` for 18.6), asked once;
+  /// 0 when there is no server. Version-specific expectations branch on this, never on which
+  /// binaries started the server.
+  public static let versionNumber: Int = {
+    guard isAvailable, let c = try? connectAdmin() else { return 0 }
+    defer { c.close() }
+    return c.serverVersionNumber
+  }()
+
+  /// The test server's major version (15, 17, 18); 0 when there is no server.
+  public static var major: Int { versionNumber / 10000 }
+
   /// A libpq key/value string for the server's maintenance database, or for `database`.
   public static func conninfo(database: String? = nil) -> String {
     let env = ProcessInfo.processInfo.environment
