@@ -22,7 +22,13 @@ struct PGPhase: AsyncParsableCommand {
   /// ArgumentParser's 64.
   static func main() async {
     do {
-      var command = try parseAsRoot()
+      var arguments = Array(CommandLine.arguments.dropFirst())
+      let bulkPaths = LintCommand.takeBulkPaths(from: &arguments)
+      var command = try parseAsRoot(arguments)
+      if !bulkPaths.isEmpty, var lint = command as? LintCommand {
+        lint.paths = bulkPaths
+        command = lint
+      }
       if var asyncCommand = command as? any AsyncParsableCommand {
         try await asyncCommand.run()
       } else {
