@@ -127,6 +127,13 @@ struct OwnershipTests {
     return "?"
   }
 
+  /// A database with the base tables and the case's plan; the name of the object of its kind.
+  static func prepare(_ kase: Case, _ db: TestDatabase) throws -> (LoadedPlan, String) {
+    try db.connection.executeScript(base)
+    let lp = try planIntent("20260101_\(kase.kind)", kase.intent)
+    return (lp, name(of: kase.kind, in: lp))
+  }
+
   /// The catalog of schema public and the data (`fingerprint`), plus its functions, and the journal.
   static func snapshot(_ c: Connection) throws -> [String] {
     var lines = try fingerprint(c)
@@ -153,9 +160,7 @@ struct OwnershipTests {
   func aUsersObjectOfANameAStepNeedsIsRefusedNeverAdoptedNeverDropped(_ kase: Case) throws {
     try withTestDatabase { db in
       let c = db.connection
-      try c.executeScript(Self.base)
-      let lp = try planIntent("20260101_\(kase.kind)", kase.intent)
-      let name = Self.name(of: kase.kind, in: lp)
+      let (lp, name) = try Self.prepare(kase, db)
       try c.executeScript(kase.before.replacingOccurrences(of: "%name%", with: name))
       let intact = kase.intact.replacingOccurrences(of: "%name%", with: name)
       #expect(try c.execute(intact).scalarBool() == true, "\(kase.kind): the set-up holds")
@@ -206,9 +211,7 @@ struct OwnershipTests {
   func rollbackRefusesWhenAnObjectOfItsNameIsNotPgphases(_ kase: Case) throws {
     try withTestDatabase { db in
       let c = db.connection
-      try c.executeScript(Self.base)
-      let lp = try planIntent("20260101_\(kase.kind)", kase.intent)
-      let name = Self.name(of: kase.kind, in: lp)
+      let (lp, name) = try Self.prepare(kase, db)
       let executor = makeExecutor(db)
       try executor.apply(phase: .expand, intents: nil, plans: [lp])
       try c.executeScript(kase.replace.replacingOccurrences(of: "%name%", with: name))

@@ -36,6 +36,16 @@ final class TestRole {
   }
 }
 
+/// A LOGIN role that owns the test database (so it may create the journal and, in PostgreSQL 15
+/// and later, objects in schema public), and with `examples` the example app's tables.
+func databaseOwner(_ db: TestDatabase, _ roles: inout [String], examples: Bool = true) throws -> TestRole {
+  let owner = try TestRole("pgphase_owner", in: db)
+  roles.append(owner.name)
+  try db.connection.execute("ALTER DATABASE \(db.name) OWNER TO \(owner.name)")
+  if examples { try owner.run(try String(contentsOfFile: schemaFile, encoding: .utf8)) }
+  return owner
+}
+
 /// Runs `body` with a fresh database, and drops the roles it made once the database is gone.
 func withRoles(_ body: (TestDatabase, inout [String]) throws -> Void) throws {
   var roles: [String] = []
@@ -68,10 +78,7 @@ struct PrivilegeTests {
   @Test func aJournalCreatedByASuperuserIsHandedOverWithOneStatement() throws {
     _ = try pgphaseBinary()
     try withRoles { db, roles in
-      let owner = try TestRole("pgphase_owner", in: db)
-      roles.append(owner.name)
-      try db.connection.execute("ALTER DATABASE \(db.name) OWNER TO \(owner.name)")
-      try owner.run(try String(contentsOfFile: schemaFile, encoding: .utf8))
+      let owner = try databaseOwner(db, &roles)
       // The superuser runs expand of the first intent (and so creates the journal).
       let plans = try LoadedPlan.loadAll(from: plansDir).filter { $0.plan.intent == "20261120_incident_severity" }
       try makeExecutor(db).apply(phase: .expand, intents: nil, plans: plans)
@@ -203,10 +210,7 @@ struct PrivilegeTests {
   @Test func theTableOwnerRunsEveryExampleThroughContract() throws {
     _ = try pgphaseBinary()
     try withRoles { db, roles in
-      let owner = try TestRole("pgphase_owner", in: db)
-      roles.append(owner.name)
-      try db.connection.execute("ALTER DATABASE \(db.name) OWNER TO \(owner.name)")
-      try owner.run(try String(contentsOfFile: schemaFile, encoding: .utf8))
+      let owner = try databaseOwner(db, &roles)
       #expect(
         try db.connection.execute("SELECT rolsuper FROM pg_roles WHERE rolname = $1", [owner.name]).scalarBool() == false)
       func run(_ args: [String], expect status: Int32 = 0) throws {
@@ -241,9 +245,7 @@ struct PrivilegeTests {
   /// before anything is written; once its owner ran pgphase (the upgrade), the transfer works.
   @Test func anUpgradeTheRoleCannotMakeIsRefusedWithWhoCan() throws {
     try withRoles { db, roles in
-      let owner = try TestRole("pgphase_owner", in: db)
-      roles.append(owner.name)
-      try db.connection.execute("ALTER DATABASE \(db.name) OWNER TO \(owner.name)")
+      let owner = try databaseOwner(db, &roles, examples: false)
       try makeExecutor(db).apply(phase: .expand, intents: nil, plans: [try testPlan("t_first", [])])
       try OwnershipTests.downgradeJournalToVersion3(db.connection)
       try db.connection.executeScript(
