@@ -83,7 +83,8 @@ struct JournalSchema {
   }
 
   var state: State
-  /// The schema's owner, and whether the current role has its privileges.
+  /// The journal's owner (of its tables; of the schema when it has none), and whether the current
+  /// role has the privileges of both that owner and the schema's.
   var owner: String
   var ownedByRole: Bool
   /// The current role and database.
@@ -106,7 +107,15 @@ struct JournalSchema {
     guard
       let row = try c.execute(
         """
-        SELECT n.nspowner::regrole::text AS owner, pg_has_role(n.nspowner, 'USAGE') AS owned,
+        WITH j AS (
+          -- The journal's owner: its tables' (the steps table's when there is one), else the schema's.
+          SELECT n.*, coalesce((SELECT c.relowner FROM pg_class c WHERE c.relnamespace = n.oid
+                                  AND c.relname IN ('steps', 'schema_version') AND c.relkind = 'r'
+                                ORDER BY c.relname = 'steps' DESC LIMIT 1), n.nspowner) AS journal_owner
+          FROM pg_namespace n WHERE n.nspname = 'pgphase'
+        )
+        SELECT n.journal_owner::regrole::text AS owner,
+               pg_has_role(n.nspowner, 'USAGE') AND pg_has_role(n.journal_owner, 'USAGE') AS owned,
                has_schema_privilege(n.oid, 'USAGE') AS usage, has_schema_privilege(n.oid, 'CREATE') AS "create",
                current_user::text AS role, current_database()::text AS db,
                (SELECT string_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod), ',' ORDER BY a.attnum)
@@ -125,7 +134,7 @@ struct JournalSchema {
                   WHERE c.relnamespace = n.oid AND c.relkind = 'r' AND NOT (has_table_privilege(c.oid, 'INSERT')
                     AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE'))) AS unwritable,
                EXISTS (SELECT 1 FROM pg_proc p WHERE p.pronamespace = n.oid AND p.proname = 'transfer_journal') AS transfer
-        FROM pg_namespace n WHERE n.nspname = 'pgphase'
+        FROM j n
         """
       ).first
     else {
