@@ -127,8 +127,14 @@ public enum CompatibilityCheck {
   public static func run(_ manifest: ReleaseManifest, recordFrom host: String?, on c: Connection) throws
     -> CompatibilityReport
   {
+    let schema = try JournalSchema.inspect(on: c)
+    if case .foreign(let objects) = schema.state { throw ExecutorError.journalUnusable(.foreignSchema(objects: objects)) }
+    if schema.state == .journal, !schema.usage {
+      throw ExecutorError.journalUnusable(.cannotCheck(role: schema.role, owner: schema.owner))
+    }
     let hasFunction =
-      try c.execute("SELECT to_regprocedure('pgphase.check_compatible(text[],text,text)') IS NOT NULL").scalarBool() ?? false
+      try schema.state == .journal
+      && c.execute("SELECT to_regprocedure('pgphase.check_compatible(text[],text,text)') IS NOT NULL").scalarBool() ?? false
     guard hasFunction else {
       let missing = manifest.intents.filter { $0.need != .none }.map {
         CompatibilityFinding(

@@ -143,11 +143,15 @@ public final class Executor {
       if let first = started.first, let state = journal[first.id]?.state {
         throw ExecutorError.rollbackRefused(intent: intent, step: first.id, state: state)
       }
+      let toUndo = (lp.plan.steps(in: .expand) + lp.plan.steps(in: .backfill)).reversed().filter { step in
+        guard let state = journal[step.id]?.state else { return false }
+        return state == .done || state == .running || (state == .failed && !step.transactional)
+      }
+      // What the undos drop must be pgphase's, and droppable by this role: checked for every
+      // step before the first undo runs.
+      try Preflight(connection: runner.c, plan: lp).checkRollback(Array(toUndo))
       var undone = 0
-      for step in (lp.plan.steps(in: .expand) + lp.plan.steps(in: .backfill)).reversed() {
-        guard let state = journal[step.id]?.state else { continue }
-        let needsUndo = state == .done || state == .running || (state == .failed && !step.transactional)
-        guard needsUndo else { continue }
+      for step in toUndo {
         try runner.undo(step, of: lp)
         undone += 1
       }
@@ -231,6 +235,7 @@ public final class Executor {
       do {
         for lp in group {
           let current = try Journal.steps(intent: lp.plan.intent, on: c)[lp.plan.intent] ?? [:]
+          try Preflight(connection: c, plan: lp).checkBefore(phase, journal: current)
           try runner.runPhase(phase, of: lp, journal: current)
         }
       } catch {

@@ -31,6 +31,12 @@ public enum ExecutorError: Error, Sendable, Equatable, CustomStringConvertible {
   case interrupted(signal: Int32)
   /// The journal was written by a newer pgphase.
   case journalTooNew(found: Int, supported: Int)
+  /// Refused before anything of the intent's phase (or its rollback) ran, so nothing changed:
+  /// names its steps create are taken by objects pgphase did not create, privileges they need are
+  /// missing, or what an undo would drop is not pgphase's. `action` is the phase, or `roll back`.
+  case refusedBeforeStart(intent: String, action: String, problems: [PreflightProblem])
+  /// The journal cannot be used as it is (see `JournalProblem`); nothing was written.
+  case journalUnusable(JournalProblem)
 
   /// How a step that ran differs from the plan given now.
   public enum PlanChange: String, Sendable, Equatable, Codable {
@@ -70,6 +76,14 @@ public enum ExecutorError: Error, Sendable, Equatable, CustomStringConvertible {
       return problems.map { .error($0.message, intent: $0.intent, hint: $0.hint) }
     case .rollbackRefused(let intent, let step, _):
       return [.error(description, intent: intent, step: step)]
+    case .refusedBeforeStart(let intent, let action, let problems):
+      return problems.map {
+        .error(
+          "refusing to \(action) (nothing changed): \($0.message)", intent: intent, step: $0.step, object: $0.object,
+          hint: $0.grant.map { "as a role that may grant it, run: \($0)" })
+      }
+    case .journalUnusable(let problem):
+      return [Diagnostic(.error, problem.description, at: nil, object: "schema pgphase", hint: problem.hint)]
     case .connectionLost(let summary):
       var d = Diagnostic(.error, "lost the connection to PostgreSQL: \(summary.message)", at: nil)
       if let sqlState = summary.sqlState { d.context[Diagnostic.ContextKey.sqlState] = sqlState }
@@ -109,6 +123,10 @@ public enum ExecutorError: Error, Sendable, Equatable, CustomStringConvertible {
       "interrupted by signal \(signal): the running step was cancelled and journaled; rerun to continue"
     case .journalTooNew(let found, let supported):
       "the pgphase journal is at version \(found) but this pgphase supports up to \(supported): upgrade pgphase"
+    case .refusedBeforeStart(let intent, let action, let problems):
+      "refusing to \(action) \(intent) (nothing changed): "
+        + problems.map { $0.message + ($0.grant.map { " (grant it with: \($0))" } ?? "") }.joined(separator: "; ")
+    case .journalUnusable(let problem): problem.description + (problem.hint.map { "; \($0)" } ?? "")
     }
   }
 }
@@ -261,6 +279,11 @@ public enum StepRefusal: Error, Sendable, Equatable, CustomStringConvertible {
   case backfillNeedsKey(table: String)
   /// The journal row a backfill batch updates is gone (someone edited the journal).
   case journalRowMissing(intent: String, step: String)
+  /// Objects of names the step creates are not the ones pgphase created (each described with
+  /// what has the name): pgphase neither takes them as its own nor drops them.
+  case notCreatedByPgphase([String])
+  /// The step ran but an object it declares it creates is not in the catalog.
+  case createdObjectMissing(String)
 
   /// The object concerned.
   public var object: String? {
@@ -269,6 +292,8 @@ public enum StepRefusal: Error, Sendable, Equatable, CustomStringConvertible {
       .nothingToRebuild(let index), .indexInvalidAfterRebuild(let index):
       index.description
     case .backfillNeedsKey(let table): table
+    case .notCreatedByPgphase(let objects): objects.count == 1 ? objects[0] : nil
+    case .createdObjectMissing(let object): object
     case .preconditionsUnmet, .postconditionsViolated, .journalRowMissing: nil
     }
   }
@@ -287,6 +312,9 @@ public enum StepRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     case .backfillNeedsKey(let table):
       "cannot batch the backfill of \(table): it has partitions or child tables and no primary key or unique NOT NULL index to walk; add one, or run the step's SQL by hand"
     case .journalRowMissing(let intent, let step): "the journal has no row for \(intent) \(step)"
+    case .notCreatedByPgphase(let objects):
+      "\(objects.joined(separator: "; ")) \(objects.count == 1 ? "exists" : "exist") and pgphase did not create \(objects.count == 1 ? "it" : "them") (the journal has no record of \(objects.count == 1 ? "it" : "them")): pgphase neither takes \(objects.count == 1 ? "it" : "them") as its own nor drops \(objects.count == 1 ? "it" : "them"). Rename or drop \(objects.count == 1 ? "it" : "them") yourself if \(objects.count == 1 ? "it is" : "they are") not needed, or change the plan"
+    case .createdObjectMissing(let object): "the step ran, but \(object), which it creates, is not in the catalog"
     }
   }
 }

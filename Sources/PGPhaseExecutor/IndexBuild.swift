@@ -11,11 +11,28 @@ extension StepRunner {
   /// running in the server, drops an invalid leftover, then builds unless a valid index with the
   /// same definition is there. The build is watched from a second connection and checked after:
   /// an invalid result is dropped and built again, up to `maxIndexBuildAttempts`.
+  ///
+  /// Only an index of the step's own is resumed, dropped or rebuilt. Before building, the step
+  /// records the index as intended (no oid, committed: the name is free or already the step's);
+  /// after a kill, an index of that name is the one its build made. Once built, the index's oid is
+  /// recorded. An index of that name pgphase did not create is refused, untouched.
   /// Returns a note for the step's output line.
   func runIndexBuild(_ build: IndexBuild, step: Step, of lp: LoadedPlan) throws -> String {
-    try prepareIndex(build, step: step, of: lp)
-    if try violations(of: step).isEmpty { return " (already complete in the catalog)" }
+    let index = CreatedObject.index(build.index, on: build.table)
+    let ownership = ownership(lp)
+    let claim = try ownership.claim(index, of: step)
+    if case .foreign(let live) = claim { throw StepRefusal.notCreatedByPgphase([Ownership.notOwned(index, live)]) }
+    let usable = try Catalog(c).indexState(name: build.index)?.isUsable == true
+    if claim == .free || !usable {
+      try ownership.recordIntended(index, by: step)
+    }
+    try prepareIndex(build, step: step, of: lp, own: claim != .free)
+    if try violations(of: step).isEmpty {
+      try ownership.recordCreated([index], by: step)
+      return " (already complete in the catalog)"
+    }
     let attempts = try buildIndex(build.index, step: step, of: lp)
+    try ownership.recordCreated([index], by: step)
     return attempts > 1 ? " (built on attempt \(attempts))" : ""
   }
 
@@ -74,6 +91,8 @@ extension StepRunner {
     }
     try dropLeftovers("an earlier REINDEX CONCURRENTLY")
     guard try catalog.indexState(name: index) != nil else { throw StepRefusal.nothingToRebuild(index) }
+    // REINDEX CONCURRENTLY gives the index a new oid: an index pgphase created stays pgphase's.
+    let before = try c.execute("SELECT to_regclass($1)::oid::int8", [index.sql]).scalarInt()
     var first: PostgresError?
     for attempt in 1...Self.maxIndexBuildAttempts {
       try checkInterrupted()
@@ -93,6 +112,9 @@ extension StepRunner {
       guard let state = try catalog.indexState(name: index), state.isUsable else {
         throw StepRefusal.indexInvalidAfterRebuild(index)
       }
+      if let before, let after = try c.execute("SELECT to_regclass($1)::oid::int8", [index.sql]).scalarInt() {
+        try Ownership.followRebuild(from: UInt32(before), to: UInt32(after), on: c)
+      }
       return attempt > 1 ? " (rebuilt on attempt \(attempt))" : ""
     }
     preconditionFailure("the last attempt returns or throws")
@@ -101,11 +123,13 @@ extension StepRunner {
   /// Before building an index: wait for a build of it still running in the server (a killed
   /// runner's CIC goes on), drop `REINDEX CONCURRENTLY` leftovers and an invalid index of that name
   /// so the build starts clean, and refuse a valid index of that name with another definition.
-  func prepareIndex(_ build: IndexBuild, step: Step, of lp: LoadedPlan) throws {
+  /// `own`: an index of that name exists and is the step's (leftovers of a REINDEX of it are
+  /// dropped; those of an index of the name that does not exist are someone else's).
+  func prepareIndex(_ build: IndexBuild, step: Step, of lp: LoadedPlan, own: Bool) throws {
     let index = build.index
     let catalog = Catalog(c)
     try waitForRunningBuild(of: index, label: "\(lp.plan.intent) \(step.id)")
-    for leftover in try catalog.reindexLeftovers(of: index) {
+    for leftover in try catalog.reindexLeftovers(of: index) where own {
       log("\(lp.plan.intent) \(step.id): dropping \(leftover), an invalid leftover of REINDEX CONCURRENTLY")
       try dropIndexConcurrently(leftover)
     }
@@ -168,6 +192,12 @@ extension StepRunner {
         let located = locatedBuildError(e, index: index)
         first = first ?? located
         if c.transactionStatus != .idle { _ = try? c.execute("ROLLBACK") }
+        if e.sqlState == "42P07" {
+          // Something else took the name after the step recorded it free: that index is not
+          // pgphase's, and the step no longer claims the name.
+          try ownership(lp).forget(step)
+          throw located
+        }
         if let state = try Catalog(c).indexState(name: index), !state.isUsable {
           log("\(label): the failed build left \(index) invalid; dropping it so that no invalid index is left behind")
           try dropIndexConcurrently(index.sql)

@@ -26,6 +26,9 @@ package struct JournalStep: Sendable, Equatable {
   package var errorMessage: String?
   package var errorDetail: String?
   package var errorStatement: String?
+  /// Whether what the step created is recorded in `pgphase.created_objects` (false for a row
+  /// written before journal version 4, whose objects are trusted by name).
+  package var ownershipRecorded: Bool = true
 }
 
 /// One row of `pgphase.intents`.
@@ -54,7 +57,9 @@ package struct JournalIntent: Sendable, Equatable {
 package enum Journal {
   /// Migrations of the journal schema, in order; index + 1 is the version. Each feature keeps
   /// its migration next to its code.
-  static let migrations: [String] = [coreMigration, backfillMigration, rolloutMigration]
+  static let migrations: [String] = [
+    coreMigration, backfillMigration, rolloutMigration, ownershipMigration, accessMigration,
+  ]
 
   /// Version 1: plans and steps.
   static let coreMigration = """
@@ -87,22 +92,18 @@ package enum Journal {
 
   package static var currentVersion: Int { migrations.count }
 
-  /// Creates or upgrades the journal. Call while holding the runner lock.
+  /// Creates or upgrades the journal. Call while holding the runner lock. A schema `pgphase`
+  /// pgphase did not create is refused untouched, and a journal the role cannot use, or may not
+  /// upgrade, is refused with what to run (see `JournalProblem`).
   package static func ensure(on connection: Connection) throws {
-    let present = try connection.execute("SELECT to_regclass('pgphase.schema_version') IS NOT NULL").scalarBool() ?? false
-    if !present {
-      try connection.executeScript(
-        """
-        CREATE SCHEMA IF NOT EXISTS pgphase;
-        CREATE TABLE IF NOT EXISTS pgphase.schema_version (
-          version int PRIMARY KEY,
-          applied_at timestamptz NOT NULL DEFAULT now()
-        );
-        """)
-    }
+    let schema = try prepare(on: connection)
     let current = try connection.execute("SELECT coalesce(max(version), 0) FROM pgphase.schema_version").scalarInt() ?? 0
     if current > currentVersion {
       throw ExecutorError.journalTooNew(found: current, supported: currentVersion)
+    }
+    if current < currentVersion, current > 0, !schema.ownedByRole {
+      throw ExecutorError.journalUnusable(
+        .upgradeNeedsOwner(role: schema.role, owner: schema.owner, from: current, to: currentVersion))
     }
     for version in (current + 1)..<(currentVersion + 1) {
       try connection.transaction { c in
@@ -110,11 +111,6 @@ package enum Journal {
         try c.execute("INSERT INTO pgphase.schema_version (version) VALUES ($1::int)", [String(version)])
       }
     }
-  }
-
-  /// Whether the journal exists at all (read-only callers such as `status` use this).
-  package static func exists(on connection: Connection) throws -> Bool {
-    try connection.execute("SELECT to_regclass('pgphase.steps') IS NOT NULL").scalarBool() ?? false
   }
 
   package static func intent(_ id: String, on connection: Connection) throws -> JournalIntent? {
@@ -136,8 +132,9 @@ package enum Journal {
       """
       SELECT intent, step_id, phase, state, attempts, statements, started_at::text AS started_at,
              finished_at::text AS finished_at, extract(epoch FROM clock_timestamp() - started_at)::float8 AS age,
-             runner, backend_pid, error_sqlstate, error_message, error_detail, error_statement
-      FROM pgphase.steps WHERE $1::text IS NULL OR intent = $1 ORDER BY intent, position
+             runner, backend_pid, error_sqlstate, error_message, error_detail, error_statement,
+             coalesce((to_jsonb(s) ->> 'owns_recorded')::bool, false) AS owns_recorded
+      FROM pgphase.steps s WHERE $1::text IS NULL OR intent = $1 ORDER BY intent, position
       """, [intent])
     var out: [String: [String: JournalStep]] = [:]
     for row in result.rows {
@@ -147,7 +144,8 @@ package enum Journal {
         statements: parseTextArray(row["statements"] ?? "{}"), startedAt: row["started_at"],
         finishedAt: row["finished_at"], ageSeconds: try row.double("age"), runner: row["runner"],
         backendPID: try row.int("backend_pid").map { Int32($0) }, errorSQLState: row["error_sqlstate"],
-        errorMessage: row["error_message"], errorDetail: row["error_detail"], errorStatement: row["error_statement"])
+        errorMessage: row["error_message"], errorDetail: row["error_detail"], errorStatement: row["error_statement"],
+        ownershipRecorded: try row.bool("owns_recorded") ?? false)
       out[step.intent, default: [:]][step.stepID] = step
     }
     return out

@@ -151,7 +151,7 @@ extension Executor {
       }
       // 2 and 3. Done steps whose index or validated constraint drifted in a repairable way.
       let current = try Journal.steps(intent: nil, on: c)
-      let fresh = JournalPlans(plans: jp.plans, journal: current)
+      let fresh = JournalPlans(plans: jp.plans, journal: current, records: try Ownership.read(on: c))
       for e in fresh.expectations().expected {
         guard let lp = fresh.plans.first(where: { $0.plan.intent == e.intent }) else { continue }
         switch e.postcondition {
@@ -203,9 +203,10 @@ extension Executor {
         }
       }
       // REINDEX CONCURRENTLY leftovers of owned indexes.
-      let owned = jp.ownedIndexes
       for index in try Verifier.invalidIndexes(on: c) {
-        guard let base = index.reindexBase, owned[base] != nil else { continue }
+        guard let base = index.reindexBase, let baseOID = try Verifier.liveOID(base, on: c),
+          fresh.indexOwner(name: base, oid: baseOID) != nil
+        else { continue }
         try runner.dropIndexConcurrently(index.name)
         actions.append(
           .init(
@@ -234,6 +235,13 @@ extension Executor {
   /// Running a contract step again is contracting: the contract guard and the phase hooks apply
   /// as they do for apply.
   private func resolve(_ step: Step, record: JournalStep, of lp: LoadedPlan, runner: StepRunner) throws -> Resolution {
+    // An object of a name the step creates that pgphase did not create is neither taken as the
+    // step's (its postconditions may well hold) nor dropped by an undo.
+    let foreign = try runner.ownership(lp).foreign(in: step)
+    if !foreign.isEmpty {
+      return .failure(
+        "not finished: \(StepRefusal.notCreatedByPgphase(foreign.map { Ownership.notOwned($0.object, $0.live) }))")
+    }
     if step.action.index == nil, try runner.isCheckedAndHolds(step) {
       try runner.journal(lp).done(step)
       return .finished("finished: its postconditions hold in the catalog (was \(record.state.rawValue))")
@@ -276,6 +284,7 @@ extension Executor {
         try runner.withLockRetries(step, of: lp) {
           try runner.inTransaction(lockTimeout: lp.plan.lockTimeout) {
             for statement in step.sql { try c.executeScript(statement) }
+            try runner.ownership(lp).recordCreated(step.createdObjects, by: step)
             try journal.running(step)
           }
         }
@@ -296,23 +305,17 @@ extension Executor {
     }
     if c.transactionStatus != .idle { _ = try? c.execute("ROLLBACK") }
     try runner.checkInterrupted()
-    if step.phase != .contract, let undo = step.undo {
+    if step.phase != .contract, step.undo != nil {
       do {
-        for statement in undo.sql {
-          if undo.transactional {
-            try runner.inTransaction(lockTimeout: lp.plan.lockTimeout) { try c.executeScript(statement) }
-          } else {
-            try c.execute("SET lock_timeout = 0")
-            defer { _ = try? c.execute("RESET lock_timeout") }
-            try c.executeAlone(statement)
-          }
-        }
-        try journal.undone(step)
+        try runner.runUndo(step, of: lp)
         return .undone("could not finish it (\(failure.message)); undone instead, so the next apply runs it again")
       } catch let undoError as PostgresError where !undoError.connectionLost {
         if c.transactionStatus != .idle { _ = try? c.execute("ROLLBACK") }
         try c.transaction { _ in try journal.failed(step, failure) }
         return .failure("could not finish it (\(failure.message)) nor undo it (\(undoError.message))")
+      } catch let refusal as StepRefusal {
+        try c.transaction { _ in try journal.failed(step, failure) }
+        return .failure("could not finish it (\(failure.message)) nor undo it (\(refusal))")
       }
     }
     try c.transaction { _ in try journal.failed(step, failure) }

@@ -38,6 +38,9 @@ final class StepRunner {
   /// The journal of `lp`'s steps, written on this session.
   func journal(_ lp: LoadedPlan) -> JournalWriter { JournalWriter(connection: c, plan: lp, runner: runnerName) }
 
+  /// What `lp`'s steps created, as the journal records it, on this session.
+  func ownership(_ lp: LoadedPlan) -> Ownership { Ownership(connection: c, intent: lp.plan.intent) }
+
   /// A progress reporter for one long piece of work, in the run's style.
   func makeProgress(label: String) -> ProgressReporter {
     if let progressWrite {
@@ -89,11 +92,14 @@ final class StepRunner {
       try withLockRetries(step, of: lp) {
         try inTransaction(lockTimeout: lp.plan.lockTimeout) {
           for statement in step.sql { try c.executeScript(statement) }
+          try ownership(lp).recordCreated(step.createdObjects, by: step)
           try journal(lp).done(step, .whole)
         }
       }
     } catch let e as PostgresError {
       try fail(step, of: lp, e)
+    } catch let r as StepRefusal {
+      try fail(step, of: lp, .refused(r, statement: step.sql.first))
     }
     line(lp, step, "done in \(formatDuration(since: start))")
   }
@@ -238,37 +244,58 @@ final class StepRunner {
   // MARK: - Undo
 
   /// Runs the step's undo (in a transaction with its journal row when the undo is transactional)
-  /// and records it undone.
+  /// and records it undone; refused, naming them, when objects it would drop are not pgphase's.
   func undo(_ step: Step, of lp: LoadedPlan) throws {
     let start = Date()
     do {
-      guard let undo = step.undo else {
-        try journal(lp).undone(step)
+      guard step.undo != nil else {
+        try c.transaction { _ in
+          try ownership(lp).forget(step)
+          try journal(lp).undone(step)
+        }
         line(lp, step, "undone (nothing to undo)")
         return
       }
-      if undo.transactional {
-        try withLockRetries(step, of: lp) {
-          try inTransaction(lockTimeout: lp.plan.lockTimeout) {
-            for statement in undo.sql { try c.executeScript(statement) }
-            try journal(lp).undone(step)
-          }
-        }
-      } else {
-        for statement in undo.sql {
-          try c.execute("SET lock_timeout = 0")
-          defer { _ = try? c.execute("RESET lock_timeout") }
-          try c.executeAlone(statement)
-        }
-        try journal(lp).undone(step)
-      }
+      try runUndo(step, of: lp)
     } catch let e as PostgresError {
       if e.connectionLost { throw e }
       let failure = StepFailure(e)
       line(lp, step, "undo FAILED: \(failure)")
       throw ExecutorError.stepFailed(intent: lp.plan.intent, step: step.id, undo: true, failure: failure)
+    } catch let r as StepRefusal {
+      let failure = StepFailure.refused(r, statement: step.undo?.sql.first)
+      line(lp, step, "undo REFUSED: \(failure)")
+      throw ExecutorError.stepFailed(intent: lp.plan.intent, step: step.id, undo: true, failure: failure)
     }
     line(lp, step, "undone in \(formatDuration(since: start))")
+  }
+
+  /// The undo itself: checks that what it drops is the step's own (inside the undo's transaction
+  /// when it is transactional), runs it, forgets the step's objects and records it undone.
+  /// - Throws: `StepRefusal.notCreatedByPgphase`, or the server's error.
+  func runUndo(_ step: Step, of lp: LoadedPlan) throws {
+    guard let undo = step.undo else { return }
+    if undo.transactional {
+      try withLockRetries(step, of: lp) {
+        try inTransaction(lockTimeout: lp.plan.lockTimeout) {
+          try ownership(lp).requireOwned(step)
+          for statement in undo.sql { try c.executeScript(statement) }
+          try ownership(lp).forget(step)
+          try journal(lp).undone(step)
+        }
+      }
+    } else {
+      try ownership(lp).requireOwned(step)
+      for statement in undo.sql {
+        try c.execute("SET lock_timeout = 0")
+        defer { _ = try? c.execute("RESET lock_timeout") }
+        try c.executeAlone(statement)
+      }
+      try c.transaction { _ in
+        try ownership(lp).forget(step)
+        try journal(lp).undone(step)
+      }
+    }
   }
 }
 

@@ -179,12 +179,17 @@ struct Expectation {
   var intent: String
   var step: Step
   var postcondition: Postcondition
+  /// What the journal recorded of the object, when a step created it: its identity and what it
+  /// depended on, so a later step's drop can be followed to it.
+  var record: OwnershipRecord?
 }
 
 /// The plans the journal recorded (what actually ran), and what their done steps promise.
 struct JournalPlans {
   var plans: [LoadedPlan]
   var journal: [String: [String: JournalStep]]
+  /// What the steps created, as the journal recorded it (none for a journal before version 4).
+  var records: [OwnershipRecord] = []
 
   static func read(on c: Connection) throws -> JournalPlans {
     guard try Journal.exists(on: c) else { return JournalPlans(plans: [], journal: [:]) }
@@ -194,7 +199,7 @@ struct JournalPlans {
       guard let text = row["plan"] else { continue }
       plans.append(try LoadedPlan.decode(Data(text.utf8), from: "the journal's plan of \(row["intent"] ?? "?")"))
     }
-    return JournalPlans(plans: plans, journal: try Journal.steps(intent: nil, on: c))
+    return JournalPlans(plans: plans, journal: try Journal.steps(intent: nil, on: c), records: try Ownership.read(on: c))
   }
 
   /// Every (intent, step) in apply order: intents by id, steps in plan order.
@@ -204,17 +209,37 @@ struct JournalPlans {
 
   func state(_ intent: String, _ step: String) -> JournalStep? { journal[intent]?[step] }
 
-  /// Postconditions of done steps that later done steps did not supersede. A later word on the
-  /// same object replaces an earlier one (a constraint added NOT VALID, then validated, then
-  /// dropped); a table or column made absent retires everything said about it (a renamed table's
-  /// columns, a dropped column's default). Data checks (`no_rows_match`) are not schema and are
-  /// left out: rows written after a backfill are the application's business.
+  /// Postconditions of done steps that later done steps did not supersede. Supersession follows
+  /// what later steps did, never names alone:
+  /// - a later word on the same object replaces an earlier one (a constraint added NOT VALID,
+  ///   then validated, then dropped; an index built, then dropped);
+  /// - a table renamed (`Step.tableRename`) takes what was said about its columns, constraints,
+  ///   indexes and triggers to its new name;
+  /// - a table or view made absent retires everything said about it and about objects on it;
+  /// - a column made absent retires what was said about it, and about every object on its table
+  ///   that depended on it when pgphase made it (an index or a check on it: the journal recorded
+  ///   the columns from pg_depend);
+  /// - a constraint made absent retires the index it owned (a unique constraint attached to an
+  ///   index built concurrently: the journal recorded the constraint's index).
+  /// Data checks (`no_rows_match`) are not schema and are left out: rows written after a
+  /// backfill are the application's business.
   func expectations() -> (expected: [Expectation], doneSteps: Int, uncheckable: Int) {
     var entries: [(key: String, value: Expectation)] = []
     var done = 0
     var uncheckable = 0
     for (lp, step) in orderedSteps where state(lp.plan.intent, step.id)?.state == .done {
       done += 1
+      if let rename = step.tableRename {
+        for i in entries.indices where entries[i].value.postcondition.table.map(Self.norm) == Self.norm(rename.from) {
+          let moved = entries[i].value.postcondition.onTable(rename.to)
+          entries[i] = (
+            Self.key(moved),
+            Expectation(
+              intent: entries[i].value.intent, step: entries[i].value.step, postcondition: moved,
+              record: entries[i].value.record)
+          )
+        }
+      }
       let checkable = step.postconditions.filter { $0.kind != .unchecked && $0.kind != .noRowsMatch }
       if checkable.isEmpty { uncheckable += 1 }
       for p in checkable {
@@ -222,18 +247,46 @@ struct JournalPlans {
         switch p {
         case .tableAbsent(let object), .viewAbsent(let object):
           let name = Self.norm(object)
-          entries.removeAll { $0.value.postcondition.table.map(Self.norm) == name || $0.key.hasSuffix("|" + name) }
+          entries.removeAll { $0.value.postcondition.table.map(Self.norm) == name || $0.key == "rel|\(name)" }
         case .columnAbsent(let table, let column):
           entries.removeAll {
-            $0.value.postcondition.table.map(Self.norm) == Self.norm(table) && $0.value.postcondition.column == column
+            $0.value.postcondition.table.map(Self.norm) == Self.norm(table)
+              && ($0.value.postcondition.column == column || $0.value.record?.columns.contains(column) == true)
+          }
+        case .constraintAbsent:
+          if let index = entries.first(where: { $0.key == key })?.value.record?.indexOID {
+            entries.removeAll { $0.value.record?.object.kind == .index && $0.value.record?.oid == index }
           }
         default: break
         }
+        let earlier = entries.first { $0.key == key }?.value.record
         entries.removeAll { $0.key == key }
-        entries.append((key, Expectation(intent: lp.plan.intent, step: step, postcondition: p)))
+        entries.append(
+          (
+            key,
+            Expectation(intent: lp.plan.intent, step: step, postcondition: p, record: record(of: p, by: step, of: lp) ?? earlier)
+          ))
       }
     }
     return (entries.map(\.value), done, uncheckable)
+  }
+
+  /// The journal's record of the object `p` is about, when `step` created it.
+  func record(of p: Postcondition, by step: Step, of lp: LoadedPlan) -> OwnershipRecord? {
+    let object: CreatedObject? = step.createdObjects.first { o in
+      switch (p, o) {
+      case (.tableExists(let a), .table(let b)), (.viewExists(let a), .view(let b)), (.functionExists(let a), .function(let b)):
+        Self.norm(a) == Self.norm(b)
+      case (.columnExists(let t, let c, _, _), .column(let u, let d)),
+        (.constraintExists(let t, let c, _), .constraint(let u, let d)),
+        (.triggerExists(let t, let c), .trigger(let u, let d)):
+        Self.norm(t) == Self.norm(u) && c == d
+      case (.indexExists, .index(let i, _)): p.subject.map(Self.norm) == Self.norm(i)
+      default: false
+      }
+    }
+    guard let object else { return nil }
+    return records.first { $0.intent == lp.plan.intent && $0.stepID == step.id && $0.object == object }
   }
 
   /// Indexes the plans build or drop, normalized (`schema.name`, schema defaulting to public).
@@ -246,6 +299,22 @@ struct JournalPlans {
       }
     }
     return out
+  }
+
+  /// The step an index is pgphase's business of: the build step that created it (the journal
+  /// recorded this oid; or the step recorded the name before building and has not seen the index
+  /// since; or its row is from before the journal recorded what steps created), or the step that
+  /// drops it. nil for an index pgphase did not build, even one of a name a plan builds.
+  func indexOwner(name: String, oid: UInt32) -> (intent: String, step: String)? {
+    if let r = records.first(where: { $0.object.kind == .index && $0.oid == oid }) { return (r.intent, r.stepID) }
+    guard let owner = ownedIndexes[name],
+      let step = plans.first(where: { $0.plan.intent == owner.intent })?.plan.allSteps.first(where: { $0.id == owner.step })
+    else { return nil }
+    guard case .buildIndex = step.action else { return owner }
+    let own = records.filter { $0.intent == owner.intent && $0.stepID == owner.step && $0.object.kind == .index }
+    if own.contains(where: { $0.oid == nil }) { return owner }
+    if own.isEmpty, let row = state(owner.intent, owner.step), !row.ownershipRecorded { return owner }
+    return nil
   }
 
   static func norm(_ name: QualifiedName) -> String { "\(name.schema ?? "public").\(name.name)" }
@@ -313,15 +382,16 @@ public enum Verifier {
           kind: .unresolvedStep, intent: lp.plan.intent, step: step.id, object: step.action.index?.description,
           state: record.state, error: error, message: why, repairable: true))
     }
-    let owned = jp.ownedIndexes
     for index in try invalidIndexes(on: c) where !driftIndexes.contains(index.normalized) {
-      if let owner = owned[index.normalized] {
+      if let owner = jp.indexOwner(name: index.normalized, oid: index.oid) {
         findings.append(
           .init(
             kind: .invalidIndex, intent: owner.intent, step: owner.step, object: index.name, problem: .invalidIndex,
             message: "index \(index.name) on \(index.table) is invalid (indisvalid = false): `pgphase repair` rebuilds it",
             repairable: true))
-      } else if let base = index.reindexBase, let owner = owned[base] {
+      } else if let base = index.reindexBase, let baseOID = try liveOID(base, on: c),
+        let owner = jp.indexOwner(name: base, oid: baseOID)
+      {
         findings.append(
           .init(
             kind: .invalidIndex, intent: owner.intent, step: owner.step, object: index.name, problem: .present,
@@ -381,7 +451,16 @@ public enum Verifier {
     try c.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1::int)", [String(pid)]).scalarBool() ?? false
   }
 
+  /// The oid of the relation `schema.name` (as `InvalidIndex.normalized` writes it), if any.
+  static func liveOID(_ normalized: String, on c: Connection) throws -> UInt32? {
+    let parts = normalized.split(separator: ".", maxSplits: 1).map(String.init)
+    guard parts.count == 2 else { return nil }
+    let name = QualifiedName(schema: parts[0], parts[1])
+    return try c.execute("SELECT to_regclass($1)::oid::int8", [name.sql]).scalarInt().map(UInt32.init)
+  }
+
   struct InvalidIndex {
+    var oid: UInt32
     var name: String
     var schema: String
     var relname: String
@@ -402,13 +481,15 @@ public enum Verifier {
   static func invalidIndexes(on c: Connection) throws -> [InvalidIndex] {
     try c.execute(
       """
-      SELECT c.oid::regclass::text AS name, n.nspname, c.relname, i.indrelid::regclass::text AS tbl
+      SELECT c.oid::int8 AS oid, c.oid::regclass::text AS name, n.nspname, c.relname, i.indrelid::regclass::text AS tbl
       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
       ORDER BY 1
       """
     ).rows.map { row in
-      InvalidIndex(name: row["name"] ?? "", schema: row["nspname"] ?? "", relname: row["relname"] ?? "", table: row["tbl"] ?? "")
+      InvalidIndex(
+        oid: UInt32(try row.int("oid") ?? 0), name: row["name"] ?? "", schema: row["nspname"] ?? "",
+        relname: row["relname"] ?? "", table: row["tbl"] ?? "")
     }
   }
 }

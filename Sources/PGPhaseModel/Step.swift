@@ -31,12 +31,15 @@ public struct Step: Hashable, Sendable, Codable {
   /// What the live catalog must show before the step may run, when it is not done yet. The
   /// executor refuses the step, and says why, rather than lose what the plan cannot see.
   public var preconditions: [Precondition]
+  /// What the step brings into existence, which pgphase then owns (see `CreatedObject`); nil in
+  /// a plan written before steps declared it, where `createdObjects` derives it.
+  public var creates: [CreatedObject]?
 
   /// A step; most are `transaction`s with no preconditions.
   public init(
     id: String, phase: Phase, change: Int, location: SourceLocation? = nil, operation: String, summary: String,
     sql: [String], action: StepAction, locks: [LockedRelation], cost: CostClass, undo: Undo?,
-    postconditions: [Postcondition], preconditions: [Precondition] = []
+    postconditions: [Postcondition], preconditions: [Precondition] = [], creates: [CreatedObject]? = nil
   ) {
     self.id = id
     self.phase = phase
@@ -51,6 +54,7 @@ public struct Step: Hashable, Sendable, Codable {
     self.undo = undo
     self.postconditions = postconditions
     self.preconditions = preconditions
+    self.creates = creates
   }
 
   /// Whether the step runs inside one transaction (with its journal row), as its action says.
@@ -67,7 +71,7 @@ public struct Step: Hashable, Sendable, Codable {
 
   enum CodingKeys: String, CodingKey {
     case id, phase, change, location, operation, summary, sql, transactional, action, locks, cost, undo, postconditions
-    case preconditions
+    case preconditions, creates
   }
 
   /// Reads a current-format step; `transactional` must agree with the action.
@@ -86,6 +90,7 @@ public struct Step: Hashable, Sendable, Codable {
     undo = try c.decodeIfPresent(Undo.self, forKey: .undo)
     postconditions = try c.decode([Postcondition].self, forKey: .postconditions)
     preconditions = try c.decodeIfPresent([Precondition].self, forKey: .preconditions) ?? []
+    creates = try c.decodeIfPresent([CreatedObject].self, forKey: .creates)
     // `transactional` is written for readers of plan.json; the action decides. A file where the
     // two disagree was edited by hand into something the executor cannot honour.
     if let written = try c.decodeIfPresent(Bool.self, forKey: .transactional), written != action.isTransactional {
@@ -97,7 +102,8 @@ public struct Step: Hashable, Sendable, Codable {
     }
   }
 
-  /// Writes `transactional` beside the action for readers, and preconditions only when there are some.
+  /// Writes `transactional` beside the action for readers, preconditions only when there are some,
+  /// and `creates` when declared (a step read from an older plan writes it back as it was read).
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(id, forKey: .id)
@@ -114,6 +120,7 @@ public struct Step: Hashable, Sendable, Codable {
     try c.encodeIfPresent(undo, forKey: .undo)
     try c.encode(postconditions, forKey: .postconditions)
     if !preconditions.isEmpty { try c.encode(preconditions, forKey: .preconditions) }
+    try c.encodeIfPresent(creates, forKey: .creates)
   }
 }
 

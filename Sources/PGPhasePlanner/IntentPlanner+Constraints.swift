@@ -11,7 +11,7 @@ extension IntentPlanner {
     emitCatalogAlter(
       .expand, ["add-check", name], "Add CHECK \(name) NOT VALID: enforced on new writes, no scan", table: t,
       "ADD CONSTRAINT \(k) CHECK (\(expression)) NOT VALID", undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)",
-      post: [.constraintExists(t, name, validated: false)])
+      post: [.constraintExists(t, name, validated: false)], creates: [.constraint(t, name)])
     emitValidate(.backfill, table: t, constraint: name, slug: ["validate", name])
   }
 
@@ -31,7 +31,7 @@ extension IntentPlanner {
       sql: ["ALTER TABLE \(t.sql) \(clause) NOT VALID"],
       locks: [LockedRelation(t, .shareRowExclusive), LockedRelation(op.references.table, .shareRowExclusive)], cost: .catalogOnly,
       undo: Undo(sql: ["ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)"]),
-      post: [.constraintExists(t, op.name, validated: false)])
+      post: [.constraintExists(t, op.name, validated: false)], creates: [.constraint(t, op.name)])
     emitValidate(.backfill, table: t, constraint: op.name, slug: ["validate", op.name], referenced: op.references.table)
   }
 
@@ -53,7 +53,8 @@ extension IntentPlanner {
     emitCatalogAlter(
       phase, ["add-unique", index.name], "Attach the index as UNIQUE constraint \(index.name): catalog only",
       table: t, "ADD CONSTRAINT \(k) UNIQUE USING INDEX \(k)",
-      undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)", post: [.constraintExists(t, index.name, validated: true)])
+      undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)", post: [.constraintExists(t, index.name, validated: true)],
+      creates: [.constraint(t, index.name)])
   }
 
   mutating func dropConstraint(table t: QualifiedName, name: String) {

@@ -134,7 +134,8 @@ extension IntentPlanner {
     emit(
       .expand, ["create-table", t.name],
       "Create table \(t.name); the old app never sees it, so it is created in one short transaction",
-      sql: sql, locks: locks, cost: .catalogOnly, undo: Undo(sql: ["DROP TABLE IF EXISTS \(t.sql)"]), post: post)
+      sql: sql, locks: locks, cost: .catalogOnly, undo: Undo(sql: ["DROP TABLE IF EXISTS \(t.sql)"]), post: post,
+      creates: [.table(t)])
     model.addTable(
       t,
       columns: op.columns.map { c in
@@ -168,7 +169,7 @@ extension IntentPlanner {
       undo: Undo(sql: [
         "DROP VIEW IF EXISTS \(from.sql)", "ALTER TABLE \(target.sql) RENAME TO \(SQL.quoteIdentifier(from.name))",
       ]),
-      post: [.tableExists(target), .viewExists(from)])
+      post: [.tableExists(target), .viewExists(from)], creates: [.view(from)])
     noteRename(from: from, to: target)
     emit(
       .contract, ["drop-old-name-view", from.name], "Drop the view that kept the old name \(from.name) working (irreversible)",
@@ -230,7 +231,7 @@ extension IntentPlanner {
           ? "Add nullable column \(c.name): catalog only"
           : "Add column \(c.name) with a non-volatile default: catalog only on PostgreSQL 11+, old-app inserts get the default",
         table: t, "ADD COLUMN \(Self.columnSQL(plain, table: t, inline: false))",
-        undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(cq)", post: post)
+        undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(cq)", post: post, creates: [.column(t, c.name)])
     } else {
       plain.nullable = true
       plain.defaultExpression = nil
@@ -238,7 +239,8 @@ extension IntentPlanner {
         .expand, ["add-column", c.name],
         "Add \(c.name) nullable and without default (a volatile default or a NOT NULL here would rewrite or scan the table)",
         table: t, "ADD COLUMN \(Self.columnSQL(plain, table: t, inline: false))",
-        undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(cq)", post: [.columnExists(t, c.name, type: c.type, nullable: true)])
+        undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(cq)", post: [.columnExists(t, c.name, type: c.type, nullable: true)],
+        creates: [.column(t, c.name)])
       if let d = c.defaultExpression {
         emitCatalogAlter(
           .expand, ["set-default", c.name], "Set the default of \(c.name) for new rows: catalog only", table: t,
@@ -270,7 +272,7 @@ extension IntentPlanner {
         .expand, ["add-check", name], "Add CHECK \(name) NOT VALID: enforced on new rows, no scan", table: t,
         "ADD CONSTRAINT \(SQL.quoteIdentifier(name)) CHECK (\(check)) NOT VALID",
         undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(SQL.quoteIdentifier(name))",
-        post: [.constraintExists(t, name, validated: false)])
+        post: [.constraintExists(t, name, validated: false)], creates: [.constraint(t, name)])
     }
     if let r = c.references {
       useTable(r.table)
@@ -284,7 +286,7 @@ extension IntentPlanner {
         sql: ["ALTER TABLE \(t.sql) \(clause) NOT VALID"],
         locks: [LockedRelation(t, .shareRowExclusive), LockedRelation(r.table, .shareRowExclusive)], cost: .catalogOnly,
         undo: Undo(sql: ["ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(SQL.quoteIdentifier(name))"]),
-        post: [.constraintExists(t, name, validated: false)])
+        post: [.constraintExists(t, name, validated: false)], creates: [.constraint(t, name)])
     }
     if let existingRows {
       // "No row is NULL" holds afterwards only where the fill trigger fills what the apps write;
@@ -438,7 +440,8 @@ extension IntentPlanner {
       .expand, ["add-column", shadow],
       "Add \(shadow) \(type), nullable and without default (the trigger fills it; a default would hide old-app writes)",
       table: t, "ADD COLUMN \(s) \(type)", undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(s)",
-      post: [.columnExists(t, shadow, type: type, nullable: true)], pre: checkedAtRename ? [] : replaceable)
+      post: [.columnExists(t, shadow, type: type, nullable: true)], pre: checkedAtRename ? [] : replaceable,
+      creates: [.column(t, shadow)])
     let syncTrigger = emitSyncTrigger(table: t, old: old, new: shadow, finalName: finalName, up: up, down: down, kind: kind)
     let check = Self.notNullCheckName(t, shadow)
     if !nullable { emitNotNullCheck(.expand, table: t, column: shadow, why: "the trigger fills new rows") }

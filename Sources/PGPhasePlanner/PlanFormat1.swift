@@ -18,7 +18,8 @@ import PGPhaseSQL
 ///   postcondition builds that index (a build whose definition cannot be read is refused: re-plan);
 /// - any other non-transactional step is user SQL, run without lock_timeout when it uses
 ///   CONCURRENTLY.
-/// Steps read from format 1 have no source location.
+/// Steps read from format 1 have no source location; what each creates is derived from its
+/// action and postconditions (`Step.derivedCreates`), as that version's planner wrote them.
 ///
 /// `project` goes the other way, for the one place the old bytes matter: the plan hash, which
 /// format 1 computed over its own JSON (journal rows and release ids made from it stay valid).
@@ -81,11 +82,12 @@ enum PlanFormat1 {
     for phase in old.phases {
       var steps: [PGPhaseModel.Step] = []
       for step in phase.steps {
-        steps.append(
-          PGPhaseModel.Step(
-            id: step.id, phase: step.phase, change: step.change, location: nil, operation: step.operation,
-            summary: step.summary, sql: step.sql, action: try action(of: step), locks: step.locks, cost: step.cost,
-            undo: step.undo, postconditions: step.postconditions, preconditions: step.preconditions ?? []))
+        var converted = PGPhaseModel.Step(
+          id: step.id, phase: step.phase, change: step.change, location: nil, operation: step.operation,
+          summary: step.summary, sql: step.sql, action: try action(of: step), locks: step.locks, cost: step.cost,
+          undo: step.undo, postconditions: step.postconditions, preconditions: step.preconditions ?? [])
+        converted.creates = converted.derivedCreates
+        steps.append(converted)
       }
       plan.phases.append(PhasePlan(phase: phase.phase, steps: steps))
     }

@@ -96,15 +96,17 @@ struct IntentPlanner {
   }
 
   /// Appends a step of the current change. `action` says what the step is (the executor runs it by
-  /// that, not by its SQL); most steps are DDL in one transaction.
+  /// that, not by its SQL); most steps are DDL in one transaction. `creates` lists what the step
+  /// brings into existence: pgphase owns exactly that (and undoes only that).
   mutating func emit(
     _ phase: Phase, _ slug: [String], _ summary: String, sql: [String], action: StepAction = .transaction,
-    locks: [LockedRelation], cost: CostClass, undo: Undo?, post: [Postcondition], pre: [Precondition] = []
+    locks: [LockedRelation], cost: CostClass, undo: Undo?, post: [Postcondition], pre: [Precondition] = [],
+    creates: [CreatedObject] = []
   ) {
     let step = Step(
       id: "", phase: phase, change: changeIndex, location: change.location, operation: change.operation.name,
       summary: summary, sql: sql, action: action, locks: locks, cost: cost, undo: undo, postconditions: post,
-      preconditions: pre)
+      preconditions: pre, creates: creates)
     drafts.append(DraftStep(phase: phase, slug: Names.slug(slug), step: step))
   }
 
@@ -125,12 +127,12 @@ struct IntentPlanner {
   /// One ALTER TABLE statement that takes ACCESS EXCLUSIVE briefly and touches only the catalog.
   mutating func emitCatalogAlter(
     _ phase: Phase, _ slug: [String], _ summary: String, table: QualifiedName, _ clause: String, undo: String?,
-    post: [Postcondition], pre: [Precondition] = [], extraLocks: [LockedRelation] = []
+    post: [Postcondition], pre: [Precondition] = [], extraLocks: [LockedRelation] = [], creates: [CreatedObject] = []
   ) {
     emit(
       phase, slug, summary, sql: ["ALTER TABLE \(table.sql) \(clause)"],
       locks: [LockedRelation(table, .accessExclusive)] + extraLocks, cost: .catalogOnly,
-      undo: undo.map { Undo(sql: [$0]) }, post: post, pre: pre)
+      undo: undo.map { Undo(sql: [$0]) }, post: post, pre: pre, creates: creates)
   }
 
   /// `references`: tables a foreign key on an assigned column points to. Each updated row's key
@@ -162,7 +164,8 @@ struct IntentPlanner {
       phase, ["add-not-null-check", column], "Add CHECK (\(column) IS NOT NULL) NOT VALID: \(why)", table: table,
       "ADD CONSTRAINT \(k) CHECK (\(SQL.quoteIdentifier(column)) IS NOT NULL) NOT VALID",
       undo: "ALTER TABLE \(table.sql) DROP CONSTRAINT IF EXISTS \(k)",
-      post: [.constraintExists(table, Self.notNullCheckName(table, column), validated: false)])
+      post: [.constraintExists(table, Self.notNullCheckName(table, column), validated: false)],
+      creates: [.constraint(table, Self.notNullCheckName(table, column))])
   }
 
   /// SET NOT NULL once `check` is validated (PG 12+ trusts it and skips the scan), then drop the
@@ -203,7 +206,7 @@ struct IntentPlanner {
       phase, slug, summary, sql: [build.createSQL(concurrently: true)], action: .buildIndex(build),
       locks: [LockedRelation(index.table, .shareUpdateExclusive)], cost: .scanNoWriteBlock,
       undo: Undo(sql: ["DROP INDEX CONCURRENTLY IF EXISTS \(name.sql)"], transactional: false),
-      post: [.indexExists(name, on: index.table, unique: index.unique)])
+      post: [.indexExists(name, on: index.table, unique: index.unique)], creates: [.index(name, on: index.table)])
   }
 
   /// A BEFORE trigger that fills `column` from `expression` (evaluated on the row being written)
@@ -317,7 +320,8 @@ struct IntentPlanner {
       ],
       locks: [LockedRelation(table, .shareRowExclusive)], cost: .catalogOnly,
       undo: Undo(sql: ["DROP TRIGGER IF EXISTS \(trigger) ON \(table.sql)", "DROP FUNCTION IF EXISTS \(function.sql)()"]),
-      post: [.functionExists(function), .triggerExists(table, function.name)])
+      post: [.functionExists(function), .triggerExists(table, function.name)],
+      creates: [.function(function), .trigger(table, function.name)])
     triggersToDrop.append((table, function))
   }
 

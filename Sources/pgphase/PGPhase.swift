@@ -72,7 +72,8 @@ extension ExitStatus {
     case .badPlans, .unsafePlans, .unknownIntent, .cannotWrite: badInput
     case .lockWaitTimeout, .connection, .connectionLost: database
     case .interrupted(let signal): 128 + signal
-    case .stepFailed, .planChanged, .phaseOrder, .rollbackRefused, .journalTooNew: problems
+    case .stepFailed, .planChanged, .phaseOrder, .rollbackRefused, .journalTooNew, .refusedBeforeStart, .journalUnusable:
+      problems
     }
   }
 

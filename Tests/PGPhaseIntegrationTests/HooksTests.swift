@@ -197,26 +197,27 @@ final class LoopbackWebhook: @unchecked Sendable {
       let first = try #require(JSONSerialization.jsonObject(with: bodies[0]) as? [String: Any])
       #expect(first["text"] as? String == "pgphase: expand started for \(Self.intent) on \(db.name)")
 
-      // A failing step: the phase_failed event carries the error, SQLSTATE included.
+      // A failing step: the phase_failed event carries the error, SQLSTATE included. (Without a
+      // primary key on incidents, the new table's foreign key has nothing to reference.)
       try withTestDatabase { other in
         try loadExampleSchema(other)
-        try other.connection.execute("CREATE TABLE incident_updates (id int)")
+        try other.connection.execute("ALTER TABLE incidents DROP CONSTRAINT incidents_pkey CASCADE")
         let failing = try runPGPhase(["apply", "--phase", "expand", "--notify", webhook.url, "--dsn", other.conninfo, plans.path])
         #expect(failing.status == 1)
         // The failure is printed as every command prints a problem: placed at its intent and step.
         #expect(
           failing.stderr.contains(
-            "\(Self.intent) expand/03-create-table-incident-updates: error: failed: relation \"incident_updates\" already exists (SQLSTATE 42P07)\n  statement: CREATE TABLE public.incident_updates ("
+            "\(Self.intent) expand/03-create-table-incident-updates: error: failed: there is no unique constraint matching given keys for referenced table \"incidents\" (SQLSTATE 42830)\n  statement: CREATE TABLE public.incident_updates ("
           ), "\(failing.stderr)")
         let last = try JSONDecoder().decode(PhaseEvent.self, from: try #require(webhook.received().last))
         #expect(last.event == .failed && last.phase == .expand && last.durationSeconds != nil)
-        #expect(last.error?.contains("42P07") == true, "\(last.error ?? "nil")")
+        #expect(last.error?.contains("42830") == true, "\(last.error ?? "nil")")
         #expect(last.text.hasPrefix("pgphase: expand FAILED for \(Self.intent) on \(other.name) in "))
 
         // A webhook that refuses does not fail the phase; the warning does not show the URL's secret path.
         let refusing = try LoopbackWebhook(status: 500)
         defer { refusing.stop() }
-        try other.connection.execute("DROP TABLE incident_updates")
+        try other.connection.execute("ALTER TABLE incidents ADD PRIMARY KEY (id)")
         let rerun = try runPGPhase(["apply", "--phase", "expand", "--notify", refusing.url, "--dsn", other.conninfo, plans.path])
         #expect(rerun.status == 0, "\(rerun.stderr)")
         #expect(refusing.received().count == 2)
