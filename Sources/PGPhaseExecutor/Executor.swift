@@ -19,6 +19,8 @@ public struct ExecutorOptions: Sendable {
   public var progressStyle: ProgressStyle = .lines
   /// Batch sizing and pacing of backfills.
   public var backfill = BackfillOptions()
+  /// When backfills and index builds wait for replicas, slots and the WAL rate.
+  public var pacing = PacingLimits()
   /// Contract guard, hooks and notifications around phases.
   public var rollout = RolloutOptions()
 
@@ -54,6 +56,8 @@ public final class Executor {
   /// Raw progress text (bars with `\r`, lines ending in `\n`): the CLI's stderr. When nil,
   /// progress goes to `log` as plain lines.
   public var progressWrite: ((String) -> Void)?
+  /// The terminal's columns now (nil: unknown), read at each redraw so a bar fits the screen.
+  public var progressWidth: () -> Int? = { nil }
 
   /// `pgphase <command> <host>:<pid>`, shown in pg_stat_activity and written to the journal.
   public let runnerName: String
@@ -174,7 +178,7 @@ public final class Executor {
     try Journal.ensure(on: c)
     let runner = StepRunner(
       connection: c, dsn: dsn, runnerName: runnerName, options: options, output: output, log: log,
-      progressWrite: progressWrite, signals: signals)
+      progressWrite: progressWrite, progressWidth: progressWidth, signals: signals)
     do {
       try body(runner)
     } catch let e as PostgresError where e.connectionLost {

@@ -15,6 +15,8 @@ extension StepRunner {
   func runIndexBuild(_ build: IndexBuild, step: Step, of lp: LoadedPlan) throws -> String {
     try prepareIndex(build, step: step, of: lp)
     if try violations(of: step).isEmpty { return " (already complete in the catalog)" }
+    // A build cannot be paced once it runs: it starts when replicas are within their limits.
+    try paceStart("\(lp.plan.intent) \(step.id)")
     let attempts = try buildIndex(build.index, step: step, of: lp)
     return attempts > 1 ? " (built on attempt \(attempts))" : ""
   }
@@ -74,6 +76,7 @@ extension StepRunner {
     }
     try dropLeftovers("an earlier REINDEX CONCURRENTLY")
     guard try catalog.indexState(name: index) != nil else { throw StepRefusal.nothingToRebuild(index) }
+    try paceStart(label)
     var first: PostgresError?
     for attempt in 1...Self.maxIndexBuildAttempts {
       try checkInterrupted()

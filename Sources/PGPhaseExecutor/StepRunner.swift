@@ -19,11 +19,16 @@ final class StepRunner {
   let output: (String) -> Void
   let log: (String) -> Void
   let progressWrite: ((String) -> Void)?
+  /// The terminal's columns now, for bars (nil: unknown).
+  let progressWidth: () -> Int?
   let signals: SignalCancellation?
+  /// Decides when long work waits for replicas (state of this session only).
+  var pacer: Pacer
 
   init(
     connection: Connection, dsn: String?, runnerName: String, options: ExecutorOptions, output: @escaping (String) -> Void,
-    log: @escaping (String) -> Void, progressWrite: ((String) -> Void)?, signals: SignalCancellation?
+    log: @escaping (String) -> Void, progressWrite: ((String) -> Void)?, progressWidth: @escaping () -> Int? = { nil },
+    signals: SignalCancellation?
   ) {
     self.c = connection
     self.dsn = dsn
@@ -32,7 +37,9 @@ final class StepRunner {
     self.output = output
     self.log = log
     self.progressWrite = progressWrite
+    self.progressWidth = progressWidth
     self.signals = signals
+    self.pacer = Pacer(limits: options.pacing)
   }
 
   /// The journal of `lp`'s steps, written on this session.
@@ -42,7 +49,8 @@ final class StepRunner {
   func makeProgress(label: String) -> ProgressReporter {
     if let progressWrite {
       return ProgressReporter(
-        label: label, style: options.progressStyle, interval: options.progressInterval, write: progressWrite)
+        label: label, style: options.progressStyle, interval: options.progressInterval, width: progressWidth,
+        write: progressWrite)
     }
     let log = self.log
     return ProgressReporter(label: label, style: .lines, interval: options.progressInterval) { text in
@@ -153,6 +161,7 @@ final class StepRunner {
   func runStatementsAlone(_ step: Step, of lp: LoadedPlan, concurrently: Bool) throws {
     let timeout = concurrently ? "0" : lp.plan.lockTimeout
     for statement in step.sql {
+      try paceStart("\(lp.plan.intent) \(step.id)")
       try withLockRetries(step, of: lp) {
         try c.execute("SELECT set_config('lock_timeout', $1, false)", [timeout])
         defer { _ = try? c.execute("RESET lock_timeout") }

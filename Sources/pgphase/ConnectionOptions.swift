@@ -25,6 +25,7 @@ struct RunnerOptions: ParsableArguments {
   var progressInterval: String = "5s"
 
   @OptionGroup var backfill: BackfillFlags
+  @OptionGroup var pacing: PacingFlags
   @OptionGroup var rollout: RolloutFlags
 
   func executorOptions(command: String) throws -> ExecutorOptions {
@@ -34,6 +35,7 @@ struct RunnerOptions: ParsableArguments {
       progressInterval: try parseDuration(progressInterval, flag: "--progress-interval"), cancelOnSignals: true)
     options.progressStyle = isatty(STDERR_FILENO) == 1 ? .bar : .lines
     options.backfill = try backfill.options()
+    options.pacing = try pacing.limits()
     options.rollout = try rollout.options()
     return options
   }
@@ -74,5 +76,6 @@ func makeExecutor(_ connection: ConnectionOptions, _ options: ExecutorOptions) -
     dsn: connection.dsn, options: options, output: { printOut($0) },
     log: { printError($0) })
   executor.progressWrite = { Console.shared.progress($0) }
+  executor.progressWidth = { Console.shared.errorColumns }
   return executor
 }
