@@ -175,10 +175,11 @@ public final class Executor {
     defer { c.close() }
     let signals = options.cancelOnSignals ? installCancelOnSignals(try c.makeCanceller()) : nil
     defer { signals?.uninstall() }
+    let session = try SessionSettings.prepare(on: c)
     try Journal.ensure(on: c)
     let runner = StepRunner(
       connection: c, dsn: dsn, runnerName: runnerName, options: options, output: output, log: log,
-      progressWrite: progressWrite, progressWidth: progressWidth, signals: signals)
+      progressWrite: progressWrite, progressWidth: progressWidth, signals: signals, session: session)
     do {
       try body(runner)
     } catch let e as PostgresError where e.connectionLost {

@@ -195,12 +195,9 @@ extension StepRunner {
   /// cancel the build's internal waits and leave an invalid index), watched from a second
   /// connection when `watch` (a build or rebuild; a drop has no progress to show).
   func runWatchedIndexStatement(_ statement: String, label: String, watch: Bool) throws {
+    // statement_timeout and the other timeouts are off for the whole session (SessionSettings).
     try c.execute("SET lock_timeout = 0")
-    try c.execute("SET statement_timeout = 0")
-    defer {
-      _ = try? c.execute("RESET lock_timeout")
-      _ = try? c.execute("RESET statement_timeout")
-    }
+    defer { _ = try? c.execute("RESET lock_timeout") }
     guard watch else {
       try c.executeAlone(statement)
       return

@@ -54,7 +54,7 @@ package struct JournalIntent: Sendable, Equatable {
 package enum Journal {
   /// Migrations of the journal schema, in order; index + 1 is the version. Each feature keeps
   /// its migration next to its code.
-  static let migrations: [String] = [coreMigration, backfillMigration, rolloutMigration]
+  static let migrations: [String] = [coreMigration, backfillMigration, rolloutMigration, sessionSettingsMigration]
 
   /// Version 1: plans and steps.
   static let coreMigration = """

@@ -26,6 +26,9 @@ package final class RunnerLock {
     } catch {
       throw ExecutorError.connection(error)
     }
+    // This connection is idle for the whole run: a role's idle_session_timeout would end it and
+    // with it the lock.
+    _ = try SessionSettings.prepare(on: connection)
     let start = Date()
     var lastReport = start
     var holder: String?

@@ -24,12 +24,15 @@ final class StepRunner {
   let signals: SignalCancellation?
   /// Decides when long work waits for replicas (state of this session only).
   var pacer: Pacer
+  /// The timeouts the session turned off, and what they were.
+  let session: SessionSettings
 
   init(
     connection: Connection, dsn: String?, runnerName: String, options: ExecutorOptions, output: @escaping (String) -> Void,
     log: @escaping (String) -> Void, progressWrite: ((String) -> Void)?, progressWidth: @escaping () -> Int? = { nil },
-    signals: SignalCancellation?
+    signals: SignalCancellation?, session: SessionSettings
   ) {
+    self.session = session
     self.c = connection
     self.dsn = dsn
     self.runnerName = runnerName
@@ -98,6 +101,7 @@ final class StepRunner {
         try inTransaction(lockTimeout: lp.plan.lockTimeout) {
           for statement in step.sql { try c.executeScript(statement) }
           try journal(lp).done(step, .whole)
+          try recordSettings(step, of: lp)
         }
       }
     } catch let e as PostgresError {
@@ -116,6 +120,7 @@ final class StepRunner {
       )
     }
     try journal(lp).running(step)
+    try recordSettings(step, of: lp)
     var note = ""
     do {
       note = try runAloneAction(step, of: lp)
@@ -185,11 +190,20 @@ final class StepRunner {
     throw ExecutorError.stepFailed(intent: lp.plan.intent, step: step.id, undo: false, failure: failure)
   }
 
-  /// BEGIN; lock_timeout for this transaction; `body`; COMMIT. Rolled back on any error.
+  /// Records in the journal what `step` runs with (`SessionSettings.record`).
+  func recordSettings(_ step: Step, of lp: LoadedPlan) throws {
+    let record = session.record(for: step.action, lockTimeout: lp.plan.lockTimeout)
+    try Journal.recordSettings(record, intent: lp.plan.intent, step: step.id, on: c)
+  }
+
+  /// BEGIN; lock_timeout for this transaction, and the session's timeouts off again for it (a
+  /// pooler may run it on a backend that never saw the session's settings); `body`; COMMIT.
+  /// Rolled back on any error.
   func inTransaction(lockTimeout: String, _ body: () throws -> Void) throws {
-    try c.execute("BEGIN")
+    // One round trip, so the transaction is never idle before its timeouts are set.
+    let off = session.present.map { ", set_config('\($0)', '0', true)" }.joined()
     do {
-      try c.execute("SELECT set_config('lock_timeout', $1, true)", [lockTimeout])
+      try c.executeScript("BEGIN; SELECT set_config('lock_timeout', \(SQL.quoteLiteral(lockTimeout)), true)\(off)")
       try body()
       let commit = try c.execute("COMMIT")
       if commit.commandTag == "ROLLBACK" {
