@@ -17,6 +17,9 @@ public struct ExecutorOptions: Sendable {
   public var cancelOnSignals: Bool
   /// A redrawn bar (a terminal) or a plain line every `progressInterval` (CI, Kubernetes logs).
   public var progressStyle: ProgressStyle = .lines
+  /// Seconds a transaction holding or awaiting a lock on a step's table may have been open before
+  /// the step waits for it outside the lock queue; nil: the plan's lock_timeout.
+  public var maxBlockerAge: Double?
   /// Batch sizing and pacing of backfills.
   public var backfill = BackfillOptions()
   /// When backfills and index builds wait for replicas, slots and the WAL rate.

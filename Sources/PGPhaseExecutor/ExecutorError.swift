@@ -261,6 +261,9 @@ public enum StepRefusal: Error, Sendable, Equatable, CustomStringConvertible {
   case backfillNeedsKey(table: String)
   /// The journal row a backfill batch updates is gone (someone edited the journal).
   case journalRowMissing(intent: String, step: String)
+  /// Transactions open longer than `--max-blocker-age` held or awaited locks on the step's tables
+  /// for as long as the retry budget allowed; the step never joined their lock queue.
+  case blockedByLongTransactions(blockers: [String], waited: Double)
 
   /// The object concerned.
   public var object: String? {
@@ -269,7 +272,7 @@ public enum StepRefusal: Error, Sendable, Equatable, CustomStringConvertible {
       .nothingToRebuild(let index), .indexInvalidAfterRebuild(let index):
       index.description
     case .backfillNeedsKey(let table): table
-    case .preconditionsUnmet, .postconditionsViolated, .journalRowMissing: nil
+    case .preconditionsUnmet, .postconditionsViolated, .journalRowMissing, .blockedByLongTransactions: nil
     }
   }
 
@@ -287,6 +290,8 @@ public enum StepRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     case .backfillNeedsKey(let table):
       "cannot batch the backfill of \(table): it has partitions or child tables and no primary key or unique NOT NULL index to walk; add one, or run the step's SQL by hand"
     case .journalRowMissing(let intent, let step): "the journal has no row for \(intent) \(step)"
+    case .blockedByLongTransactions(let blockers, let waited):
+      "gave up after waiting \(formatSeconds(waited)) for long transactions on the step's tables, without joining their lock queue (every query on the table would have queued behind the step): \(blockers.joined(separator: "; ")); end them, or rerun later"
     }
   }
 }

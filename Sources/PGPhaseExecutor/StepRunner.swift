@@ -106,6 +106,8 @@ final class StepRunner {
       }
     } catch let e as PostgresError {
       try fail(step, of: lp, e)
+    } catch let r as StepRefusal {
+      try fail(step, of: lp, .refused(r, statement: step.sql.first))
     }
     line(lp, step, "done in \(formatDuration(since: start))")
   }
@@ -225,7 +227,28 @@ final class StepRunner {
     let policy = options.retry
     let start = Date()
     var retry = 0
+    let maxAge = options.maxBlockerAge ?? durationSettingSeconds(lp.plan.lockTimeout) ?? 2
+    let gated = step.locks.contains { $0.mode.blocksWrites }
     while true {
+      // Not into a queue behind a long transaction: wait outside it, counted as a retry.
+      if gated {
+        let holders = try LockInspector.holders(of: step.locks.map(\.relation), on: c)
+        let blockers = BlockerCheck.longBlockers(holders, of: step.locks, maxAge: maxAge)
+        if !blockers.isEmpty {
+          let who = blockers.map(\.description)
+          let delay = policy.delay(forRetry: retry)
+          let elapsed = Date().timeIntervalSince(start)
+          if policy.givesUp(afterRetries: retry, elapsed: elapsed, nextDelay: delay) {
+            throw StepRefusal.blockedByLongTransactions(blockers: who, waited: elapsed)
+          }
+          retry += 1
+          log(
+            "\(lp.plan.intent) \(step.id): \(label)not joining the lock queue behind transactions open longer than \(formatSeconds(maxAge)): \(who.joined(separator: "; ")); waiting (retry \(retry)/\(policy.maxRetries), up to \(formatSeconds(delay)))"
+          )
+          try waitForBlockersToGo(step, maxAge: maxAge, upTo: delay)
+          continue
+        }
+      }
       do {
         try body()
         return
@@ -249,6 +272,17 @@ final class StepRunner {
         )
         Thread.sleep(forTimeInterval: delay)
       }
+    }
+  }
+
+  /// Sleeps up to `seconds`, looking every 200 ms whether the long blockers of `step` are gone.
+  func waitForBlockersToGo(_ step: Step, maxAge: Double, upTo seconds: Double) throws {
+    let until = Date().addingTimeInterval(seconds)
+    while Date() < until {
+      try checkInterrupted()
+      Thread.sleep(forTimeInterval: min(0.2, max(0, until.timeIntervalSinceNow)))
+      let holders = try LockInspector.holders(of: step.locks.map(\.relation), on: c)
+      if BlockerCheck.longBlockers(holders, of: step.locks, maxAge: maxAge).isEmpty { return }
     }
   }
 
@@ -288,6 +322,10 @@ final class StepRunner {
     } catch let e as PostgresError {
       if e.connectionLost { throw e }
       let failure = StepFailure(e)
+      line(lp, step, "undo FAILED: \(failure)")
+      throw ExecutorError.stepFailed(intent: lp.plan.intent, step: step.id, undo: true, failure: failure)
+    } catch let r as StepRefusal {
+      let failure = StepFailure.refused(r, statement: step.undo?.sql.first)
       line(lp, step, "undo FAILED: \(failure)")
       throw ExecutorError.stepFailed(intent: lp.plan.intent, step: step.id, undo: true, failure: failure)
     }

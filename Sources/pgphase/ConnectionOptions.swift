@@ -21,6 +21,13 @@ struct RunnerOptions: ParsableArguments {
   @Option(name: .customLong("max-retries"), help: "Retries of a step that hits lock_timeout or a deadlock.")
   var maxRetries: Int = 10
 
+  @Option(
+    name: .customLong("max-blocker-age"),
+    help:
+      "Before a step whose lock blocks reads or writes, wait (outside the lock queue, counted as a retry) while a transaction open longer than this holds or awaits a lock on its table, e.g. 5s (default: the plan's lock_timeout)."
+  )
+  var maxBlockerAge: String?
+
   @Option(name: .customLong("progress-interval"), help: "Seconds between progress lines when stderr is not a terminal.")
   var progressInterval: String = "5s"
 
@@ -36,6 +43,7 @@ struct RunnerOptions: ParsableArguments {
     options.progressStyle = isatty(STDERR_FILENO) == 1 ? .bar : .lines
     options.backfill = try backfill.options()
     options.pacing = try pacing.limits()
+    options.maxBlockerAge = try maxBlockerAge.map { try parseDuration($0, flag: "--max-blocker-age") }
     options.rollout = try rollout.options()
     return options
   }
