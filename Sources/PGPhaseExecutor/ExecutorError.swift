@@ -31,6 +31,12 @@ public enum ExecutorError: Error, Sendable, Equatable, CustomStringConvertible {
   case interrupted(signal: Int32)
   /// The journal was written by a newer pgphase.
   case journalTooNew(found: Int, supported: Int)
+  /// A transaction-mode pooler is between pgphase and the server (`evidence` says what showed
+  /// it): the session runner lock would not hold. Refused before the lock was taken.
+  case transactionPooler(evidence: String)
+  /// With `--allow-pooler` through a transaction-mode pooler: these steps (or the command) need a
+  /// session of their own (they run outside a transaction). Refused before anything ran.
+  case needsSession(what: [String], evidence: String?)
 
   /// How a step that ran differs from the plan given now.
   public enum PlanChange: String, Sendable, Equatable, Codable {
@@ -109,6 +115,10 @@ public enum ExecutorError: Error, Sendable, Equatable, CustomStringConvertible {
       "interrupted by signal \(signal): the running step was cancelled and journaled; rerun to continue"
     case .journalTooNew(let found, let supported):
       "the pgphase journal is at version \(found) but this pgphase supports up to \(supported): upgrade pgphase"
+    case .transactionPooler(let evidence):
+      "refusing to run through a connection pooler in transaction mode (pool_mode = transaction): \(evidence). pgphase's runner lock is a session advisory lock, which such a pooler leaves on whichever server connection ran it, and two runners could both believe they hold it. Connect directly to PostgreSQL or through a pool in session mode (pool_mode = session); --allow-pooler runs only the steps that need no session"
+    case .needsSession(let what, let evidence):
+      "refusing to run through a transaction-mode pooler (--allow-pooler\(evidence.map { "; \($0)" } ?? "")): \(what.joined(separator: ", ")) \(what.count == 1 ? "needs" : "need") a session of its own (\(what.count == 1 ? "it runs" : "they run") outside a transaction); connect directly or through a session-mode pool for \(what.count == 1 ? "it" : "them")"
     }
   }
 }

@@ -48,8 +48,11 @@ package struct SessionSettings: Sendable, Equatable {
   /// Turns the timeouts off for the session on `c`, and reads what they were and where that came
   /// from. `statement_timeout` goes first, alone: the query that reads the catalog must not be
   /// cancelled by the very timeout it is about to report.
-  package static func prepare(on c: Connection) throws -> SessionSettings {
-    try c.executeAlone("SET statement_timeout = 0")
+  /// - Parameter set: false through a transaction pool, where a session setting would stay on
+  ///   whichever server connection ran it, for the pool's other clients: then only each
+  ///   transaction sets them, locally.
+  package static func prepare(on c: Connection, set: Bool = true) throws -> SessionSettings {
+    if set { try c.executeAlone("SET statement_timeout = 0") }
     // reset_val is what the session had before any SET (role, database, postgresql.conf or the
     // default); pg_db_role_setting says whether a role or database set it.
     let rows = try c.execute(
@@ -82,7 +85,7 @@ package struct SessionSettings: Sendable, Equatable {
       }
     }
     let others = present.filter { $0 != "statement_timeout" }
-    if !others.isEmpty {
+    if set, !others.isEmpty {
       try c.execute("SELECT " + others.map { "set_config('\($0)', '0', false)" }.joined(separator: ", "))
     }
     return SessionSettings(present: timeouts.filter(present.contains), inherited: inherited)

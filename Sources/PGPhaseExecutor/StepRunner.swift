@@ -26,6 +26,10 @@ final class StepRunner {
   var pacer: Pacer
   /// The timeouts the session turned off, and what they were.
   let session: SessionSettings
+  /// Through a transaction-mode pooler (`--allow-pooler`): no session lock is held, so each
+  /// transactional step takes the runner lock for its own transaction and re-reads its journal
+  /// row under it.
+  var transactionPooled = false
 
   init(
     connection: Connection, dsn: String?, runnerName: String, options: ExecutorOptions, output: @escaping (String) -> Void,
@@ -96,9 +100,14 @@ final class StepRunner {
   /// BEGIN; SET LOCAL lock_timeout; statements; journal row 'done'; COMMIT, retried on 55P03/40P01.
   func runTransactional(_ step: Step, of lp: LoadedPlan) throws {
     let start = Date()
+    var skipped = false
     do {
       try withLockRetries(step, of: lp) {
         try inTransaction(lockTimeout: lp.plan.lockTimeout) {
+          if transactionPooled, try doneByAnotherRunner(step, of: lp) {
+            skipped = true
+            return
+          }
           for statement in step.sql { try c.executeScript(statement) }
           try journal(lp).done(step, .whole)
           try recordSettings(step, of: lp)
@@ -109,7 +118,18 @@ final class StepRunner {
     } catch let r as StepRefusal {
       try fail(step, of: lp, .refused(r, statement: step.sql.first))
     }
-    line(lp, step, "done in \(formatDuration(since: start))")
+    line(lp, step, skipped ? "done by another runner meanwhile" : "done in \(formatDuration(since: start))")
+  }
+
+  /// Through a transaction pool: takes the runner's advisory lock for this transaction (waiting
+  /// at most lock_timeout, retried like any lock) and says whether the journal records the step
+  /// done by another runner since this one read it.
+  func doneByAnotherRunner(_ step: Step, of lp: LoadedPlan) throws -> Bool {
+    try c.execute("SELECT pg_advisory_xact_lock($1::int, $2::int)", [String(RunnerLock.key1), String(RunnerLock.key2)])
+    let state = try c.execute(
+      "SELECT state FROM pgphase.steps WHERE intent = $1 AND step_id = $2", [lp.plan.intent, step.id]
+    ).scalar
+    return state == StepState.done.rawValue
   }
 
   /// A step sent alone outside a transaction: recorded running first, then run as its action

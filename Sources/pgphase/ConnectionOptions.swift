@@ -21,6 +21,13 @@ struct RunnerOptions: ParsableArguments {
   @Option(name: .customLong("max-retries"), help: "Retries of a step that hits lock_timeout or a deadlock.")
   var maxRetries: Int = 10
 
+  @Flag(
+    name: .customLong("allow-pooler"),
+    help:
+      "Run through a transaction-mode pooler (PgBouncer pool_mode = transaction) anyway: without the session runner lock, each transactional step under the lock taken for its own transaction; steps that run outside a transaction (index builds, backfills) and repair are refused (exit 3)."
+  )
+  var allowPooler = false
+
   @Option(
     name: .customLong("max-blocker-age"),
     help:
@@ -43,6 +50,7 @@ struct RunnerOptions: ParsableArguments {
     options.progressStyle = isatty(STDERR_FILENO) == 1 ? .bar : .lines
     options.backfill = try backfill.options()
     options.pacing = try pacing.limits()
+    options.allowPooler = allowPooler
     options.maxBlockerAge = try maxBlockerAge.map { try parseDuration($0, flag: "--max-blocker-age") }
     options.rollout = try rollout.options()
     return options
