@@ -112,18 +112,23 @@ func freeLoopbackPort() throws -> Int {
   return Int(UInt16(bigEndian: address.sin_port))
 }
 
-/// Runs a tool to its end; its status and merged output.
+/// Runs a tool to its end; its status and merged output. The output goes through a file, not a
+/// pipe: a server that `pg_ctl start` leaves running would keep a pipe open for ever.
 func runTool(_ command: [String]) throws -> (status: Int32, output: String) {
+  let file = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-tool-\(UUID().uuidString)")
+  FileManager.default.createFile(atPath: file.path, contents: nil)
+  defer { try? FileManager.default.removeItem(at: file) }
+  let handle = try FileHandle(forWritingTo: file)
+  defer { try? handle.close() }
   let process = Process()
   process.executableURL = URL(fileURLWithPath: command[0])
   process.arguments = Array(command.dropFirst())
-  let pipe = Pipe()
-  process.standardOutput = pipe
-  process.standardError = pipe
+  process.standardInput = FileHandle.nullDevice
+  process.standardOutput = handle
+  process.standardError = handle
   try process.run()
-  let data = pipe.fileHandleForReading.readDataToEndOfFile()
   process.waitUntilExit()
-  return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  return (process.terminationStatus, (try? String(contentsOf: file, encoding: .utf8)) ?? "")
 }
 
 /// pgphase behind a real PgBouncer: transaction pooling is refused before the runner lock (exit
