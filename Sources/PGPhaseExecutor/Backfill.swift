@@ -17,7 +17,7 @@ extension StepRunner {
   func runBackfill(_ spec: BackfillSpec, step: Step, of lp: LoadedPlan) throws -> Int {
     var run = try BackfillRun(spec: spec, step: step, plan: lp, options: options.backfill, connection: c)
     let progress = makeProgress(label: "\(lp.plan.intent) \(step.id)")
-    let log = try BatchLog(path: options.backfill.batchLogPath)
+    let batchLog = try BatchLog(path: options.backfill.batchLogPath)
     try c.execute("SELECT set_config('lock_timeout', $1, false)", [lp.plan.lockTimeout])
     // A batch and its checkpoint commit together, so losing the last commits in a server crash
     // only moves the checkpoint back with the data: no need to wait for the WAL flush.
@@ -34,8 +34,14 @@ extension StepRunner {
     }
     if run.resumed { self.log("\(lp.plan.intent) \(step.id): resuming from checkpoint \(run.checkpoint.summary)") }
     var updated = 0
+    let label = "\(lp.plan.intent) \(step.id)"
+    var detail = ""
     while !run.finished {
       try checkInterrupted()
+      // Replicas first: a batch is WAL that a lagging standby would have to replay too.
+      try pace(label) { reason in
+        progress.update(done: run.scanned, total: run.estimated, unit: run.unit, detail: reason ?? detail)
+      }
       var outcome: BatchOutcome?
       // A batch is one short transaction, so a serialization failure is as safe to retry as a
       // lock timeout or deadlock.
@@ -43,9 +49,9 @@ extension StepRunner {
       try withLockRetries(step, of: lp, label: "batch ", retryable: retryable) { outcome = try run.runBatch() }
       guard let outcome else { break }
       updated += outcome.updated
-      log.write(outcome)
+      batchLog.write(outcome)
       let rate = Double(run.scannedThisRun) / max(0.001, progress.elapsed)
-      var detail = "\(Int(rate)) \(run.unit)/s, batch \(outcome.size) in \(Int((outcome.seconds * 1000).rounded()))ms"
+      detail = "\(Int(rate)) \(run.unit)/s, batch \(outcome.size) in \(Int((outcome.seconds * 1000).rounded()))ms"
       if let total = run.estimated, rate > 0 {
         detail += ", ETA \(formatSeconds(max(0, Double(total - run.scanned)) / rate))"
       }

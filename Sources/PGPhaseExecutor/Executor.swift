@@ -17,8 +17,16 @@ public struct ExecutorOptions: Sendable {
   public var cancelOnSignals: Bool
   /// A redrawn bar (a terminal) or a plain line every `progressInterval` (CI, Kubernetes logs).
   public var progressStyle: ProgressStyle = .lines
+  /// Seconds a transaction holding or awaiting a lock on a step's table may have been open before
+  /// the step waits for it outside the lock queue; nil: the plan's lock_timeout.
+  public var maxBlockerAge: Double?
   /// Batch sizing and pacing of backfills.
   public var backfill = BackfillOptions()
+  /// When backfills and index builds wait for replicas, slots and the WAL rate.
+  public var pacing = PacingLimits()
+  /// Run through a transaction-mode pooler anyway: without the session runner lock, and only
+  /// steps that run in one transaction (others are refused before anything runs).
+  public var allowPooler = false
   /// Contract guard, hooks and notifications around phases.
   public var rollout = RolloutOptions()
 
@@ -54,6 +62,8 @@ public final class Executor {
   /// Raw progress text (bars with `\r`, lines ending in `\n`): the CLI's stderr. When nil,
   /// progress goes to `log` as plain lines.
   public var progressWrite: ((String) -> Void)?
+  /// The terminal's columns now (nil: unknown), read at each redraw so a bar fits the screen.
+  public var progressWidth: () -> Int? = { nil }
 
   /// `pgphase <command> <host>:<pid>`, shown in pg_stat_activity and written to the journal.
   public let runnerName: String
@@ -150,6 +160,13 @@ public final class Executor {
       // What the undos drop must be pgphase's, and droppable by this role: checked for every
       // step before the first undo runs.
       try Preflight(connection: runner.c, plan: lp).checkRollback(Array(toUndo))
+      if runner.transactionPooled {
+        let alone = (lp.plan.steps(in: .expand) + lp.plan.steps(in: .backfill)).filter { step in
+          guard let state = journal[step.id]?.state, state != .pending, state != .undone else { return false }
+          return step.undo.map { !$0.transactional } ?? false
+        }
+        if !alone.isEmpty { throw ExecutorError.needsSession(what: alone.map { "undo of \(intent) \($0.id)" }, evidence: nil) }
+      }
       var undone = 0
       for step in toUndo {
         try runner.undo(step, of: lp)
@@ -163,22 +180,41 @@ public final class Executor {
 
   /// Takes the runner lock, connects, creates or upgrades the journal, and runs `body` with a
   /// step runner on that connection; releases everything afterwards.
-  func withSession(_ body: (StepRunner) throws -> Void) throws {
-    let lock = try RunnerLock.acquire(dsn: dsn, applicationName: runnerName, wait: options.lockWait, log: log)
-    defer { lock.release() }
-    let c: Connection
-    do {
-      c = try Connection.connect(dsn: dsn, applicationName: runnerName)
-    } catch {
-      throw ExecutorError.connection(error)
+  ///
+  /// Before the lock, the two connections probe for a pooler (`PoolerGuard`): a transaction-mode
+  /// pooler is refused (`ExecutorError.transactionPooler`) unless `options.allowPooler`; then no
+  /// session lock is taken and the runner runs transactional steps only, each under the runner's
+  /// advisory lock taken for its transaction (`StepRunner.transactionPooled`). `needsSession`
+  /// names a command that cannot run that way at all.
+  func withSession(needsSession command: String? = nil, _ body: (StepRunner) throws -> Void) throws {
+    let lockConnection = try RunnerLock.connect(dsn: dsn, applicationName: runnerName)
+    var lock: RunnerLock?
+    defer {
+      if let lock { lock.release() } else { lockConnection.close() }
     }
+    let c = try RunnerLock.connect(dsn: dsn, applicationName: runnerName)
     defer { c.close() }
+    var pooled = false
+    switch try PoolerGuard.probe(lockConnection, c) {
+    case .direct: break
+    case .sessionPooler(let evidence): log(evidence)
+    case .transactionPooler(let evidence):
+      guard options.allowPooler else { throw ExecutorError.transactionPooler(evidence: evidence) }
+      if let command { throw ExecutorError.needsSession(what: [command], evidence: evidence) }
+      log(
+        "a transaction-mode pooler is between pgphase and the server (\(evidence)); --allow-pooler: no session lock, transactional steps only, each under the runner lock taken for its own transaction"
+      )
+      pooled = true
+    }
+    if !pooled { lock = try RunnerLock.acquire(on: lockConnection, wait: options.lockWait, log: log) }
     let signals = options.cancelOnSignals ? installCancelOnSignals(try c.makeCanceller()) : nil
     defer { signals?.uninstall() }
+    let session = try SessionSettings.prepare(on: c, set: !pooled)
     try Journal.ensure(on: c)
     let runner = StepRunner(
       connection: c, dsn: dsn, runnerName: runnerName, options: options, output: output, log: log,
-      progressWrite: progressWrite, signals: signals)
+      progressWrite: progressWrite, progressWidth: progressWidth, signals: signals, session: session)
+    runner.transactionPooled = pooled
     do {
       try body(runner)
     } catch let e as PostgresError where e.connectionLost {
@@ -229,6 +265,16 @@ public final class Executor {
       }
     }
     let c = runner.c
+    if runner.transactionPooled {
+      var alone: [String] = []
+      for (phase, lp) in schedule {
+        let journal = try Journal.steps(intent: lp.plan.intent, on: c)[lp.plan.intent] ?? [:]
+        for step in lp.plan.steps(in: phase) where !step.transactional && journal[step.id]?.state != .done {
+          alone.append("\(lp.plan.intent) \(step.id)")
+        }
+      }
+      if !alone.isEmpty { throw ExecutorError.needsSession(what: alone, evidence: nil) }
+    }
     for (phase, group) in groups {
       try willRunPhase(phase, intents: group, on: c)
       let start = Date()

@@ -37,6 +37,12 @@ public enum ExecutorError: Error, Sendable, Equatable, CustomStringConvertible {
   case refusedBeforeStart(intent: String, action: String, problems: [PreflightProblem])
   /// The journal cannot be used as it is (see `JournalProblem`); nothing was written.
   case journalUnusable(JournalProblem)
+  /// A transaction-mode pooler is between pgphase and the server (`evidence` says what showed
+  /// it): the session runner lock would not hold. Refused before the lock was taken.
+  case transactionPooler(evidence: String)
+  /// With `--allow-pooler` through a transaction-mode pooler: these steps (or the command) need a
+  /// session of their own (they run outside a transaction). Refused before anything ran.
+  case needsSession(what: [String], evidence: String?)
 
   /// How a step that ran differs from the plan given now.
   public enum PlanChange: String, Sendable, Equatable, Codable {
@@ -127,6 +133,10 @@ public enum ExecutorError: Error, Sendable, Equatable, CustomStringConvertible {
       "refusing to \(action) \(intent) (nothing changed): "
         + problems.map { $0.message + ($0.grant.map { " (grant it with: \($0))" } ?? "") }.joined(separator: "; ")
     case .journalUnusable(let problem): problem.description + (problem.hint.map { "; \($0)" } ?? "")
+    case .transactionPooler(let evidence):
+      "refusing to run through a connection pooler in transaction mode (pool_mode = transaction): \(evidence). pgphase's runner lock is a session advisory lock, which such a pooler leaves on whichever server connection ran it, and two runners could both believe they hold it. Connect directly to PostgreSQL or through a pool in session mode (pool_mode = session); --allow-pooler runs only the steps that need no session"
+    case .needsSession(let what, let evidence):
+      "refusing to run through a transaction-mode pooler (--allow-pooler\(evidence.map { "; \($0)" } ?? "")): \(what.joined(separator: ", ")) \(what.count == 1 ? "needs" : "need") a session of its own (\(what.count == 1 ? "it runs" : "they run") outside a transaction); connect directly or through a session-mode pool for \(what.count == 1 ? "it" : "them")"
     }
   }
 }
@@ -295,6 +305,7 @@ public enum StepRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     case .notCreatedByPgphase(let objects): objects.count == 1 ? objects[0] : nil
     case .createdObjectMissing(let object): object
     case .preconditionsUnmet, .postconditionsViolated, .journalRowMissing: nil
+    case .preconditionsUnmet, .postconditionsViolated, .journalRowMissing, .blockedByLongTransactions: nil
     }
   }
 
@@ -315,6 +326,8 @@ public enum StepRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     case .notCreatedByPgphase(let objects):
       "\(objects.joined(separator: "; ")) \(objects.count == 1 ? "exists" : "exist") and pgphase did not create \(objects.count == 1 ? "it" : "them") (the journal has no record of \(objects.count == 1 ? "it" : "them")): pgphase neither takes \(objects.count == 1 ? "it" : "them") as its own nor drops \(objects.count == 1 ? "it" : "them"). Rename or drop \(objects.count == 1 ? "it" : "them") yourself if \(objects.count == 1 ? "it is" : "they are") not needed, or change the plan"
     case .createdObjectMissing(let object): "the step ran, but \(object), which it creates, is not in the catalog"
+    case .blockedByLongTransactions(let blockers, let waited):
+      "gave up after waiting \(formatSeconds(waited)) for long transactions on the step's tables, without joining their lock queue (every query on the table would have queued behind the step): \(blockers.joined(separator: "; ")); end them, or rerun later"
     }
   }
 }

@@ -31,6 +31,8 @@ extension StepRunner {
       try ownership.recordCreated([index], by: step)
       return " (already complete in the catalog)"
     }
+    // A build cannot be paced once it runs: it starts when replicas are within their limits.
+    try paceStart("\(lp.plan.intent) \(step.id)")
     let attempts = try buildIndex(build.index, step: step, of: lp)
     try ownership.recordCreated([index], by: step)
     return attempts > 1 ? " (built on attempt \(attempts))" : ""
@@ -93,6 +95,7 @@ extension StepRunner {
     guard try catalog.indexState(name: index) != nil else { throw StepRefusal.nothingToRebuild(index) }
     // REINDEX CONCURRENTLY gives the index a new oid: an index pgphase created stays pgphase's.
     let before = try c.execute("SELECT to_regclass($1)::oid::int8", [index.sql]).scalarInt()
+    try paceStart(label)
     var first: PostgresError?
     for attempt in 1...Self.maxIndexBuildAttempts {
       try checkInterrupted()
@@ -222,12 +225,9 @@ extension StepRunner {
   /// cancel the build's internal waits and leave an invalid index), watched from a second
   /// connection when `watch` (a build or rebuild; a drop has no progress to show).
   func runWatchedIndexStatement(_ statement: String, label: String, watch: Bool) throws {
+    // statement_timeout and the other timeouts are off for the whole session (SessionSettings).
     try c.execute("SET lock_timeout = 0")
-    try c.execute("SET statement_timeout = 0")
-    defer {
-      _ = try? c.execute("RESET lock_timeout")
-      _ = try? c.execute("RESET statement_timeout")
-    }
+    defer { _ = try? c.execute("RESET lock_timeout") }
     guard watch else {
       try c.executeAlone(statement)
       return

@@ -114,6 +114,7 @@ final class IndexBuildWatcher: @unchecked Sendable {
         if isStopping { break }
         if connection == nil {
           connection = try? Connection.connect(dsn: dsn, applicationName: applicationName + " progress")
+          if let connection { _ = try? SessionSettings.prepare(on: connection) }
         }
         guard let c = connection else { break }
         if let sample = try? Catalog(c).indexBuildSample(pid: pid) {

@@ -58,7 +58,7 @@ package enum Journal {
   /// Migrations of the journal schema, in order; index + 1 is the version. Each feature keeps
   /// its migration next to its code.
   static let migrations: [String] = [
-    coreMigration, backfillMigration, rolloutMigration, ownershipMigration, accessMigration,
+    coreMigration, backfillMigration, rolloutMigration, ownershipMigration, accessMigration, sessionSettingsMigration,
   ]
 
   /// Version 1: plans and steps.

@@ -58,6 +58,23 @@ package struct LockHolder: Sendable, Equatable, CustomStringConvertible {
   package var query: String?
   package var applicationName: String?
   package var transactionAgeSeconds: Double?
+  /// `pg_stat_activity.backend_type`, e.g. `client backend`, `autovacuum worker`.
+  package var backendType: String?
+
+  package init(
+    pid: Int32, relation: String, mode: String, granted: Bool, state: String?, query: String?, applicationName: String?,
+    transactionAgeSeconds: Double?, backendType: String?
+  ) {
+    self.pid = pid
+    self.relation = relation
+    self.mode = mode
+    self.granted = granted
+    self.state = state
+    self.query = query
+    self.applicationName = applicationName
+    self.transactionAgeSeconds = transactionAgeSeconds
+    self.backendType = backendType
+  }
 
   package var description: String {
     var text = "pid \(pid)"
@@ -78,8 +95,8 @@ package enum LockInspector {
     for relation in Set(relations).sorted() {
       let result = try connection.execute(
         """
-        SELECT l.pid, l.mode, l.granted, a.state, a.query, a.application_name,
-               extract(epoch FROM now() - a.xact_start)::float8 AS age
+        SELECT l.pid, l.mode, l.granted, a.state, a.query, a.application_name, a.backend_type,
+               extract(epoch FROM clock_timestamp() - a.xact_start)::float8 AS age
         FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
         WHERE l.locktype = 'relation' AND l.relation = to_regclass($1) AND l.pid <> pg_backend_pid()
         ORDER BY l.granted DESC, l.pid
@@ -89,9 +106,73 @@ package enum LockInspector {
           LockHolder(
             pid: Int32(try row.int("pid") ?? 0), relation: relation.sql, mode: row["mode"] ?? "?",
             granted: try row.bool("granted") ?? false, state: row["state"], query: row["query"],
-            applicationName: row["application_name"], transactionAgeSeconds: try row.double("age")))
+            applicationName: row["application_name"], transactionAgeSeconds: try row.double("age"),
+            backendType: row["backend_type"]))
       }
     }
     return out
   }
+}
+
+extension LockMode {
+  /// PostgreSQL's table of conflicting lock modes: whether a session holding `self` on a table
+  /// makes one asking for `other` wait (it is symmetric).
+  package func conflicts(with other: LockMode) -> Bool {
+    let conflicting: Set<LockMode> =
+      switch self {
+      case .accessShare: [.accessExclusive]
+      case .rowShare: [.exclusive, .accessExclusive]
+      case .rowExclusive: [.share, .shareRowExclusive, .exclusive, .accessExclusive]
+      case .shareUpdateExclusive: [.shareUpdateExclusive, .share, .shareRowExclusive, .exclusive, .accessExclusive]
+      case .share: [.rowExclusive, .shareUpdateExclusive, .shareRowExclusive, .exclusive, .accessExclusive]
+      case .shareRowExclusive: [.rowExclusive, .shareUpdateExclusive, .share, .shareRowExclusive, .exclusive, .accessExclusive]
+      case .exclusive:
+        [.rowShare, .rowExclusive, .shareUpdateExclusive, .share, .shareRowExclusive, .exclusive, .accessExclusive]
+      case .accessExclusive: Set(LockMode.allCases)
+      }
+    return conflicting.contains(other)
+  }
+
+  /// The mode `pg_locks.mode` names (`AccessShareLock`), nil for a name it does not know.
+  package init?(pgLocksName name: String) {
+    guard let mode = LockMode.allCases.first(where: { $0.pgLocksName == name }) else { return nil }
+    self = mode
+  }
+}
+
+/// Finds the sessions a step would queue behind for long: before a step whose lock makes
+/// ordinary reads or writes wait, the executor looks for transactions that hold a conflicting
+/// lock on its tables, or wait in their queue, and have been open longer than a limit. Queuing
+/// behind one of them would make every later query on the table queue behind the step, for as
+/// long as it stays open (until `lock_timeout` ends the wait). Pure: the holders come from
+/// `LockInspector`.
+package enum BlockerCheck {
+  /// The holders among `holders` that the step's `locks` would wait for and that are older than
+  /// `maxAge` seconds. A step whose locks block neither reads nor writes never waits here, nor does
+  /// anything for an autovacuum worker (it gives way to a lock request) unless it runs to prevent
+  /// wraparound (it does not).
+  package static func longBlockers(_ holders: [LockHolder], of locks: [LockedRelation], maxAge: Double) -> [LockHolder] {
+    holders.filter { h in
+      guard let age = h.transactionAgeSeconds, age > maxAge else { return false }
+      if h.backendType == "autovacuum worker", !(h.query ?? "").contains("to prevent wraparound") { return false }
+      let held = LockMode(pgLocksName: h.mode)
+      return locks.contains { lock in
+        guard lock.relation.sql == h.relation, lock.mode.blocksWrites else { return false }
+        // A waiting session is in the queue the step would join; a holder, when the modes conflict.
+        return !h.granted || held.map { $0.conflicts(with: lock.mode) } ?? true
+      }
+    }
+  }
+}
+
+/// Seconds of a PostgreSQL duration setting as written in a plan: `2s`, `500ms`, `1min`, `1h`, a
+/// bare number of milliseconds; nil when it cannot be read.
+package func durationSettingSeconds(_ text: String) -> Double? {
+  let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+  let units: [(String, Double)] = [("ms", 0.001), ("us", 0.000001), ("min", 60), ("s", 1), ("h", 3600), ("d", 86400)]
+  for (suffix, factor) in units where t.hasSuffix(suffix) {
+    if let v = Double(t.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)) { return v * factor }
+    return nil
+  }
+  return Double(t).map { $0 / 1000 }
 }

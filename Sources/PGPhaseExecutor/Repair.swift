@@ -126,7 +126,7 @@ extension Executor {
     var report = RepairReport(
       actions: [], unresolved: [],
       verify: VerifyReport(checkedSteps: 0, checkedPostconditions: 0, uncheckableSteps: 0, findings: [], inProgress: []))
-    try withSession { runner in
+    try withSession(needsSession: "repair") { runner in
       let c = runner.c
       var actions: [RepairReport.Action] = []
       var unresolved: [RepairReport.Unresolved] = []

@@ -20,12 +20,28 @@ package final class RunnerLock {
     dsn: String?, applicationName: String, wait: Double, pollInterval: Double = 0.2, reportInterval: Double = 5,
     log: (String) -> Void
   ) throws -> RunnerLock {
-    let connection: Connection
+    try acquire(
+      on: try connect(dsn: dsn, applicationName: applicationName), wait: wait, pollInterval: pollInterval,
+      reportInterval: reportInterval, log: log)
+  }
+
+  /// A connection for the lock (a connection failure as `ExecutorError.connection`).
+  package static func connect(dsn: String?, applicationName: String) throws -> Connection {
     do {
-      connection = try Connection.connect(dsn: dsn, applicationName: applicationName)
+      return try Connection.connect(dsn: dsn, applicationName: applicationName)
     } catch {
       throw ExecutorError.connection(error)
     }
+  }
+
+  /// Takes the lock on `connection`, which from then on is the lock's (closed on release or on
+  /// a timeout).
+  package static func acquire(
+    on connection: Connection, wait: Double, pollInterval: Double = 0.2, reportInterval: Double = 5, log: (String) -> Void
+  ) throws -> RunnerLock {
+    // This connection is idle for the whole run: a role's idle_session_timeout would end it and
+    // with it the lock.
+    _ = try SessionSettings.prepare(on: connection)
     let start = Date()
     var lastReport = start
     var holder: String?

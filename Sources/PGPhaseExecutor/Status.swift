@@ -65,12 +65,29 @@ public struct IntentStatus: Sendable, Codable, Equatable {
     }
   }
 
+  /// One setting pgphase set for the intent's steps (`SessionSettings`).
+  public struct SettingStatus: Sendable, Codable, Equatable {
+    /// The values set, over all steps that ran (e.g. `2s` for DDL and `0` for index builds).
+    public var set: [String]
+    /// The value pgphase overrode and where it came from, e.g. `1s set on the role`.
+    public var overrode: String?
+
+    /// A setting set to `set`, over `overrode`.
+    public init(set: [String], overrode: String?) {
+      self.set = set
+      self.overrode = overrode
+    }
+  }
+
   /// The intent's id.
   public var intent: String
   /// Expand, backfill and contract.
   public var phases: [PhaseStatus]
   /// Steps running or failed.
   public var active: [StepStatus]
+  /// The session settings pgphase set for the steps that ran, by name: so a step is never
+  /// cancelled by a timeout the role or database sets for apps.
+  public var sessionSettings: [String: SettingStatus] = [:]
   /// The plan differs from the one last applied (edited since). A plan re-planned in a newer
   /// format with nothing else changed is the same plan.
   public var planChanged: Bool
@@ -78,6 +95,7 @@ public struct IntentStatus: Sendable, Codable, Equatable {
   enum CodingKeys: String, CodingKey {
     case intent, phases, active
     case planChanged = "plan_changed"
+    case sessionSettings = "session_settings"
   }
 }
 
@@ -134,10 +152,40 @@ public enum StatusReader {
               }))
         }
       }
-      out.append(
-        IntentStatus(
-          intent: lp.plan.intent, phases: phases, active: active,
-          planChanged: try recorded.map { $0.planHash != (try lp.hash(asFormat: $0.planFormat)) } ?? false))
+      var status = IntentStatus(
+        intent: lp.plan.intent, phases: phases, active: active,
+        planChanged: try recorded.map { $0.planHash != (try lp.hash(asFormat: $0.planFormat)) } ?? false)
+      if hasJournal { status.sessionSettings = try settings(of: lp.plan.intent, on: c) }
+      out.append(status)
+    }
+    return out
+  }
+
+  /// What the journal recorded of the settings of the intent's steps, merged by name.
+  static func settings(of intent: String, on c: Connection) throws -> [String: IntentStatus.SettingStatus] {
+    let recorded =
+      try c.execute(
+        """
+        SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'pgphase.steps'::regclass
+          AND attname = 'session_settings' AND NOT attisdropped)
+        """
+      ).scalarBool() ?? false
+    guard recorded else { return [:] }
+    let rows = try c.execute(
+      """
+      SELECT s.key AS name, s.value ->> 'set' AS set, s.value ->> 'was' AS was, s.value ->> 'source' AS source
+      FROM pgphase.steps, jsonb_each(session_settings) s
+      WHERE intent = $1 AND session_settings IS NOT NULL ORDER BY position
+      """, [intent])
+    var out: [String: IntentStatus.SettingStatus] = [:]
+    for row in rows.rows {
+      guard let name = row["name"], let value = row["set"] else { continue }
+      var entry = out[name] ?? IntentStatus.SettingStatus(set: [], overrode: nil)
+      if !entry.set.contains(value) { entry.set.append(value) }
+      if entry.overrode == nil, let was = row["was"] {
+        entry.overrode = SessionSettings.Inherited(value: was, source: row["source"] ?? "?").description
+      }
+      out[name] = entry
     }
     return out
   }
@@ -148,6 +196,12 @@ public enum StatusReader {
     for s in statuses {
       let phases = s.phases.map { "\($0.phase.rawValue): \($0.state) (\($0.done)/\($0.steps))" }.joined(separator: "  ")
       lines.append("\(s.intent)  \(phases)\(s.planChanged ? "  [plan edited since last applied]" : "")")
+      if !s.sessionSettings.isEmpty {
+        let settings = s.sessionSettings.sorted { $0.key < $1.key }.map { name, setting in
+          "\(name)=\(setting.set.joined(separator: "|"))" + (setting.overrode.map { " (over \($0))" } ?? "")
+        }
+        lines.append("  session settings pgphase set: \(settings.joined(separator: ", "))")
+      }
       for a in s.active {
         if a.state == "running" {
           var text = "  running \(a.step) by \(a.runner ?? "?")"

@@ -19,12 +19,24 @@ final class StepRunner {
   let output: (String) -> Void
   let log: (String) -> Void
   let progressWrite: ((String) -> Void)?
+  /// The terminal's columns now, for bars (nil: unknown).
+  let progressWidth: () -> Int?
   let signals: SignalCancellation?
+  /// Decides when long work waits for replicas (state of this session only).
+  var pacer: Pacer
+  /// The timeouts the session turned off, and what they were.
+  let session: SessionSettings
+  /// Through a transaction-mode pooler (`--allow-pooler`): no session lock is held, so each
+  /// transactional step takes the runner lock for its own transaction and re-reads its journal
+  /// row under it.
+  var transactionPooled = false
 
   init(
     connection: Connection, dsn: String?, runnerName: String, options: ExecutorOptions, output: @escaping (String) -> Void,
-    log: @escaping (String) -> Void, progressWrite: ((String) -> Void)?, signals: SignalCancellation?
+    log: @escaping (String) -> Void, progressWrite: ((String) -> Void)?, progressWidth: @escaping () -> Int? = { nil },
+    signals: SignalCancellation?, session: SessionSettings
   ) {
+    self.session = session
     self.c = connection
     self.dsn = dsn
     self.runnerName = runnerName
@@ -32,7 +44,9 @@ final class StepRunner {
     self.output = output
     self.log = log
     self.progressWrite = progressWrite
+    self.progressWidth = progressWidth
     self.signals = signals
+    self.pacer = Pacer(limits: options.pacing)
   }
 
   /// The journal of `lp`'s steps, written on this session.
@@ -45,7 +59,8 @@ final class StepRunner {
   func makeProgress(label: String) -> ProgressReporter {
     if let progressWrite {
       return ProgressReporter(
-        label: label, style: options.progressStyle, interval: options.progressInterval, write: progressWrite)
+        label: label, style: options.progressStyle, interval: options.progressInterval, width: progressWidth,
+        write: progressWrite)
     }
     let log = self.log
     return ProgressReporter(label: label, style: .lines, interval: options.progressInterval) { text in
@@ -88,12 +103,18 @@ final class StepRunner {
   /// BEGIN; SET LOCAL lock_timeout; statements; journal row 'done'; COMMIT, retried on 55P03/40P01.
   func runTransactional(_ step: Step, of lp: LoadedPlan) throws {
     let start = Date()
+    var skipped = false
     do {
       try withLockRetries(step, of: lp) {
         try inTransaction(lockTimeout: lp.plan.lockTimeout) {
+          if transactionPooled, try doneByAnotherRunner(step, of: lp) {
+            skipped = true
+            return
+          }
           for statement in step.sql { try c.executeScript(statement) }
           try ownership(lp).recordCreated(step.createdObjects, by: step)
           try journal(lp).done(step, .whole)
+          try recordSettings(step, of: lp)
         }
       }
     } catch let e as PostgresError {
@@ -101,7 +122,18 @@ final class StepRunner {
     } catch let r as StepRefusal {
       try fail(step, of: lp, .refused(r, statement: step.sql.first))
     }
-    line(lp, step, "done in \(formatDuration(since: start))")
+    line(lp, step, skipped ? "done by another runner meanwhile" : "done in \(formatDuration(since: start))")
+  }
+
+  /// Through a transaction pool: takes the runner's advisory lock for this transaction (waiting
+  /// at most lock_timeout, retried like any lock) and says whether the journal records the step
+  /// done by another runner since this one read it.
+  func doneByAnotherRunner(_ step: Step, of lp: LoadedPlan) throws -> Bool {
+    try c.execute("SELECT pg_advisory_xact_lock($1::int, $2::int)", [String(RunnerLock.key1), String(RunnerLock.key2)])
+    let state = try c.execute(
+      "SELECT state FROM pgphase.steps WHERE intent = $1 AND step_id = $2", [lp.plan.intent, step.id]
+    ).scalar
+    return state == StepState.done.rawValue
   }
 
   /// A step sent alone outside a transaction: recorded running first, then run as its action
@@ -114,6 +146,7 @@ final class StepRunner {
       )
     }
     try journal(lp).running(step)
+    try recordSettings(step, of: lp)
     var note = ""
     do {
       note = try runAloneAction(step, of: lp)
@@ -159,6 +192,7 @@ final class StepRunner {
   func runStatementsAlone(_ step: Step, of lp: LoadedPlan, concurrently: Bool) throws {
     let timeout = concurrently ? "0" : lp.plan.lockTimeout
     for statement in step.sql {
+      try paceStart("\(lp.plan.intent) \(step.id)")
       try withLockRetries(step, of: lp) {
         try c.execute("SELECT set_config('lock_timeout', $1, false)", [timeout])
         defer { _ = try? c.execute("RESET lock_timeout") }
@@ -182,11 +216,20 @@ final class StepRunner {
     throw ExecutorError.stepFailed(intent: lp.plan.intent, step: step.id, undo: false, failure: failure)
   }
 
-  /// BEGIN; lock_timeout for this transaction; `body`; COMMIT. Rolled back on any error.
+  /// Records in the journal what `step` runs with (`SessionSettings.record`).
+  func recordSettings(_ step: Step, of lp: LoadedPlan) throws {
+    let record = session.record(for: step.action, lockTimeout: lp.plan.lockTimeout)
+    try Journal.recordSettings(record, intent: lp.plan.intent, step: step.id, on: c)
+  }
+
+  /// BEGIN; lock_timeout for this transaction, and the session's timeouts off again for it (a
+  /// pooler may run it on a backend that never saw the session's settings); `body`; COMMIT.
+  /// Rolled back on any error.
   func inTransaction(lockTimeout: String, _ body: () throws -> Void) throws {
-    try c.execute("BEGIN")
+    // One round trip, so the transaction is never idle before its timeouts are set.
+    let off = session.present.map { ", set_config('\($0)', '0', true)" }.joined()
     do {
-      try c.execute("SELECT set_config('lock_timeout', $1, true)", [lockTimeout])
+      try c.executeScript("BEGIN; SELECT set_config('lock_timeout', \(SQL.quoteLiteral(lockTimeout)), true)\(off)")
       try body()
       let commit = try c.execute("COMMIT")
       if commit.commandTag == "ROLLBACK" {
@@ -208,7 +251,28 @@ final class StepRunner {
     let policy = options.retry
     let start = Date()
     var retry = 0
+    let maxAge = options.maxBlockerAge ?? durationSettingSeconds(lp.plan.lockTimeout) ?? 2
+    let gated = step.locks.contains { $0.mode.blocksWrites }
     while true {
+      // Not into a queue behind a long transaction: wait outside it, counted as a retry.
+      if gated {
+        let holders = try LockInspector.holders(of: step.locks.map(\.relation), on: c)
+        let blockers = BlockerCheck.longBlockers(holders, of: step.locks, maxAge: maxAge)
+        if !blockers.isEmpty {
+          let who = blockers.map(\.description)
+          let delay = policy.delay(forRetry: retry)
+          let elapsed = Date().timeIntervalSince(start)
+          if policy.givesUp(afterRetries: retry, elapsed: elapsed, nextDelay: delay) {
+            throw StepRefusal.blockedByLongTransactions(blockers: who, waited: elapsed)
+          }
+          retry += 1
+          log(
+            "\(lp.plan.intent) \(step.id): \(label)not joining the lock queue behind transactions open longer than \(formatSeconds(maxAge)): \(who.joined(separator: "; ")); waiting (retry \(retry)/\(policy.maxRetries), up to \(formatSeconds(delay)))"
+          )
+          try waitForBlockersToGo(step, maxAge: maxAge, upTo: delay)
+          continue
+        }
+      }
       do {
         try body()
         return
@@ -232,6 +296,17 @@ final class StepRunner {
         )
         Thread.sleep(forTimeInterval: delay)
       }
+    }
+  }
+
+  /// Sleeps up to `seconds`, looking every 200 ms whether the long blockers of `step` are gone.
+  func waitForBlockersToGo(_ step: Step, maxAge: Double, upTo seconds: Double) throws {
+    let until = Date().addingTimeInterval(seconds)
+    while Date() < until {
+      try checkInterrupted()
+      Thread.sleep(forTimeInterval: min(0.2, max(0, until.timeIntervalSinceNow)))
+      let holders = try LockInspector.holders(of: step.locks.map(\.relation), on: c)
+      if BlockerCheck.longBlockers(holders, of: step.locks, maxAge: maxAge).isEmpty { return }
     }
   }
 

@@ -21,10 +21,25 @@ struct RunnerOptions: ParsableArguments {
   @Option(name: .customLong("max-retries"), help: "Retries of a step that hits lock_timeout or a deadlock.")
   var maxRetries: Int = 10
 
+  @Flag(
+    name: .customLong("allow-pooler"),
+    help:
+      "Run through a transaction-mode pooler (PgBouncer pool_mode = transaction) anyway: without the session runner lock, each transactional step under the lock taken for its own transaction; steps that run outside a transaction (index builds, backfills) and repair are refused (exit 3)."
+  )
+  var allowPooler = false
+
+  @Option(
+    name: .customLong("max-blocker-age"),
+    help:
+      "Before a step whose lock blocks reads or writes, wait (outside the lock queue, counted as a retry) while a transaction open longer than this holds or awaits a lock on its table, e.g. 5s (default: the plan's lock_timeout)."
+  )
+  var maxBlockerAge: String?
+
   @Option(name: .customLong("progress-interval"), help: "Seconds between progress lines when stderr is not a terminal.")
   var progressInterval: String = "5s"
 
   @OptionGroup var backfill: BackfillFlags
+  @OptionGroup var pacing: PacingFlags
   @OptionGroup var rollout: RolloutFlags
 
   func executorOptions(command: String) throws -> ExecutorOptions {
@@ -34,6 +49,9 @@ struct RunnerOptions: ParsableArguments {
       progressInterval: try parseDuration(progressInterval, flag: "--progress-interval"), cancelOnSignals: true)
     options.progressStyle = isatty(STDERR_FILENO) == 1 ? .bar : .lines
     options.backfill = try backfill.options()
+    options.pacing = try pacing.limits()
+    options.allowPooler = allowPooler
+    options.maxBlockerAge = try maxBlockerAge.map { try parseDuration($0, flag: "--max-blocker-age") }
     options.rollout = try rollout.options()
     return options
   }
@@ -74,5 +92,6 @@ func makeExecutor(_ connection: ConnectionOptions, _ options: ExecutorOptions) -
     dsn: connection.dsn, options: options, output: { printOut($0) },
     log: { printError($0) })
   executor.progressWrite = { Console.shared.progress($0) }
+  executor.progressWidth = { Console.shared.errorColumns }
   return executor
 }

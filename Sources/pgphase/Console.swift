@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import PGPhaseModel
 
@@ -22,6 +23,35 @@ final class Console: @unchecked Sendable {
   private var bar: String?
   /// Whether stdout and stderr are one terminal, so stdout lines must also step around the bar.
   private let sharedTerminal = isatty(1) == 1 && isatty(2) == 1
+  /// The columns of the terminal on stderr (nil: not a terminal, or it does not say), read at
+  /// start and again on every SIGWINCH.
+  private var columns: Int?
+  private var resize: (any DispatchSourceSignal)?
+
+  private init() {
+    columns = Self.terminalColumns(fd: 2)
+    guard isatty(2) == 1 else { return }
+    // SIGWINCH is ignored by default; the dispatch source sees it and re-reads the size.
+    signal(SIGWINCH, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())
+    source.setEventHandler { [weak self] in
+      guard let self else { return }
+      let now = Self.terminalColumns(fd: 2)
+      self.lock.withLock { self.columns = now }
+    }
+    source.resume()
+    resize = source
+  }
+
+  /// The terminal's width on stderr now, for progress bars.
+  var errorColumns: Int? { lock.withLock { columns } }
+
+  /// `TIOCGWINSZ` of `fd`: its columns, nil when it is no terminal or reports 0.
+  static func terminalColumns(fd: Int32) -> Int? {
+    var size = winsize()
+    guard ioctl(fd, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+    return Int(size.ws_col)
+  }
 
   /// Writes `text` and `terminator` to stdout.
   func out(_ text: String, terminator: String = "\n") {
@@ -40,6 +70,8 @@ final class Console: @unchecked Sendable {
       if text.hasPrefix("\r") {
         var drawn = Substring(text.dropFirst())
         if drawn.hasPrefix(Self.eraseLine) { drawn = drawn.dropFirst(Self.eraseLine.count) }
+        // The reporter fits the bar already; this holds whatever it was given to the screen too.
+        if let columns, drawn.count > columns - 1 { drawn = drawn.prefix(max(1, columns - 1)) }
         bar = String(drawn)
         Self.writeAll(2, "\r" + Self.eraseLine + drawn)
       } else if text == "\n" {

@@ -70,7 +70,7 @@ extension ExitStatus {
   static func of(_ error: ExecutorError) -> Int32 {
     switch error {
     case .badPlans, .unsafePlans, .unknownIntent, .cannotWrite: badInput
-    case .lockWaitTimeout, .connection, .connectionLost: database
+    case .lockWaitTimeout, .connection, .connectionLost, .transactionPooler, .needsSession: database
     case .interrupted(let signal): 128 + signal
     case .stepFailed, .planChanged, .phaseOrder, .rollbackRefused, .journalTooNew, .refusedBeforeStart, .journalUnusable:
       problems

@@ -353,7 +353,8 @@ struct ExecutorTests {
             locks: [LockedRelation(QualifiedName(schema: "public", "incidents"), .accessExclusive)])
         ])
       let log = Lines()
-      let options = ExecutorOptions(retry: RetryPolicy(baseDelay: 0.1, maxDelay: 0.4, maxRetries: 100, deadline: 30))
+      var options = ExecutorOptions(retry: RetryPolicy(baseDelay: 0.1, maxDelay: 0.4, maxRetries: 100, deadline: 30))
+      options.maxBlockerAge = 3600  // the lock_timeout backstop, not the wait outside the queue (NoLockQueueTests)
       let executor = makeExecutor(db, options: options, log: log)
       let transfer = UnsafeTransfer(holder)
       let release = BackgroundWork {
@@ -390,7 +391,8 @@ struct ExecutorTests {
             locks: [LockedRelation(QualifiedName(schema: "public", "incidents"), .accessExclusive)])
         ])
       let log = Lines()
-      let options = ExecutorOptions(retry: RetryPolicy(baseDelay: 0.05, maxDelay: 0.2, maxRetries: 100, deadline: 1))
+      var options = ExecutorOptions(retry: RetryPolicy(baseDelay: 0.05, maxDelay: 0.2, maxRetries: 100, deadline: 1))
+      options.maxBlockerAge = 3600  // the lock_timeout backstop, not the wait outside the queue (NoLockQueueTests)
       let executor = makeExecutor(db, options: options, log: log)
       let start = Date()
       #expect(throws: ExecutorError.self) { try executor.apply(phase: .expand, intents: nil, plans: [lp]) }
