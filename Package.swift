@@ -9,6 +9,8 @@ import PackageDescription
 /// - PGPhasePlanner: compiles intents into phased plans and renders them as files. Pure: no I/O.
 /// - PGPhaseLint: finds lock-heavy or unsafe DDL in SQL text and plans, using the real PostgreSQL parser.
 /// - PGPhasePostgres: a small libpq layer (connections, queries, errors).
+/// - PGPhaseCatalog: reads a live database's schema into a SchemaSnapshot (the server's own deparsers) and
+///   normalises expressions on the server.
 /// - PGPhaseExecutor: applies plans to a live database with a crash-safe journal; reads the catalog.
 /// - pgphase: the command line; parses flags, reads and writes files, picks exit codes.
 let swiftSettings: [SwiftSetting] = [
@@ -47,6 +49,8 @@ let package = Package(
       dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
     .target(
+      name: "PGPhaseCatalog", dependencies: ["PGPhaseModel", "PGPhasePostgres"], swiftSettings: swiftSettings),
+    .target(
       name: "PGPhaseExecutor",
       dependencies: ["PGPhaseModel", "PGPhasePostgres", "CPgQuery", .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
@@ -54,7 +58,7 @@ let package = Package(
       name: "pgphase",
       dependencies: [
         "PGPhaseModel", "PGPhaseIntents", "PGPhaseConfig", "PGPhasePlanner", "PGPhaseLint", "PGPhasePostgres",
-        "PGPhaseExecutor",
+        "PGPhaseExecutor", "PGPhaseCatalog",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
