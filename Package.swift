@@ -81,6 +81,10 @@ let package = Package(
       name: "PGPhaseExecutorTests", dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseTestSupport"],
       swiftSettings: swiftSettings),
     .testTarget(
+      name: "PGPhaseSchemaTests",
+      dependencies: ["PGPhaseModel", "PGPhaseCatalog", "PGPhasePostgres", "PGPhaseTestSupport"], exclude: ["Fixtures"],
+      swiftSettings: swiftSettings),
+    .testTarget(
       name: "PGPhasePostgresTests", dependencies: ["PGPhasePostgres", "PGPhaseTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseIntegrationTests",

@@ -43,18 +43,18 @@ extension SchemaSnapshot {
       out += Self.compare(extensions, other.extensions) { e in
         ("extension \(SQL.quoteIdentifier(e.name))", "in schema \(SQL.quoteIdentifier(e.schema))")
       }
-      out += Self.compare(types, other.types) { t in ("type \(t.name.sql)", Self.typeSQL(t).joined(separator: " ")) }
+      out += Self.compare(types, other.types) { t in ("type \(t.name.sql)", Self.typeSQL(t).statementText) }
       out += Self.compare(sequences, other.sequences) { s in
-        let text = Self.sequenceSQL(s).joined(separator: " ").replacingNewlines() + (s.ownedBy.map { " OWNED BY \($0)" } ?? "")
+        let text = Self.sequenceSQL(s).statementText + (s.ownedBy.map { " OWNED BY \($0)" } ?? "")
         return ("sequence \(s.name.sql)", text)
       }
       out += Self.compare(functions, other.functions) { f in
-        ("\(f.kind.rawValue) \(f.key)", Self.functionSQL(f).joined(separator: " ").replacingNewlines())
+        ("\(f.kind.rawValue) \(f.key)", Self.functionSQL(f).statementText)
       }
       out += Self.compare(views, other.views) { v in
         (
           "\(v.materialized ? "materialized view" : "view") \(v.name.sql)",
-          Self.viewSQL(v).joined(separator: " ").replacingNewlines()
+          Self.viewSQL(v).statementText
         )
       }
     }
@@ -63,7 +63,7 @@ extension SchemaSnapshot {
     let names = Set(tables.keys).union(other.tables.keys).filter { only?.contains($0) ?? true }.sorted()
     for name in names {
       switch (tables[name], other.tables[name]) {
-      case (let a?, let b?): out += tableDifferences(a, b, mine, theirs)
+      case (let a?, let b?): out += tableDifferences(a, b, mine, theirs, other: other)
       case (let a?, nil):
         out.append(SchemaDifference(object: "table \(name.sql)", expected: tableSummary(a), actual: nil, change: "none"))
       case (nil, let b?):
@@ -80,7 +80,9 @@ extension SchemaSnapshot {
     "table with columns " + table.columns.map { SQL.quoteIdentifier($0.name) }.joined(separator: ", ")
   }
 
-  func tableDifferences(_ a: Table, _ b: Table, _ mine: ColumnDependents, _ theirs: ColumnDependents) -> [SchemaDifference] {
+  func tableDifferences(
+    _ a: Table, _ b: Table, _ mine: ColumnDependents, _ theirs: ColumnDependents, other: SchemaSnapshot
+  ) -> [SchemaDifference] {
     var out: [SchemaDifference] = []
     let table = "table \(a.name.sql)"
     let tableFacets = { (t: Table) -> [Facet] in
@@ -107,8 +109,8 @@ extension SchemaSnapshot {
     }
     for column in columnNames + otherNames.filter({ !columnNames.contains($0) }) {
       let object = "\(a.name.sql).\(SQL.quoteIdentifier(column))"
-      let left = a.column(column).map { columnFacets($0, in: a, mine) }
-      let right = b.column(column).map { columnFacets($0, in: b, theirs) }
+      let left = a.column(column).map { Self.columnFacets($0, in: a, mine, snapshot: self) }
+      let right = b.column(column).map { Self.columnFacets($0, in: b, theirs, snapshot: other) }
       switch (left, right) {
       case (let l?, let r?):
         if let d = Self.facetDifference(object: object, l, r, empty: "") { out.append(d) }
@@ -124,12 +126,12 @@ extension SchemaSnapshot {
     }
     out += Self.compare(a.indexes, b.indexes) { i in
       let text =
-        Self.indexSQL(i, on: a.name, partitioned: a.partitionKey != nil).joined(separator: " ")
+        Self.indexSQL(i, on: a.name, partitioned: a.partitionKey != nil).statementText
         + (i.partitionOf.map { " (partition of index \($0.sql))" } ?? "")
       return ("index \(a.name.sibling(i.name).sql)", text)
     }
     out += Self.compare(a.triggers, b.triggers) { t in
-      ("trigger \(SQL.quoteIdentifier(t.name)) on \(a.name.sql)", Self.triggerSQL(t, on: a.name).joined(separator: " "))
+      ("trigger \(SQL.quoteIdentifier(t.name)) on \(a.name.sql)", Self.triggerSQL(t, on: a.name).statementText)
     }
     out += Self.compare(a.statistics, b.statistics) { s in
       let text =
@@ -147,7 +149,8 @@ extension SchemaSnapshot {
     return text
   }
 
-  func columnFacets(_ column: Column, in table: Table, _ dependents: ColumnDependents) -> [Facet] {
+  static func columnFacets(_ column: Column, in table: Table, _ dependents: ColumnDependents, snapshot: SchemaSnapshot) -> [Facet]
+  {
     var facets = [Facet("type", column.type + (column.collation.map { " COLLATE \($0.sql)" } ?? ""))]
     if let notNull = column.notNull {
       var text = "NOT NULL"
@@ -170,7 +173,7 @@ extension SchemaSnapshot {
           "GENERATED \(i.kind == .always ? "ALWAYS" : "BY DEFAULT") AS IDENTITY (SEQUENCE NAME \(i.sequence.sql) \(options))"))
     }
     if let c = column.comment { facets.append(Facet("comment", "comment \(SQL.quoteLiteral(c))")) }
-    for dependent in dependents.of(column.name, in: table.name, snapshot: self) {
+    for dependent in dependents.of(column.name, in: table.name, snapshot: snapshot) {
       facets.append(Facet(dependent.description, dependent.description, isDependent: true))
     }
     return facets
@@ -298,6 +301,15 @@ struct ColumnDependents {
     }
     out += incoming[.init(table: table, column: column)] ?? []
     return Array(Set(out)).sorted { $0.description < $1.description }
+  }
+}
+
+extension Array where Element == String {
+  /// Statements as one line of a message: `CREATE INDEX ...; COMMENT ON INDEX ...`, no final semicolon.
+  fileprivate var statementText: String {
+    var text = joined(separator: " ").replacingNewlines()
+    if text.hasSuffix(";") { text.removeLast() }
+    return text
   }
 }
 

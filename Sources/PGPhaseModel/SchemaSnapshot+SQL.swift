@@ -314,13 +314,7 @@ extension SchemaSnapshot {
   }
 
   static func indexSQL(_ index: Index, on relation: QualifiedName, partitioned: Bool) -> [String] {
-    var text = "CREATE \(index.unique ? "UNIQUE " : "")INDEX \(SQL.quoteIdentifier(index.name)) ON \(partitioned ? "ONLY " : "")"
-    text += "\(relation.sql) USING \(index.method) (\(index.keys.map(\.sql).joined(separator: ", ")))"
-    if !index.include.isEmpty { text += " INCLUDE (\(index.include.map(SQL.quoteIdentifier).joined(separator: ", ")))" }
-    if index.nullsNotDistinct { text += " NULLS NOT DISTINCT" }
-    if !index.options.isEmpty { text += " WITH (\(settingsSQL(index.options)))" }
-    if let predicate = index.predicate { text += " WHERE \(predicate)" }
-    return [text + ";"] + comment("INDEX \(relation.sibling(index.name).sql)", index.comment)
+    [index.createStatement(on: relation, only: partitioned) + ";"] + comment("INDEX \(relation.sibling(index.name).sql)", index.comment)
   }
 
   static func viewSQL(_ view: View) -> [String] {
@@ -450,5 +444,20 @@ extension SchemaSnapshot {
   static func formatNumber(_ value: Double) -> String {
     if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
     return String(value)
+  }
+}
+
+extension SchemaSnapshot.Index {
+  /// `CREATE [UNIQUE] INDEX name ON [ONLY] table USING method (keys) [INCLUDE (...)] [NULLS NOT
+  /// DISTINCT] [WITH (...)] [WHERE ...]`, without a semicolon: for an index read from a server,
+  /// exactly what `pg_get_indexdef` prints. `only` for the index of a partitioned table.
+  public func createStatement(on table: QualifiedName, only: Bool = false) -> String {
+    var text = "CREATE \(unique ? "UNIQUE " : "")INDEX \(SQL.quoteIdentifier(name)) ON \(only ? "ONLY " : "")"
+    text += "\(table.sql) USING \(method) (\(keys.map(\.sql).joined(separator: ", ")))"
+    if !include.isEmpty { text += " INCLUDE (\(include.map(SQL.quoteIdentifier).joined(separator: ", ")))" }
+    if nullsNotDistinct { text += " NULLS NOT DISTINCT" }
+    if !options.isEmpty { text += " WITH (\(SchemaSnapshot.settingsSQL(options)))" }
+    if let predicate { text += " WHERE \(predicate)" }
+    return text
   }
 }
