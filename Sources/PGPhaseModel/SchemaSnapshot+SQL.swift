@@ -314,7 +314,8 @@ extension SchemaSnapshot {
   }
 
   static func indexSQL(_ index: Index, on relation: QualifiedName, partitioned: Bool) -> [String] {
-    [index.createStatement(on: relation, only: partitioned) + ";"] + comment("INDEX \(relation.sibling(index.name).sql)", index.comment)
+    [index.createStatement(on: relation, only: partitioned) + ";"]
+      + comment("INDEX \(relation.sibling(index.name).sql)", index.comment)
   }
 
   static func viewSQL(_ view: View) -> [String] {
