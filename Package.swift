@@ -2,12 +2,16 @@
 import PackageDescription
 
 /// Module map (one job each):
-/// - PGPhaseModel: the value types every stage speaks (intents, plans, steps, locks, diagnostics, SQL quoting).
+/// - PGPhaseModel: the value types every stage speaks (intents, plans and their formats, typed steps, diagnostics, SQL quoting).
 /// - PGPhaseYAML: reads YAML files (via Yams) into located values, with every problem reported at its line and column.
 /// - PGPhaseIntents: reads intent YAML into the model, with located diagnostics.
 /// - PGPhaseConfig: reads `.pgphase.yaml` (lint and rollout settings) into typed values.
 /// - PGPhasePlanner: compiles intents into phased plans and renders them as files. Pure: no I/O.
-/// - PGPhaseLint: finds lock-heavy or unsafe DDL in SQL text and plans, using the real PostgreSQL parser.
+/// - PGPhaseSQL: the one door to libpg_query (parse, scan, split, positions) and the SQL facts built on it
+///   (lock modes, function volatility, type rewrites). Pure: parsing a string is not I/O.
+/// - PGPhaseLint: finds lock-heavy or unsafe DDL in SQL text and plans, from PGPhaseSQL's parse trees. Pure.
+/// - PGPhaseTrace: runs a migration on a scratch database statement by statement and reports the locks
+///   each took and the relations it rewrote (pg_locks, relfilenode), as lint findings.
 /// - PGPhasePostgres: a small libpq layer (connections, queries, errors).
 /// - PGPhaseCatalog: reads a live database's schema into a SchemaSnapshot (the server's own deparsers) and
 ///   normalises expressions on the server.
@@ -40,9 +44,11 @@ let package = Package(
       swiftSettings: swiftSettings),
     .target(name: "PGPhaseIntents", dependencies: ["PGPhaseModel", "PGPhaseYAML"], swiftSettings: swiftSettings),
     .target(name: "PGPhaseConfig", dependencies: ["PGPhaseModel", "PGPhaseYAML", "PGPhaseLint"], swiftSettings: swiftSettings),
-    .target(name: "PGPhasePlanner", dependencies: ["PGPhaseModel"], swiftSettings: swiftSettings),
+    .target(name: "PGPhaseSQL", dependencies: ["PGPhaseModel", "CPgQuery"], swiftSettings: swiftSettings),
+    .target(name: "PGPhasePlanner", dependencies: ["PGPhaseModel", "PGPhaseSQL"], swiftSettings: swiftSettings),
+    .target(name: "PGPhaseLint", dependencies: ["PGPhaseModel", "PGPhaseSQL"], swiftSettings: swiftSettings),
     .target(
-      name: "PGPhaseLint", dependencies: ["PGPhaseModel", "CPgQuery"],
+      name: "PGPhaseTrace", dependencies: ["PGPhaseModel", "PGPhaseSQL", "PGPhaseLint", "PGPhasePostgres"],
       swiftSettings: swiftSettings),
     .target(
       name: "PGPhasePostgres",
@@ -52,13 +58,13 @@ let package = Package(
       name: "PGPhaseCatalog", dependencies: ["PGPhaseModel", "PGPhasePostgres"], swiftSettings: swiftSettings),
     .target(
       name: "PGPhaseExecutor",
-      dependencies: ["PGPhaseModel", "PGPhasePostgres", "CPgQuery", .product(name: "Logging", package: "swift-log")],
+      dependencies: ["PGPhaseModel", "PGPhasePostgres", "PGPhaseSQL", .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "pgphase",
       dependencies: [
-        "PGPhaseModel", "PGPhaseIntents", "PGPhaseConfig", "PGPhasePlanner", "PGPhaseLint", "PGPhasePostgres",
-        "PGPhaseExecutor", "PGPhaseCatalog",
+        "PGPhaseModel", "PGPhaseIntents", "PGPhaseConfig", "PGPhasePlanner", "PGPhaseLint", "PGPhaseTrace",
+        "PGPhasePostgres", "PGPhaseExecutor", "PGPhaseCatalog",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -73,12 +79,22 @@ let package = Package(
       swiftSettings: swiftSettings),
     .testTarget(name: "PGPhaseConfigTests", dependencies: ["PGPhaseConfig", "PGPhaseLint"], swiftSettings: swiftSettings),
     .testTarget(
-      name: "PGPhasePlannerTests", dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhaseLint", "CPgQuery"],
+      name: "PGPhasePlannerTests", dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhaseLint", "PGPhaseSQL"],
       swiftSettings: swiftSettings),
     .testTarget(
-      name: "PGPhaseLintTests", dependencies: ["PGPhaseLint", "PGPhasePlanner", "PGPhaseIntents"], swiftSettings: swiftSettings),
+      name: "PGPhaseLintTests", dependencies: ["PGPhaseLint", "PGPhaseSQL", "PGPhasePlanner", "PGPhaseIntents"],
+      swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhaseSQLTests", dependencies: ["PGPhaseSQL", "PGPhaseTestSupport"], exclude: ["gen_builtin_functions.py"],
+      swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhaseTraceTests", dependencies: ["PGPhaseTrace", "PGPhaseLint", "PGPhaseSQL", "PGPhaseTestSupport"],
+      swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "pgphase-sql-bench", dependencies: ["PGPhaseSQL"], path: "bench/sql", swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseExecutorTests", dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseTestSupport"],
+      exclude: ["Fixtures"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseSchemaTests",

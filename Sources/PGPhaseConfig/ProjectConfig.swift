@@ -27,6 +27,7 @@ public struct ProjectConfig: Equatable, Sendable {
       .int("pg_version", \.pgVersion, in: 9...30),
       .strings("exclude", \.exclude),
       .bool("transactional_files", \.transactionalFiles),
+      .strings("no_transaction_files", \.noTransactionFiles),
     ]
   }
 

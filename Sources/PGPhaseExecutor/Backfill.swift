@@ -1,8 +1,8 @@
 import Foundation
 import PGPhaseModel
-public import PGPhasePostgres
+package import PGPhasePostgres
 
-extension Executor {
+extension StepRunner {
   // MARK: - Backfills
 
   /// Runs a backfill in short batches, each its own transaction that updates the pending rows of
@@ -14,7 +14,7 @@ extension Executor {
   /// the table's size at the start. All key comparisons happen in SQL with the index's collation.
   /// A rerun resumes after the checkpoint; `pending` keeps every batch idempotent anyway.
   /// - Returns: rows updated by this run.
-  func runBackfill(_ spec: BackfillSpec, step: Step, of lp: LoadedPlan, on c: Connection) throws -> Int {
+  func runBackfill(_ spec: BackfillSpec, step: Step, of lp: LoadedPlan) throws -> Int {
     var run = try BackfillRun(spec: spec, step: step, plan: lp, options: options.backfill, connection: c)
     let progress = makeProgress(label: "\(lp.plan.intent) \(step.id)")
     let log = try BatchLog(path: options.backfill.batchLogPath)
@@ -40,7 +40,7 @@ extension Executor {
       // A batch is one short transaction, so a serialization failure is as safe to retry as a
       // lock timeout or deadlock.
       let retryable = { (e: PostgresError) in RetryPolicy.isRetryable(e) || e.isSerializationFailure }
-      try withLockRetries(step, of: lp, on: c, label: "batch ", retryable: retryable) { outcome = try run.runBatch() }
+      try withLockRetries(step, of: lp, label: "batch ", retryable: retryable) { outcome = try run.runBatch() }
       guard let outcome else { break }
       updated += outcome.updated
       log.write(outcome)
@@ -72,6 +72,7 @@ public struct BackfillOptions: Sendable, Equatable {
   /// is appended to this file, for benchmarks.
   public var batchLogPath: String?
 
+  /// The defaults of `apply` and `advance`: 100 ms batches, no pause, at most 200,000 rows.
   public init(batchTarget: Double = 0.1, batchPause: Double = 0, maxBatchSize: Int = 200_000, batchLogPath: String? = nil) {
     self.batchTarget = batchTarget
     self.batchPause = batchPause
@@ -147,8 +148,8 @@ struct BackfillRun {
   var finished = false
   /// Rows (keyset) or blocks (ctid) per batch.
   var size: Int64
-  /// Seconds per row or block, smoothed over batches.
-  var costPerUnit: Double?
+  /// Sizes the batches from their timings.
+  var sizer: BatchSizer
   var scanned: Int64 = 0
   var scannedThisRun: Int64 = 0
   var batchesThisRun = 0
@@ -178,10 +179,7 @@ struct BackfillRun {
       """, [table])
     if key == nil, try stats.first?.bool("has_children") == true {
       // ctid ranges are per physical table: the parent's block range says nothing of its children.
-      throw PostgresError(
-        message:
-          "cannot batch the backfill of \(table): it has partitions or child tables and no primary key or unique NOT NULL index to walk; add one, or run the step's SQL by hand",
-        statement: step.sql.first)
+      throw StepRefusal.backfillNeedsKey(table: table)
     }
     let tuples = try stats.first?.double("tuples") ?? -1
     let pages = Int64(try stats.first?.int("pages") ?? 0)
@@ -227,6 +225,8 @@ struct BackfillRun {
       estimated = checkpoint.endBlock
       if (checkpoint.nextBlock ?? 0) >= (checkpoint.endBlock ?? 0) { finished = true }
     }
+    let limit = key == nil ? Double(options.maxBatchSize) / rowsPerBlock : Double(options.maxBatchSize)
+    sizer = BatchSizer(target: options.batchTarget, limit: limit)
   }
 
   /// `$from::type, $from+1::type, ...` for the key's columns.
@@ -374,24 +374,44 @@ struct BackfillRun {
         WHERE intent = $5 AND step_id = $6
         """, [next.json, String(updated), String(rows), total.map { String($0) }, plan.plan.intent, step.id])
       guard journal.affectedRows == 1 else {
-        throw PostgresError(message: "the journal has no row for \(plan.plan.intent) \(step.id)", statement: sql)
+        throw StepRefusal.journalRowMissing(intent: plan.plan.intent, step: step.id)
       }
       return updated
     }
     return (updated, Date().timeIntervalSince(start))
   }
 
-  /// Sizes the next batch from the smoothed cost per unit so it takes about `batchTarget`,
-  /// growing at most 1.5× per batch (a sudden slow-down shrinks it at once).
+  /// Sizes the next batch after one of `units` took `seconds` (see `BatchSizer`).
   private mutating func adapt(units: Int64, seconds: Double) {
-    guard units > 0 else { return }
+    size = sizer.next(after: units, took: seconds, size: size)
+  }
+}
+
+/// Sizes backfill batches so each takes about `target` seconds: from the cost per unit (row or
+/// block) of the batches so far, smoothed (a slower batch counts at once, a faster one only in
+/// part), growing at most 1.5x per batch, never above `limit` units nor below one.
+package struct BatchSizer: Equatable, Sendable {
+  /// Seconds a batch should take.
+  package var target: Double
+  /// Units a batch never exceeds.
+  package var limit: Double
+  /// Seconds per unit, smoothed; nil before the first batch.
+  package private(set) var costPerUnit: Double?
+
+  package init(target: Double, limit: Double) {
+    self.target = target
+    self.limit = limit
+  }
+
+  /// The size of the next batch after one of `units` took `seconds` at `size`.
+  package mutating func next(after units: Int64, took seconds: Double, size: Int64) -> Int64 {
+    guard units > 0 else { return size }
     let observed = seconds / Double(units)
     let cost = costPerUnit.map { observed > $0 ? observed : 0.7 * $0 + 0.3 * observed } ?? observed
     costPerUnit = cost
-    let ideal = options.batchTarget / max(cost, 1e-9)
-    let limit = key == nil ? Double(options.maxBatchSize) / rowsPerBlock : Double(options.maxBatchSize)
+    let ideal = target / max(cost, 1e-9)
     let grown = min(ideal, Double(size) * 1.5, limit)
-    size = max(1, Int64(grown.rounded(.down)))
+    return max(1, Int64(grown.rounded(.down)))
   }
 }
 
@@ -406,10 +426,10 @@ final class BatchLog {
     }
     if !FileManager.default.fileExists(atPath: path) {
       guard FileManager.default.createFile(atPath: path, contents: nil) else {
-        throw ExecutorError.usage("cannot create the batch log \(path)")
+        throw ExecutorError.cannotWrite(path: path)
       }
     }
-    guard let h = FileHandle(forWritingAtPath: path) else { throw ExecutorError.usage("cannot open the batch log \(path)") }
+    guard let h = FileHandle(forWritingAtPath: path) else { throw ExecutorError.cannotWrite(path: path) }
     h.seekToEndOfFile()
     handle = h
   }
@@ -450,16 +470,16 @@ extension Journal {
 }
 
 /// Backfill progress of one step as the journal records it.
-public struct BackfillProgress: Sendable, Equatable {
-  public var rowsDone: Int64
-  public var rowsScanned: Int64
-  public var rowsEstimated: Int64?
-  public var batches: Int
+package struct BackfillProgress: Sendable, Equatable {
+  package var rowsDone: Int64
+  package var rowsScanned: Int64
+  package var rowsEstimated: Int64?
+  package var batches: Int
   /// The checkpoint JSON, nil before the first batch.
-  public var checkpoint: String?
+  package var checkpoint: String?
 
   /// Progress of every backfill step of `intent` that ran at least one batch, keyed by step id.
-  public static func read(intent: String, on c: Connection) throws -> [String: BackfillProgress] {
+  package static func read(intent: String, on c: Connection) throws -> [String: BackfillProgress] {
     let result = try c.execute(
       """
       SELECT step_id, rows_done, rows_scanned, rows_estimated, batches, checkpoint::text AS checkpoint

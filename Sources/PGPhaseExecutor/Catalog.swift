@@ -1,20 +1,20 @@
-public import PGPhaseModel
-public import PGPhasePostgres
+package import PGPhaseModel
+package import PGPhasePostgres
 
 /// Reads the live catalog through one connection. Every read is a plain SELECT with names passed
 /// as parameters; names without a schema resolve through the session's `search_path`, exactly as
 /// the statements of a plan would.
 ///
 /// Not `Sendable`: it uses its connection, which belongs to one task at a time.
-public struct Catalog {
-  public let connection: Connection
+package struct Catalog {
+  package let connection: Connection
 
-  public init(_ connection: Connection) { self.connection = connection }
+  package init(_ connection: Connection) { self.connection = connection }
 
   // MARK: - Relations
 
   /// A relation's `pg_class.relkind` as a readable value.
-  public enum RelationKind: String, Sendable, Equatable {
+  package enum RelationKind: String, Sendable, Equatable {
     case table = "r"
     case partitionedTable = "p"
     case view = "v"
@@ -26,52 +26,55 @@ public struct Catalog {
     case compositeType = "c"
     case toastTable = "t"
 
-    public var isTable: Bool { self == .table || self == .partitionedTable }
-    public var isView: Bool { self == .view || self == .materializedView }
-    public var isIndex: Bool { self == .index || self == .partitionedIndex }
+    package var isTable: Bool { self == .table || self == .partitionedTable }
+    package var isView: Bool { self == .view || self == .materializedView }
+    package var isIndex: Bool { self == .index || self == .partitionedIndex }
 
-    /// For messages: "a table", "a view", ...
-    public var article: String {
+    /// For messages: "table", "view", ...
+    package var noun: String {
       switch self {
-      case .table: "a table"
-      case .partitionedTable: "a partitioned table"
-      case .view: "a view"
-      case .materializedView: "a materialized view"
-      case .index: "an index"
-      case .partitionedIndex: "a partitioned index"
-      case .sequence: "a sequence"
-      case .foreignTable: "a foreign table"
-      case .compositeType: "a composite type"
-      case .toastTable: "a TOAST table"
+      case .table: "table"
+      case .partitionedTable: "partitioned table"
+      case .view: "view"
+      case .materializedView: "materialized view"
+      case .index: "index"
+      case .partitionedIndex: "partitioned index"
+      case .sequence: "sequence"
+      case .foreignTable: "foreign table"
+      case .compositeType: "composite type"
+      case .toastTable: "TOAST table"
       }
     }
+
+    /// For messages: "a table", "an index", ...
+    package var article: String { (self == .index ? "an " : "a ") + noun }
   }
 
   /// The kind of the relation `name` resolves to, or nil when there is none.
-  public func relationKind(_ name: QualifiedName) throws -> RelationKind? {
+  package func relationKind(_ name: QualifiedName) throws -> RelationKind? {
     let result = try connection.execute("SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)", [name.sql])
     return result.scalar.flatMap(RelationKind.init(rawValue:))
   }
 
   // MARK: - Columns
 
-  public struct ColumnInfo: Sendable, Equatable {
-    public var name: String
+  package struct ColumnInfo: Sendable, Equatable {
+    package var name: String
     /// `format_type(atttypid, atttypmod)`, e.g. `character varying(20)`.
-    public var type: String
-    public var typeOID: UInt32
-    public var notNull: Bool
+    package var type: String
+    package var typeOID: UInt32
+    package var notNull: Bool
     /// `pg_get_expr(adbin, adrelid)` of a default (not of a generated column); nil when none.
-    public var defaultExpression: String?
+    package var defaultExpression: String?
     /// The generation expression of a `GENERATED ALWAYS AS (...) STORED` column.
-    public var generatedExpression: String?
+    package var generatedExpression: String?
     /// `a` (always) or `d` (by default) for an identity column.
-    public var identity: String?
+    package var identity: String?
   }
 
   /// A live (not dropped, not system) column of a relation; nil when the relation or the column
   /// does not exist.
-  public func column(_ column: String, of table: QualifiedName) throws -> ColumnInfo? {
+  package func column(_ column: String, of table: QualifiedName) throws -> ColumnInfo? {
     let result = try connection.execute(
       """
       SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::int8 AS typeoid,
@@ -95,7 +98,7 @@ public struct Catalog {
   /// constraints (also other tables' foreign keys to it), views, triggers with a column list,
   /// owned sequences, statistics objects; as `pg_describe_object` words them, sorted. The
   /// column's default is left out (it is the column's own).
-  public func dependents(of column: String, in table: QualifiedName) throws -> [String] {
+  package func dependents(of column: String, in table: QualifiedName) throws -> [String] {
     let result = try connection.execute(
       """
       SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS what
@@ -118,8 +121,9 @@ public struct Catalog {
   /// modifier, and `format_type` renders those exactly as it renders a column's type.
   /// `serial`, `bigserial` and `smallserial` (not real types) become the integer type they make.
   ///
-  /// - Throws: `PostgresError` (e.g. 42704 undefined_object) when the server does not know the type.
-  public func canonicalType(_ written: String) throws -> String {
+  /// - Throws: `PostgresError` (e.g. 42704 undefined_object) when the server does not know the type,
+  ///   `NotASingleType` when the text names several (`int, text`).
+  package func canonicalType(_ written: String) throws -> String {
     let trimmed = written.trimmingWhitespace()
     let serials = [
       "serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",
@@ -127,9 +131,7 @@ public struct Catalog {
     ]
     let spelled = serials[trimmed.lowercased()] ?? trimmed
     let described = try connection.describe("SELECT NULL::\(spelled) AS t")
-    guard described.count == 1 else {
-      throw PostgresError(message: "not a single type: \(written)", statement: "SELECT NULL::\(spelled)")
-    }
+    guard described.count == 1 else { throw NotASingleType(written: written) }
     let type = described[0]
     // A domain's value is described as its base type in some paths; to_regtype keeps the domain.
     // Domains take no modifier, so when the two disagree the named type with no modifier is right.
@@ -142,17 +144,23 @@ public struct Catalog {
     return result.scalar ?? spelled
   }
 
-  // MARK: - Constraints, triggers, functions
-
-  public struct ConstraintInfo: Sendable, Equatable {
-    public var name: String
-    /// `pg_constraint.contype`: c check, f foreign key, p primary key, u unique, x exclusion, t trigger.
-    public var type: String
-    public var validated: Bool
-    public var definition: String
+  /// Type text that the server reads as more than one type: not a column type.
+  package struct NotASingleType: Error, Sendable, Equatable, CustomStringConvertible {
+    package var written: String
+    package var description: String { "not a single type: \(written)" }
   }
 
-  public func constraint(_ name: String, on table: QualifiedName) throws -> ConstraintInfo? {
+  // MARK: - Constraints, triggers, functions
+
+  package struct ConstraintInfo: Sendable, Equatable {
+    package var name: String
+    /// `pg_constraint.contype`: c check, f foreign key, p primary key, u unique, x exclusion, t trigger.
+    package var type: String
+    package var validated: Bool
+    package var definition: String
+  }
+
+  package func constraint(_ name: String, on table: QualifiedName) throws -> ConstraintInfo? {
     let result = try connection.execute(
       """
       SELECT conname, contype::text AS type, convalidated, pg_get_constraintdef(oid) AS def
@@ -164,15 +172,15 @@ public struct Catalog {
       definition: row["def"] ?? "")
   }
 
-  public struct TriggerInfo: Sendable, Equatable {
-    public var name: String
+  package struct TriggerInfo: Sendable, Equatable {
+    package var name: String
     /// `pg_trigger.tgenabled`: O (origin, the default), D disabled, R replica, A always.
-    public var enabled: String
-    public var isEnabled: Bool { enabled != "D" }
+    package var enabled: String
+    package var isEnabled: Bool { enabled != "D" }
   }
 
   /// A user trigger (not an internal one, such as a foreign key's) on a table.
-  public func trigger(_ name: String, on table: QualifiedName) throws -> TriggerInfo? {
+  package func trigger(_ name: String, on table: QualifiedName) throws -> TriggerInfo? {
     let result = try connection.execute(
       """
       SELECT tgname, tgenabled::text AS enabled FROM pg_trigger
@@ -184,7 +192,7 @@ public struct Catalog {
 
   /// How many functions (overloads) have this name in its schema; with no schema, in
   /// `current_schema()`, where an unqualified CREATE FUNCTION puts it.
-  public func functionCount(_ name: QualifiedName) throws -> Int {
+  package func functionCount(_ name: QualifiedName) throws -> Int {
     let result = try connection.execute(
       """
       SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -195,26 +203,26 @@ public struct Catalog {
 
   // MARK: - Indexes
 
-  public struct IndexState: Sendable, Equatable {
+  package struct IndexState: Sendable, Equatable {
     /// The index as `regclass` prints it (qualified when not on the search_path).
-    public var name: String
+    package var name: String
     /// Its table, as `regclass` prints it.
-    public var table: String
-    public var tableOID: UInt32
+    package var table: String
+    package var tableOID: UInt32
     /// `indisvalid`: usable by queries. False after a failed or interrupted concurrent build.
-    public var valid: Bool
+    package var valid: Bool
     /// `indisready`: maintained by writes.
-    public var ready: Bool
-    public var unique: Bool
+    package var ready: Bool
+    package var unique: Bool
     /// `pg_get_indexdef`, e.g. `CREATE UNIQUE INDEX i ON public.t USING btree (email)`.
-    public var definition: String
+    package var definition: String
 
     /// Valid and ready: what a finished build leaves.
-    public var isUsable: Bool { valid && ready }
+    package var isUsable: Bool { valid && ready }
   }
 
   /// The state of an index, or nil when `name` is not an index.
-  public func indexState(name: QualifiedName) throws -> IndexState? {
+  package func indexState(name: QualifiedName) throws -> IndexState? {
     let result = try connection.execute(
       """
       SELECT i.indexrelid::regclass::text AS name, i.indrelid::regclass::text AS tbl, i.indrelid::int8 AS tbloid,
@@ -229,25 +237,25 @@ public struct Catalog {
   }
 
   /// A `CREATE INDEX [CONCURRENTLY]` or `REINDEX` in progress, from `pg_stat_progress_create_index`.
-  public struct IndexBuildProgress: Sendable, Equatable {
+  package struct IndexBuildProgress: Sendable, Equatable {
     /// The backend running the build (it may belong to a killed client: the server goes on).
-    public var pid: Int32
-    public var command: String
+    package var pid: Int32
+    package var command: String
     /// e.g. `waiting for writers before build`, `building index: scanning table`.
-    public var phase: String
-    public var lockersTotal: Int?
-    public var lockersDone: Int?
+    package var phase: String
+    package var lockersTotal: Int?
+    package var lockersDone: Int?
     /// The session the build is waiting for, when it waits: show it to the operator.
-    public var currentLockerPID: Int32?
-    public var blocksTotal: Int?
-    public var blocksDone: Int?
-    public var tuplesTotal: Int?
-    public var tuplesDone: Int?
+    package var currentLockerPID: Int32?
+    package var blocksTotal: Int?
+    package var blocksDone: Int?
+    package var tuplesTotal: Int?
+    package var tuplesDone: Int?
     /// The builder's `application_name`, e.g. `pgphase apply host:1234`.
-    public var applicationName: String?
+    package var applicationName: String?
 
     /// blocks_done / blocks_total, else tuples_done / tuples_total, in 0...1, when known.
-    public var fractionDone: Double? {
+    package var fractionDone: Double? {
       if let total = blocksTotal, total > 0, let done = blocksDone { return min(1, Double(done) / Double(total)) }
       if let total = tuplesTotal, total > 0, let done = tuplesDone { return min(1, Double(done) / Double(total)) }
       return nil
@@ -256,7 +264,7 @@ public struct Catalog {
 
   /// The build of the index `indexName`, when one runs (joined on `index_relid`). Needs the
   /// index's catalog row, which a concurrent build commits in its first transaction.
-  public func runningIndexBuild(indexName: QualifiedName) throws -> IndexBuildProgress? {
+  package func runningIndexBuild(indexName: QualifiedName) throws -> IndexBuildProgress? {
     let result = try connection.execute(
       """
       SELECT p.pid, p.command, p.phase, p.lockers_total, p.lockers_done, p.current_locker_pid,
@@ -279,21 +287,21 @@ public struct Catalog {
   // MARK: - Sessions
 
   /// A session that blocks another, from `pg_blocking_pids` and `pg_stat_activity`.
-  public struct BlockingSession: Sendable, Equatable {
-    public var pid: Int32
+  package struct BlockingSession: Sendable, Equatable {
+    package var pid: Int32
     /// `active`, `idle in transaction`, ...; nil when not visible to this role.
-    public var state: String?
+    package var state: String?
     /// Its current or last statement.
-    public var query: String?
+    package var query: String?
     /// Seconds since its transaction began; nil when it has none.
-    public var transactionAgeSeconds: Double?
-    public var applicationName: String?
-    public var user: String?
-    public var clientAddress: String?
+    package var transactionAgeSeconds: Double?
+    package var applicationName: String?
+    package var user: String?
+    package var clientAddress: String?
   }
 
   /// The sessions `pid` waits for, with what they are doing.
-  public func blockingPIDs(of pid: Int32) throws -> [BlockingSession] {
+  package func blockingPIDs(of pid: Int32) throws -> [BlockingSession] {
     let result = try connection.execute(
       """
       SELECT b.pid, a.state, a.query, extract(epoch FROM now() - a.xact_start)::float8 AS xact_age,

@@ -4,6 +4,7 @@ public import PGPhasePostgres
 
 /// What an app release was built with: the intents of its plans folder and what it needs of each.
 public struct ReleaseManifest: Sendable, Equatable {
+  /// What an app needs of one intent to start.
   public enum Need: String, Sendable {
     /// Expand and backfill done: the default, since an app usually reads what backfill writes.
     case backfill
@@ -29,6 +30,7 @@ public struct ReleaseManifest: Sendable, Equatable {
     release = name ?? "r-" + fnv1a64Hex(Data(fingerprint.utf8))
   }
 
+  /// Same release and the same needs per intent (the tuples are not Equatable).
   public static func == (a: ReleaseManifest, b: ReleaseManifest) -> Bool {
     a.release == b.release && a.intents.map { "\($0.id):\($0.need.rawValue)" } == b.intents.map { "\($0.id):\($0.need.rawValue)" }
   }
@@ -48,13 +50,18 @@ public struct ReleaseManifest: Sendable, Equatable {
 
 /// One finding of the compatibility check.
 public struct CompatibilityFinding: Sendable, Equatable, Codable {
+  /// The intent concerned.
   public var intent: String
+  /// The phase concerned.
   public var phase: Phase
   /// Whether it makes the database incompatible with the release (else it is a note).
   public var blocking: Bool
+  /// What is wrong, for the app's start-up log.
   public var problem: String
+  /// The command that fixes it, when there is one.
   public var fix: String?
 
+  /// A finding as `pgphase.check_compatible` returns it.
   public init(intent: String, phase: Phase, blocking: Bool, problem: String, fix: String?) {
     self.intent = intent
     self.phase = phase
@@ -66,8 +73,11 @@ public struct CompatibilityFinding: Sendable, Equatable, Codable {
 
 /// The answer of `pgphase check`: compatible when no finding blocks.
 public struct CompatibilityReport: Sendable, Equatable, Codable {
+  /// The release checked, as named in check-ins.
   public var release: String
+  /// Every finding, blocking or not.
   public var findings: [CompatibilityFinding]
+  /// Whether the app may start: no finding blocks.
   public var compatible: Bool { !findings.contains { $0.blocking } }
 
   /// One line per finding, blocking ones first, and a verdict.
@@ -87,17 +97,20 @@ public struct CompatibilityReport: Sendable, Equatable, Codable {
 
   enum CodingKeys: String, CodingKey { case release, findings, compatible }
 
+  /// A report of `findings` for `release`.
   public init(release: String, findings: [CompatibilityFinding]) {
     self.release = release
     self.findings = findings
   }
 
+  /// Reads the JSON `encode(to:)` writes (`compatible` is derived).
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     release = try c.decode(String.self, forKey: .release)
     findings = try c.decode([CompatibilityFinding].self, forKey: .findings)
   }
 
+  /// Writes `compatible` too, for callers that only read that.
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(release, forKey: .release)

@@ -1,26 +1,26 @@
 import Foundation
-public import PGPhaseModel
+package import PGPhaseModel
 import PGPhasePostgres
 
 /// One sample of `pg_stat_progress_create_index` for a build, with the session it waits for.
-public struct IndexBuildSample: Sendable, Equatable {
-  public var progress: Catalog.IndexBuildProgress
+package struct IndexBuildSample: Sendable, Equatable {
+  package var progress: Catalog.IndexBuildProgress
   /// The session named by `current_locker_pid`, when the build waits for one.
-  public var locker: LockerSession?
+  package var locker: LockerSession?
 
   /// `pg_stat_activity` of the session a build waits for.
-  public struct LockerSession: Sendable, Equatable {
-    public var pid: Int32
+  package struct LockerSession: Sendable, Equatable {
+    package var pid: Int32
     /// e.g. `idle in transaction`; nil when not visible to this role.
-    public var state: String?
+    package var state: String?
     /// Seconds since its transaction began; nil when it has none.
-    public var transactionAgeSeconds: Double?
-    public var query: String?
-    public var applicationName: String?
+    package var transactionAgeSeconds: Double?
+    package var query: String?
+    package var applicationName: String?
   }
 
   /// The progress line's detail: phase, then who the build waits for.
-  public var detail: String {
+  package var detail: String {
     var text = progress.phase
     if let tuples = progress.tuplesTotal, tuples > 0, let done = progress.tuplesDone, progress.blocksTotal ?? 0 > 0 {
       text += ", tuples \(done)/\(tuples)"
@@ -42,7 +42,7 @@ public struct IndexBuildSample: Sendable, Equatable {
 
 extension Catalog {
   /// The create-index progress of backend `pid` (a build this runner started), with its locker.
-  public func indexBuildSample(pid: Int32) throws -> IndexBuildSample? {
+  package func indexBuildSample(pid: Int32) throws -> IndexBuildSample? {
     let result = try connection.execute(
       """
       SELECT p.pid, p.command, p.phase, p.lockers_total, p.lockers_done, p.current_locker_pid,
@@ -73,7 +73,7 @@ extension Catalog {
 
   /// Invalid leftovers of `REINDEX CONCURRENTLY` of `index`: `<name>_ccnew[N]` and `<name>_ccold[N]`
   /// in the index's schema, as `regclass` text.
-  public func reindexLeftovers(of index: QualifiedName) throws -> [String] {
+  package func reindexLeftovers(of index: QualifiedName) throws -> [String] {
     let result = try connection.execute(
       """
       SELECT c.oid::regclass::text FROM pg_index i

@@ -1,6 +1,6 @@
 import Foundation
-public import PGPhaseModel
-public import PGPhasePostgres
+package import PGPhaseModel
+package import PGPhasePostgres
 
 /// The state of one step as the journal records it.
 public enum StepState: String, Sendable, Codable, CaseIterable {
@@ -8,31 +8,34 @@ public enum StepState: String, Sendable, Codable, CaseIterable {
 }
 
 /// One row of `pgphase.steps`.
-public struct JournalStep: Sendable, Equatable {
-  public var intent: String
-  public var stepID: String
-  public var phase: Phase
-  public var state: StepState
-  public var attempts: Int
+package struct JournalStep: Sendable, Equatable {
+  package var intent: String
+  package var stepID: String
+  package var phase: Phase
+  package var state: StepState
+  package var attempts: Int
   /// The statements the step ran, to detect a plan edited after the step ran.
-  public var statements: [String]
-  public var startedAt: String?
-  public var finishedAt: String?
+  package var statements: [String]
+  package var startedAt: String?
+  package var finishedAt: String?
   /// Seconds since `started_at`, computed by the server.
-  public var ageSeconds: Double?
-  public var runner: String?
-  public var backendPID: Int32?
-  public var errorSQLState: String?
-  public var errorMessage: String?
-  public var errorDetail: String?
-  public var errorStatement: String?
+  package var ageSeconds: Double?
+  package var runner: String?
+  package var backendPID: Int32?
+  package var errorSQLState: String?
+  package var errorMessage: String?
+  package var errorDetail: String?
+  package var errorStatement: String?
 }
 
 /// One row of `pgphase.intents`.
-public struct JournalIntent: Sendable, Equatable {
-  public var intent: String
-  public var planHash: String
-  public var firstAppliedAt: String?
+package struct JournalIntent: Sendable, Equatable {
+  package var intent: String
+  /// The hash of the plan last applied, computed in `planFormat`.
+  package var planHash: String
+  /// The format of the plan stored (1 when a pgphase before typed steps applied it).
+  package var planFormat: Int
+  package var firstAppliedAt: String?
 }
 
 /// The executor's journal: schema `pgphase` in the target database.
@@ -48,7 +51,7 @@ public struct JournalIntent: Sendable, Equatable {
 ///
 /// A transactional step's row is written in the same transaction as its DDL. A non-transactional
 /// step is recorded `running` (committed) before it runs and `done` after its postconditions hold.
-public enum Journal {
+package enum Journal {
   /// Migrations of the journal schema, in order; index + 1 is the version. Each feature keeps
   /// its migration next to its code.
   static let migrations: [String] = [coreMigration, backfillMigration, rolloutMigration]
@@ -82,10 +85,10 @@ public enum Journal {
     );
     """
 
-  public static var currentVersion: Int { migrations.count }
+  package static var currentVersion: Int { migrations.count }
 
   /// Creates or upgrades the journal. Call while holding the runner lock.
-  public static func ensure(on connection: Connection) throws {
+  package static func ensure(on connection: Connection) throws {
     let present = try connection.execute("SELECT to_regclass('pgphase.schema_version') IS NOT NULL").scalarBool() ?? false
     if !present {
       try connection.executeScript(
@@ -110,20 +113,25 @@ public enum Journal {
   }
 
   /// Whether the journal exists at all (read-only callers such as `status` use this).
-  public static func exists(on connection: Connection) throws -> Bool {
+  package static func exists(on connection: Connection) throws -> Bool {
     try connection.execute("SELECT to_regclass('pgphase.steps') IS NOT NULL").scalarBool() ?? false
   }
 
-  public static func intent(_ id: String, on connection: Connection) throws -> JournalIntent? {
+  package static func intent(_ id: String, on connection: Connection) throws -> JournalIntent? {
     let result = try connection.execute(
-      "SELECT intent, plan_hash, first_applied_at::text AS first FROM pgphase.intents WHERE intent = $1", [id])
-    return result.first.map {
-      JournalIntent(intent: $0["intent"] ?? id, planHash: $0["plan_hash"] ?? "", firstAppliedAt: $0["first"])
+      """
+      SELECT intent, plan_hash, (plan ->> 'format')::int AS format, first_applied_at::text AS first
+      FROM pgphase.intents WHERE intent = $1
+      """, [id])
+    return try result.first.map {
+      JournalIntent(
+        intent: $0["intent"] ?? id, planHash: $0["plan_hash"] ?? "", planFormat: try $0.int("format") ?? 1,
+        firstAppliedAt: $0["first"])
     }
   }
 
   /// Steps of `intent` (every intent when nil), keyed by step id.
-  public static func steps(intent: String?, on connection: Connection) throws -> [String: [String: JournalStep]] {
+  package static func steps(intent: String?, on connection: Connection) throws -> [String: [String: JournalStep]] {
     let result = try connection.execute(
       """
       SELECT intent, step_id, phase, state, attempts, statements, started_at::text AS started_at,
@@ -152,34 +160,6 @@ public enum Journal {
       INSERT INTO pgphase.intents (intent, plan_hash, plan) VALUES ($1, $2, $3::jsonb)
       ON CONFLICT (intent) DO UPDATE SET plan_hash = excluded.plan_hash, plan = excluded.plan, updated_at = now()
       """, [loaded.plan.intent, loaded.hash, loaded.canonicalJSON])
-  }
-
-  /// Upserts a step row with `state`; `attempts` grows by one when `countAttempt`.
-  /// Runs on whatever transaction the connection is in.
-  static func record(
-    _ step: Step, position: Int, intent: String, state: StepState, countAttempt: Bool, starting: Bool,
-    finishing: Bool, runner: String, error: PostgresError? = nil, on connection: Connection
-  ) throws {
-    let attempts = countAttempt ? "1" : "0"
-    try connection.execute(
-      """
-      INSERT INTO pgphase.steps AS s (intent, step_id, phase, position, statements, state, attempts, started_at,
-        finished_at, runner, backend_pid, error_sqlstate, error_message, error_detail, error_statement)
-      VALUES ($1, $2, $3, $4::int, $5::text[], $6, $7::int, CASE WHEN $8::bool THEN clock_timestamp() END,
-        CASE WHEN $9::bool THEN clock_timestamp() END, $10, pg_backend_pid(), $11, $12, $13, $14)
-      ON CONFLICT (intent, step_id) DO UPDATE SET
-        phase = excluded.phase, position = excluded.position, statements = excluded.statements,
-        state = excluded.state, attempts = s.attempts + excluded.attempts,
-        started_at = CASE WHEN $8::bool THEN excluded.started_at ELSE s.started_at END,
-        finished_at = excluded.finished_at, runner = excluded.runner, backend_pid = excluded.backend_pid,
-        error_sqlstate = excluded.error_sqlstate, error_message = excluded.error_message,
-        error_detail = excluded.error_detail, error_statement = excluded.error_statement
-      """,
-      [
-        intent, step.id, step.phase.rawValue, String(position), textArrayLiteral(step.sql), state.rawValue, attempts,
-        starting ? "true" : "false", finishing ? "true" : "false", runner, error?.sqlState, error?.message,
-        error?.detail, error?.statement,
-      ])
   }
 }
 

@@ -8,21 +8,31 @@ public import PGPhaseModel
 /// One webhook event about a phase. `text` is what Slack's incoming webhooks show; the other
 /// fields are for machines (Slack ignores them).
 public struct PhaseEvent: Sendable, Codable, Equatable {
+  /// Which moment of the phase.
   public enum Kind: String, Sendable, Codable {
     case started = "phase_started"
     case finished = "phase_finished"
     case failed = "phase_failed"
   }
 
+  /// The one line Slack shows.
   public var text: String
+  /// Which moment of the phase.
   public var event: Kind
+  /// The phase.
   public var phase: Phase
+  /// The intents of the phase group.
   public var intents: [String]
+  /// The database's name, when known.
   public var database: String?
+  /// `pgphase <command> <host>:<pid>`.
   public var runner: String
+  /// Seconds the phase took (finished or failed).
   public var durationSeconds: Double?
+  /// What failed, for a failed phase.
   public var error: String?
 
+  /// An event; `text` is composed from the other fields.
   public init(
     kind: Kind, phase: Phase, intents: [String], database: String?, runner: String, seconds: Double?, error: String?
   ) {

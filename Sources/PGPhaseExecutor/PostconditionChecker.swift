@@ -1,29 +1,71 @@
 import Foundation
-public import PGPhaseModel
-public import PGPhasePostgres
+package import PGPhaseModel
+package import PGPhasePostgres
 
-/// Whether a postcondition holds in the live catalog.
+/// Whether a postcondition (or precondition) holds in the live catalog.
 public enum PostconditionResult: Sendable, Equatable, CustomStringConvertible {
   case holds
-  /// `reason` says exactly what differs, e.g.
-  /// `column public.incidents.severity has type integer, expected text`.
-  case violated(reason: String)
+  case violated(Violation)
 
+  /// What differs, for people (`reason`) and machines (`problem`).
+  public struct Violation: Sendable, Equatable, Codable {
+    /// What kind of difference it is.
+    public enum Problem: String, Sendable, Codable, CaseIterable {
+      /// The object (table, column, index, constraint, trigger, function) does not exist.
+      case missing
+      /// An object the step removed exists again (or still).
+      case present
+      /// The object exists but is another kind of relation (a view where a table belongs).
+      case wrongKind = "wrong_kind"
+      /// It exists with another type, nullability, default, table, uniqueness or definition.
+      case differs
+      /// A constraint the step validated is NOT VALID.
+      case notValidated = "not_validated"
+      /// An index is invalid or not ready (a failed or interrupted concurrent build).
+      case invalidIndex = "invalid_index"
+      /// A trigger exists but is disabled.
+      case disabled
+      /// Rows still match a backfill's pending predicate.
+      case rowsPending = "rows_pending"
+      /// The check itself cannot run any more (its table or a column it names is gone).
+      case uncheckable
+      /// A column cannot be replaced without losing what depends on it (a precondition).
+      case notReplaceable = "not_replaceable"
+    }
+
+    /// The kind of difference, for machines and `verify --json`.
+    public var problem: Problem
+    /// Exactly what differs, e.g. `column public.incidents.severity has type integer, expected text`.
+    public var reason: String
+
+    /// A violation of kind `problem`.
+    public init(_ problem: Problem, _ reason: String) {
+      self.problem = problem
+      self.reason = reason
+    }
+  }
+
+  /// Shorthand for a violation.
+  static func violated(_ problem: Violation.Problem, _ reason: String) -> PostconditionResult {
+    .violated(Violation(problem, reason))
+  }
+
+  /// Whether the condition holds.
   public var holds: Bool { self == .holds }
 
+  /// The violation's reason, nil when it holds.
+  public var reason: String? {
+    if case .violated(let v) = self { return v.reason }
+    return nil
+  }
+
+  /// `holds` or `violated: <reason>`.
   public var description: String {
     switch self {
     case .holds: "holds"
-    case .violated(let reason): "violated: \(reason)"
+    case .violated(let v): "violated: \(v.reason)"
     }
   }
-}
-
-/// A postcondition missing a field its kind needs: a bug in the plan, not drift.
-public struct MalformedPostconditionError: Error, Sendable, CustomStringConvertible {
-  public var kind: Postcondition.Kind
-  public var missing: String
-  public var description: String { "postcondition \(kind.rawValue) has no \(missing)" }
 }
 
 /// Checks a step's postconditions against the live catalog: the executor uses it to resume after
@@ -31,6 +73,8 @@ public struct MalformedPostconditionError: Error, Sendable, CustomStringConverti
 ///
 /// Names without a schema resolve through the session's search_path. An index without a schema
 /// is looked up in its table's schema when the table has one (an index always lives there).
+///
+/// Each case carries the fields it needs, so a check can never lack one at run time.
 ///
 /// The checks only read. Two of them evaluate text from the plan on the server (a column type for
 /// `column_exists`, a predicate for `no_rows_match`); if the connection is inside a transaction
@@ -54,73 +98,173 @@ public struct MalformedPostconditionError: Error, Sendable, CustomStringConverti
 ///    `'t'` vs `true`, `'{}'` vs `'{}'::text[]`).
 /// 4. Otherwise the expressions are reported as different (e.g. `now()` vs `CURRENT_TIMESTAMP`,
 ///    which are equivalent but written differently: write the default as PostgreSQL prints it).
-public enum PostconditionChecker {
+package enum PostconditionChecker {
   /// - Parameter countRows: for `no_rows_match`, count the matching rows instead of stopping at the
   ///   first one. Use it where the check is expected to hold (after a backfill): the whole table is
   ///   read either way then, a count can use parallel workers, and a violation says how many rows.
-  public static func check(_ p: Postcondition, on connection: Connection, countRows: Bool = false) throws
+  package static func check(_ p: Postcondition, on connection: Connection, countRows: Bool = false) throws
     -> PostconditionResult
   {
     let catalog = Catalog(connection)
-    switch p.kind {
+    switch p {
     case .unchecked:
       return .holds
 
-    case .tableExists, .viewExists:
-      let object = try required(p.object, "object", p)
+    case .tableExists(let object), .viewExists(let object):
       let wantView = p.kind == .viewExists
       let noun = wantView ? "view" : "table"
       guard let kind = try catalog.relationKind(object) else {
-        return .violated(reason: "\(noun) \(object) does not exist")
+        return .violated(.missing, "\(noun) \(object) does not exist")
       }
       if wantView ? kind.isView : kind.isTable { return .holds }
-      return .violated(reason: "\(object) is \(kind.article), expected a \(noun)")
+      return .violated(.wrongKind, "\(object) is \(kind.article), expected a \(noun)")
 
-    case .tableAbsent, .viewAbsent:
-      let object = try required(p.object, "object", p)
+    case .tableAbsent(let object), .viewAbsent(let object):
       let wantView = p.kind == .viewAbsent
       guard let kind = try catalog.relationKind(object), wantView ? kind.isView : kind.isTable else { return .holds }
-      return .violated(reason: "\(kind.article.dropArticle()) \(object) still exists")
+      return .violated(.present, "\(kind.noun) \(object) still exists")
 
-    case .columnExists:
-      let table = try required(p.table, "table", p)
-      let column = try required(p.column, "column", p)
+    case .columnExists(let table, let column, let type, let nullable):
       let columnName = "\(table).\(SQL.quoteIdentifier(column))"
       guard let info = try catalog.column(column, of: table) else {
-        if try catalog.relationKind(table) == nil { return .violated(reason: "table \(table) does not exist") }
-        return .violated(reason: "column \(columnName) does not exist")
+        if try catalog.relationKind(table) == nil { return .violated(.missing, "table \(table) does not exist") }
+        return .violated(.missing, "column \(columnName) does not exist")
       }
       var problems: [String] = []
-      if let type = p.type {
-        switch try savepointed(connection, { try catalog.canonicalType(type) }) {
-        case .success(let expected):
-          if expected != info.type { problems.append("has type \(info.type), expected \(expected)") }
-        case .failure(let error):
-          problems.append("has type \(info.type), expected \(type), which the server does not know (\(error.message))")
+      if let type {
+        do {
+          switch try savepointed(connection, { try catalog.canonicalType(type) }) {
+          case .success(let expected):
+            if expected != info.type { problems.append("has type \(info.type), expected \(expected)") }
+          case .failure(let error):
+            problems.append("has type \(info.type), expected \(type), which the server does not know (\(error.message))")
+          }
+        } catch let error as Catalog.NotASingleType {
+          problems.append("has type \(info.type), expected \(type), which the server does not know (\(error))")
         }
       }
-      if let nullable = p.nullable, nullable == info.notNull {
+      if let nullable, nullable == info.notNull {
         problems.append(info.notNull ? "is NOT NULL, expected nullable" : "is nullable, expected NOT NULL")
       }
-      if let expected = p.defaultExpression,
-        let problem = try compareDefault(expected: expected, column: info, on: connection)
-      {
-        problems.append(problem)
-      }
-      return problems.isEmpty ? .holds : .violated(reason: "column \(columnName) " + problems.joined(separator: "; "))
+      return problems.isEmpty ? .holds : .violated(.differs, "column \(columnName) " + problems.joined(separator: "; "))
 
-    case .columnAbsent:
-      let table = try required(p.table, "table", p)
-      let column = try required(p.column, "column", p)
+    case .columnAbsent(let table, let column):
       guard try catalog.column(column, of: table) != nil else { return .holds }
-      return .violated(reason: "column \(table).\(SQL.quoteIdentifier(column)) still exists")
+      return .violated(.present, "column \(table).\(SQL.quoteIdentifier(column)) still exists")
 
-    case .columnReplaceable:
-      let table = try required(p.table, "table", p)
-      let column = try required(p.column, "column", p)
+    case .columnDefault(let table, let column, let expected):
+      let columnName = "\(table).\(SQL.quoteIdentifier(column))"
+      guard let info = try catalog.column(column, of: table) else {
+        if try catalog.relationKind(table) == nil { return .violated(.missing, "table \(table) does not exist") }
+        return .violated(.missing, "column \(columnName) does not exist")
+      }
+      guard let expected else {
+        if let actual = info.defaultExpression {
+          return .violated(.differs, "column \(columnName) has default \(actual), expected no default")
+        }
+        return .holds
+      }
+      if let problem = try compareDefault(expected: expected, column: info, on: connection) {
+        return .violated(.differs, "column \(columnName) \(problem)")
+      }
+      return .holds
+
+    case .constraintExists(let table, let name, let validated):
+      guard let info = try catalog.constraint(name, on: table) else {
+        if try catalog.relationKind(table) == nil { return .violated(.missing, "table \(table) does not exist") }
+        return .violated(.missing, "constraint \(SQL.quoteIdentifier(name)) on \(table) does not exist")
+      }
+      if validated && !info.validated {
+        return .violated(.notValidated, "constraint \(SQL.quoteIdentifier(name)) on \(table) is NOT VALID (not validated)")
+      }
+      return .holds
+
+    case .constraintAbsent(let table, let name):
+      guard try catalog.constraint(name, on: table) != nil else { return .holds }
+      return .violated(.present, "constraint \(SQL.quoteIdentifier(name)) on \(table) still exists")
+
+    case .indexExists(_, let table, let unique):
+      let index = p.subject ?? table
+      guard let state = try catalog.indexState(name: index) else {
+        if let kind = try catalog.relationKind(index) {
+          return .violated(.wrongKind, "\(index) is \(kind.article), expected an index")
+        }
+        return .violated(.missing, "index \(index) does not exist")
+      }
+      var problems: [String] = []
+      var problem = PostconditionResult.Violation.Problem.differs
+      let tableOID = try connection.execute("SELECT to_regclass($1)::oid::int8", [table.sql]).scalarInt()
+      if tableOID.map(UInt32.init) != state.tableOID {
+        problems.append("is on table \(state.table), expected \(table)")
+      }
+      if !state.valid {
+        problems.append(
+          "is invalid (indisvalid = false; a failed or interrupted concurrent build): drop it concurrently and build it again"
+        )
+        if problems.count == 1 { problem = .invalidIndex }
+      } else if !state.ready {
+        problems.append("is not ready (indisready = false)")
+        if problems.count == 1 { problem = .invalidIndex }
+      }
+      if unique != state.unique {
+        problems.append(unique ? "is not unique, expected unique" : "is unique, expected not unique")
+      }
+      if problems.count > 1 { problem = .differs }
+      return problems.isEmpty ? .holds : .violated(problem, "index \(index) " + problems.joined(separator: "; "))
+
+    case .indexAbsent(let index):
+      guard let state = try catalog.indexState(name: index) else { return .holds }
+      return .violated(.present, "index \(index) still exists\(state.valid ? "" : " (invalid)") on \(state.table)")
+
+    case .triggerExists(let table, let name):
+      guard let info = try catalog.trigger(name, on: table) else {
+        if try catalog.relationKind(table) == nil { return .violated(.missing, "table \(table) does not exist") }
+        return .violated(.missing, "trigger \(SQL.quoteIdentifier(name)) on \(table) does not exist")
+      }
+      if !info.isEnabled {
+        return .violated(.disabled, "trigger \(SQL.quoteIdentifier(name)) on \(table) exists but is disabled")
+      }
+      return .holds
+
+    case .triggerAbsent(let table, let name):
+      guard try catalog.trigger(name, on: table) != nil else { return .holds }
+      return .violated(.present, "trigger \(SQL.quoteIdentifier(name)) on \(table) still exists")
+
+    case .functionExists(let function):
+      if try catalog.functionCount(function) > 0 { return .holds }
+      return .violated(.missing, "function \(function) does not exist")
+
+    case .functionAbsent(let function):
+      let count = try catalog.functionCount(function)
+      if count == 0 { return .holds }
+      return .violated(.present, "function \(function) still exists" + (count > 1 ? " (\(count) overloads)" : ""))
+
+    case .noRowsMatch(let table, let predicate):
+      let matching = "SELECT 1 FROM \(table.sql) WHERE \(predicate)"
+      let sql = "SELECT count(*) FROM " + (countRows ? "(\(matching)) m" : "(\(matching) LIMIT 1) m")
+      switch try savepointed(connection, { try connection.execute(sql).scalarInt() }) {
+      case .success(let count):
+        guard let count, count > 0 else { return .holds }
+        guard countRows else { return .violated(.rowsPending, "rows of \(table) still match \(predicate)") }
+        let rows = count == 1 ? "1 row of \(table) still matches" : "\(count) rows of \(table) still match"
+        return .violated(.rowsPending, "\(rows) \(predicate)")
+      case .failure(let error) where error.sqlState == "42P01" || error.sqlState == "42703":
+        // The table or a column the predicate names is gone: that is drift, not a broken check.
+        return .violated(.uncheckable, "cannot check rows of \(table) against \(predicate): \(error.message)")
+      case .failure(let error):
+        throw error
+      }
+    }
+  }
+
+  /// Checks a precondition: whether the step may run without losing what the plan cannot see.
+  package static func check(_ p: Precondition, on connection: Connection) throws -> PostconditionResult {
+    let catalog = Catalog(connection)
+    switch p {
+    case .columnReplaceable(let table, let column, let nullable, let expression):
       let name = "\(table).\(SQL.quoteIdentifier(column))"
       guard let info = try catalog.column(column, of: table) else {
-        return .violated(reason: "column \(name) does not exist")
+        return .violated(.missing, "column \(name) does not exist")
       }
       var lost: [String] = []
       let dependents = try catalog.dependents(of: column, in: table)
@@ -129,10 +273,10 @@ public enum PostconditionChecker {
           "\(dependents.joined(separator: ", ")) depend\(dependents.count == 1 ? "s" : "") on it and would be dropped with it at contract, or stop the drop (pgphase does not recreate them on the new column)"
         )
       }
-      if info.notNull, p.nullable != false {
+      if info.notNull, nullable {
         lost.append("it is NOT NULL and the new column would not be (add `nullable: false` to the change)")
       }
-      if let d = info.defaultExpression, p.defaultExpression == nil {
+      if let d = info.defaultExpression, expression == nil {
         lost.append("it has DEFAULT \(d) and the new column would have none (add `default:` to the change)")
       }
       if let identity = info.identity {
@@ -141,146 +285,25 @@ public enum PostconditionChecker {
       }
       if info.generatedExpression != nil { lost.append("it is a generated column, which the new column would not be") }
       guard !lost.isEmpty else { return .holds }
-      return .violated(reason: "column \(name) cannot be replaced without losing what it has: \(lost.joined(separator: "; "))")
-
-    case .columnDefault:
-      let table = try required(p.table, "table", p)
-      let column = try required(p.column, "column", p)
-      let columnName = "\(table).\(SQL.quoteIdentifier(column))"
-      guard let info = try catalog.column(column, of: table) else {
-        if try catalog.relationKind(table) == nil { return .violated(reason: "table \(table) does not exist") }
-        return .violated(reason: "column \(columnName) does not exist")
-      }
-      guard let expected = p.defaultExpression else {
-        if let actual = info.defaultExpression {
-          return .violated(reason: "column \(columnName) has default \(actual), expected no default")
-        }
-        return .holds
-      }
-      if let problem = try compareDefault(expected: expected, column: info, on: connection) {
-        return .violated(reason: "column \(columnName) \(problem)")
-      }
-      return .holds
-
-    case .constraintExists:
-      let table = try required(p.table, "table", p)
-      let name = try required(p.name, "name", p)
-      guard let info = try catalog.constraint(name, on: table) else {
-        if try catalog.relationKind(table) == nil { return .violated(reason: "table \(table) does not exist") }
-        return .violated(reason: "constraint \(SQL.quoteIdentifier(name)) on \(table) does not exist")
-      }
-      if p.validated == true && !info.validated {
-        return .violated(reason: "constraint \(SQL.quoteIdentifier(name)) on \(table) is NOT VALID (not validated)")
-      }
-      return .holds
-
-    case .constraintAbsent:
-      let table = try required(p.table, "table", p)
-      let name = try required(p.name, "name", p)
-      guard try catalog.constraint(name, on: table) != nil else { return .holds }
-      return .violated(reason: "constraint \(SQL.quoteIdentifier(name)) on \(table) still exists")
-
-    case .indexExists:
-      let index = indexName(try required(p.object, "object", p), table: p.table)
-      guard let state = try catalog.indexState(name: index) else {
-        if let kind = try catalog.relationKind(index) {
-          return .violated(reason: "\(index) is \(kind.article), expected an index")
-        }
-        return .violated(reason: "index \(index) does not exist")
-      }
-      var problems: [String] = []
-      if let table = p.table {
-        let tableOID = try connection.execute("SELECT to_regclass($1)::oid::int8", [table.sql]).scalarInt()
-        if tableOID.map(UInt32.init) != state.tableOID {
-          problems.append("is on table \(state.table), expected \(table)")
-        }
-      }
-      if p.valid ?? true {
-        if !state.valid {
-          problems.append(
-            "is invalid (indisvalid = false; a failed or interrupted concurrent build): drop it concurrently and build it again"
-          )
-        } else if !state.ready {
-          problems.append("is not ready (indisready = false)")
-        }
-      }
-      if let unique = p.unique, unique != state.unique {
-        problems.append(unique ? "is not unique, expected unique" : "is unique, expected not unique")
-      }
-      return problems.isEmpty ? .holds : .violated(reason: "index \(index) " + problems.joined(separator: "; "))
-
-    case .indexAbsent:
-      let index = indexName(try required(p.object, "object", p), table: p.table)
-      guard let state = try catalog.indexState(name: index) else { return .holds }
-      return .violated(reason: "index \(index) still exists\(state.valid ? "" : " (invalid)") on \(state.table)")
-
-    case .triggerExists:
-      let table = try required(p.table, "table", p)
-      let name = try required(p.name, "name", p)
-      guard let info = try catalog.trigger(name, on: table) else {
-        if try catalog.relationKind(table) == nil { return .violated(reason: "table \(table) does not exist") }
-        return .violated(reason: "trigger \(SQL.quoteIdentifier(name)) on \(table) does not exist")
-      }
-      if !info.isEnabled {
-        return .violated(reason: "trigger \(SQL.quoteIdentifier(name)) on \(table) exists but is disabled")
-      }
-      return .holds
-
-    case .triggerAbsent:
-      let table = try required(p.table, "table", p)
-      let name = try required(p.name, "name", p)
-      guard try catalog.trigger(name, on: table) != nil else { return .holds }
-      return .violated(reason: "trigger \(SQL.quoteIdentifier(name)) on \(table) still exists")
-
-    case .functionExists:
-      let function = try required(p.object, "object", p)
-      if try catalog.functionCount(function) > 0 { return .holds }
-      return .violated(reason: "function \(function) does not exist")
-
-    case .functionAbsent:
-      let function = try required(p.object, "object", p)
-      let count = try catalog.functionCount(function)
-      if count == 0 { return .holds }
-      return .violated(reason: "function \(function) still exists" + (count > 1 ? " (\(count) overloads)" : ""))
-
-    case .noRowsMatch:
-      let table = try required(p.table, "table", p)
-      let predicate = try required(p.predicate, "predicate", p)
-      let matching = "SELECT 1 FROM \(table.sql) WHERE \(predicate)"
-      let sql = "SELECT count(*) FROM " + (countRows ? "(\(matching)) m" : "(\(matching) LIMIT 1) m")
-      switch try savepointed(connection, { try connection.execute(sql).scalarInt() }) {
-      case .success(let count):
-        guard let count, count > 0 else { return .holds }
-        guard countRows else { return .violated(reason: "rows of \(table) still match \(predicate)") }
-        let rows = count == 1 ? "1 row of \(table) still matches" : "\(count) rows of \(table) still match"
-        return .violated(reason: "\(rows) \(predicate)")
-      case .failure(let error) where error.sqlState == "42P01" || error.sqlState == "42703":
-        // The table or a column the predicate names is gone: that is drift, not a broken check.
-        return .violated(reason: "cannot check rows of \(table) against \(predicate): \(error.message)")
-      case .failure(let error):
-        throw error
-      }
+      return .violated(
+        .notReplaceable, "column \(name) cannot be replaced without losing what it has: \(lost.joined(separator: "; "))")
     }
   }
 
-  /// Checks every postcondition; the violations, in order (empty when all hold).
-  public static func violations(of postconditions: [Postcondition], on connection: Connection) throws -> [String] {
-    try postconditions.compactMap { p in
-      if case .violated(let reason) = try check(p, on: connection) { return reason }
-      return nil
-    }
+  /// Checks every postcondition; the reasons of those violated, in order (empty when all hold).
+  /// - Parameter countRows: see `check`.
+  package static func violations(of postconditions: [Postcondition], on connection: Connection, countRows: Bool = false)
+    throws -> [String]
+  {
+    try postconditions.compactMap { try check($0, on: connection, countRows: countRows).reason }
+  }
+
+  /// Checks every precondition; the reasons of those that do not hold, in order.
+  package static func violations(of preconditions: [Precondition], on connection: Connection) throws -> [String] {
+    try preconditions.compactMap { try check($0, on: connection).reason }
   }
 
   // MARK: - Helpers
-
-  private static func required<T>(_ value: T?, _ field: String, _ p: Postcondition) throws -> T {
-    guard let value else { throw MalformedPostconditionError(kind: p.kind, missing: field) }
-    return value
-  }
-
-  private static func indexName(_ index: QualifiedName, table: QualifiedName?) -> QualifiedName {
-    index.schema == nil ? QualifiedName(schema: table?.schema, index.name) : index
-  }
 
   /// Runs a read that may fail on text from the plan. Inside a transaction block it runs under a
   /// savepoint, so a failure leaves the caller's transaction usable. Only `PostgresError`s are
@@ -300,6 +323,11 @@ public enum PostconditionChecker {
         try connection.execute("RELEASE SAVEPOINT pgphase_postcondition")
       }
       return .failure(error)
+    } catch let error as PostgresError {
+      throw error
+    } catch {
+      if inTransaction { try connection.execute("RELEASE SAVEPOINT pgphase_postcondition") }
+      throw error
     }
   }
 
@@ -320,187 +348,5 @@ public enum PostconditionChecker {
       }
     }
     return "has default \(actual), expected \(expected)"
-  }
-}
-
-/// A default expression reduced to a form where trivial spelling differences vanish.
-struct DefaultExpression {
-  enum Token: Equatable {
-    case string(String)  // content, quotes removed, '' undoubled
-    case quotedIdentifier(String)
-    case word(String)  // lowercased identifier or keyword
-    case number(String)
-    case symbol(String)
-  }
-
-  let tokens: [Token]
-  let normalized: String
-
-  init(_ text: String) {
-    var tokens = DefaultExpression.stripCasts(DefaultExpression.tokenize(text))
-    while tokens.count >= 2, tokens.first == .symbol("("), tokens.last == .symbol(")"),
-      DefaultExpression.outerParensMatch(tokens)
-    {
-      tokens = Array(tokens.dropFirst().dropLast())
-    }
-    self.tokens = tokens
-    if tokens.count == 1, case .string(let content) = tokens[0] {
-      normalized = content
-    } else {
-      normalized = tokens.map { token -> String in
-        switch token {
-        case .string(let s): "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
-        case .quotedIdentifier(let s): "\"" + s + "\""
-        case .word(let s), .number(let s), .symbol(let s): s
-        }
-      }.joined(separator: " ")
-    }
-  }
-
-  /// Only literals, true/false/null and arithmetic: evaluating it runs nothing volatile.
-  var isConstant: Bool {
-    !tokens.isEmpty
-      && tokens.allSatisfy { token in
-        switch token {
-        case .string, .number: true
-        case .word(let w): ["true", "false", "null"].contains(w)
-        case .symbol(let s): ["+", "-", "*", "/", "(", ")"].contains(s)
-        case .quotedIdentifier: false
-        }
-      }
-  }
-
-  static func tokenize(_ text: String) -> [Token] {
-    var tokens: [Token] = []
-    let chars = Array(text)
-    var i = 0
-    while i < chars.count {
-      let c = chars[i]
-      if c.isWhitespace {
-        i += 1
-      } else if c == "'" || ((c == "E" || c == "e") && i + 1 < chars.count && chars[i + 1] == "'") {
-        let escapes = c != "'"
-        i += escapes ? 2 : 1
-        var content = ""
-        while i < chars.count {
-          if escapes && chars[i] == "\\" && i + 1 < chars.count {
-            content.append(chars[i])
-            content.append(chars[i + 1])
-            i += 2
-            continue
-          }
-          if chars[i] == "'" {
-            if i + 1 < chars.count && chars[i + 1] == "'" {
-              content.append("'")
-              i += 2
-              continue
-            }
-            i += 1
-            break
-          }
-          content.append(chars[i])
-          i += 1
-        }
-        tokens.append(.string(escapes ? "E:" + content : content))
-      } else if c == "\"" {
-        i += 1
-        var content = ""
-        while i < chars.count {
-          if chars[i] == "\"" {
-            if i + 1 < chars.count && chars[i + 1] == "\"" {
-              content.append("\"")
-              i += 2
-              continue
-            }
-            i += 1
-            break
-          }
-          content.append(chars[i])
-          i += 1
-        }
-        tokens.append(.quotedIdentifier(content))
-      } else if c.isNumber || (c == "." && i + 1 < chars.count && chars[i + 1].isNumber) {
-        var s = ""
-        while i < chars.count, chars[i].isNumber || chars[i] == "." || chars[i] == "e" || chars[i] == "E" {
-          s.append(chars[i])
-          i += 1
-        }
-        tokens.append(.number(s.lowercased()))
-      } else if c.isLetter || c == "_" {
-        var s = ""
-        while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || chars[i] == "$" {
-          s.append(chars[i])
-          i += 1
-        }
-        tokens.append(.word(s.lowercased()))
-      } else if c == ":" && i + 1 < chars.count && chars[i + 1] == ":" {
-        tokens.append(.symbol("::"))
-        i += 2
-      } else {
-        tokens.append(.symbol(String(c)))
-        i += 1
-      }
-    }
-    return tokens
-  }
-
-  /// Words that continue a multi-word type name after its first word.
-  static let typeContinuations: Set<String> = ["varying", "precision", "with", "without", "time", "zone"]
-
-  /// Removes every `::type` (qualified, multi-word, with modifiers and array brackets).
-  static func stripCasts(_ tokens: [Token]) -> [Token] {
-    var out: [Token] = []
-    var i = 0
-    while i < tokens.count {
-      guard tokens[i] == .symbol("::") else {
-        out.append(tokens[i])
-        i += 1
-        continue
-      }
-      i += 1
-      // name, possibly schema-qualified
-      func isName(_ t: Token) -> Bool {
-        if case .word = t { return true }
-        if case .quotedIdentifier = t { return true }
-        return false
-      }
-      if i < tokens.count, isName(tokens[i]) { i += 1 }
-      while i + 1 < tokens.count, tokens[i] == .symbol("."), isName(tokens[i + 1]) { i += 2 }
-      while i < tokens.count, case .word(let w) = tokens[i], typeContinuations.contains(w) { i += 1 }
-      if i < tokens.count, tokens[i] == .symbol("(") {
-        var depth = 0
-        while i < tokens.count {
-          if tokens[i] == .symbol("(") { depth += 1 }
-          if tokens[i] == .symbol(")") { depth -= 1 }
-          i += 1
-          if depth == 0 { break }
-        }
-        // `time(3) with time zone`
-        while i < tokens.count, case .word(let w) = tokens[i], typeContinuations.contains(w) { i += 1 }
-      }
-      while i + 1 < tokens.count, tokens[i] == .symbol("["), tokens[i + 1] == .symbol("]") { i += 2 }
-    }
-    return out
-  }
-
-  /// True when the first `(` closes at the last token.
-  static func outerParensMatch(_ tokens: [Token]) -> Bool {
-    var depth = 0
-    for (index, token) in tokens.enumerated() {
-      if token == .symbol("(") { depth += 1 }
-      if token == .symbol(")") {
-        depth -= 1
-        if depth == 0 && index != tokens.count - 1 { return false }
-      }
-    }
-    return depth == 0
-  }
-}
-
-extension String {
-  fileprivate func dropArticle() -> String {
-    if hasPrefix("an ") { return String(dropFirst(3)) }
-    if hasPrefix("a ") { return String(dropFirst(2)) }
-    return self
   }
 }

@@ -12,10 +12,10 @@ public enum ProgressStyle: Sendable {
 ///
 /// Callers report as often as they like; the reporter decides what to print: with `.bar` at most
 /// ten redraws a second, with `.lines` one line per interval. `finish` ends a bar with a newline.
-public final class ProgressReporter {
-  public let label: String
-  public let style: ProgressStyle
-  public let interval: Double
+package final class ProgressReporter {
+  package let label: String
+  package let style: ProgressStyle
+  package let interval: Double
   private let write: (String) -> Void
   private let start = Date()
   private var lastPrint: Date?
@@ -23,7 +23,7 @@ public final class ProgressReporter {
 
   /// - Parameter write: where text goes (stderr); with `.bar` it receives partial lines starting
   ///   with `\r` and no newline.
-  public init(label: String, style: ProgressStyle, interval: Double, write: @escaping (String) -> Void) {
+  package init(label: String, style: ProgressStyle, interval: Double, write: @escaping (String) -> Void) {
     self.label = label
     self.style = style
     self.interval = interval
@@ -31,11 +31,11 @@ public final class ProgressReporter {
   }
 
   /// Seconds since the reporter was made.
-  public var elapsed: Double { Date().timeIntervalSince(start) }
+  package var elapsed: Double { Date().timeIntervalSince(start) }
 
   /// Reports `done` of `total` units (nil total: unknown) and a free-form detail (rate, phase, who
   /// blocks). Prints only when the throttle allows, or always when `force`.
-  public func update(done: Int64, total: Int64?, unit: String, detail: String = "", force: Bool = false) {
+  package func update(done: Int64, total: Int64?, unit: String, detail: String = "", force: Bool = false) {
     let now = Date()
     let minimum = style == .bar ? 0.1 : interval
     if !force, let lastPrint, now.timeIntervalSince(lastPrint) < minimum { return }
@@ -59,7 +59,7 @@ public final class ProgressReporter {
   }
 
   /// Ends the bar's line, if one was drawn, and prints `summary` when given.
-  public func finish(_ summary: String? = nil) {
+  package func finish(_ summary: String? = nil) {
     if drewBar { write("\n") }
     drewBar = false
     if let summary { write("\(label): \(summary)\n") }

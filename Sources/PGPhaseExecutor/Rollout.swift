@@ -18,6 +18,7 @@ public struct RolloutOptions: Sendable {
   /// Seconds to wait for the webhook before giving up (the phase goes on either way).
   public var notifyTimeout: Double = 10
 
+  /// The defaults: a 15-minute contract guard, no hooks, no webhook.
   public init() {}
 }
 
@@ -30,6 +31,10 @@ public enum RolloutError: Error, CustomStringConvertible {
   /// A hook could not be started at all.
   case hookNotRun(command: String, reason: String)
 
+  /// The refusal as a diagnostic (its message names the intent and the phase).
+  public var diagnostic: Diagnostic { Diagnostic(.error, description, at: nil) }
+
+  /// What was refused and how to get past it.
   public var description: String {
     switch self {
     case .contractGuard(let intent, let releases, let window):
@@ -46,7 +51,9 @@ public enum RolloutError: Error, CustomStringConvertible {
 
 /// A release that checked in recently from one or more hosts.
 public struct RecentCheckin: Sendable, Equatable, Codable {
+  /// The release's name.
   public var release: String
+  /// The hosts that checked in with it, sorted.
   public var hosts: [String]
   /// Server time of the newest check-in, as text.
   public var lastCheckin: String

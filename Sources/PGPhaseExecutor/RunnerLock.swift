@@ -1,22 +1,22 @@
 import Foundation
-public import PGPhasePostgres
+package import PGPhasePostgres
 
 /// The one-runner-at-a-time lock: a session-level advisory lock on its own connection, taken by
 /// polling `pg_try_advisory_lock` with no transaction open (never a blocking `pg_advisory_lock`,
 /// which holds a snapshot that a concurrent index build would wait for).
-public final class RunnerLock {
+package final class RunnerLock {
   /// `pg_try_advisory_lock(int4, int4)` key: 'pgph' and 1. In pg_locks: classid, objid, objsubid = 2.
-  public static let key1: Int32 = 0x7067_7068
-  public static let key2: Int32 = 1
+  package static let key1: Int32 = 0x7067_7068
+  package static let key2: Int32 = 1
 
-  public let connection: Connection
+  package let connection: Connection
 
   private init(connection: Connection) { self.connection = connection }
 
   /// Polls every `pollInterval` until the lock is taken or `wait` seconds pass; logs who holds it
   /// every `reportInterval` seconds meanwhile.
   /// - Throws: `ExecutorError.lockWaitTimeout`.
-  public static func acquire(
+  package static func acquire(
     dsn: String?, applicationName: String, wait: Double, pollInterval: Double = 0.2, reportInterval: Double = 5,
     log: (String) -> Void
   ) throws -> RunnerLock {
@@ -24,7 +24,7 @@ public final class RunnerLock {
     do {
       connection = try Connection.connect(dsn: dsn, applicationName: applicationName)
     } catch {
-      throw ExecutorError.connection(error.description)
+      throw ExecutorError.connection(error)
     }
     let start = Date()
     var lastReport = start
@@ -51,7 +51,7 @@ public final class RunnerLock {
   }
 
   /// `pid 123 (pgphase apply host:42), connected 12.3s ago, idle`, or nil when nobody holds it.
-  public static func describeHolder(on connection: Connection) throws -> String? {
+  package static func describeHolder(on connection: Connection) throws -> String? {
     let result = try connection.execute(
       """
       SELECT l.pid, a.application_name, a.state,
@@ -69,7 +69,7 @@ public final class RunnerLock {
     return text
   }
 
-  public func release() {
+  package func release() {
     _ = try? connection.execute("SELECT pg_advisory_unlock($1::int, $2::int)", [String(Self.key1), String(Self.key2)])
     connection.close()
   }

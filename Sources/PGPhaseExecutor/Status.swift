@@ -4,23 +4,35 @@ public import PGPhasePostgres
 
 /// Where one intent stands, for `pgphase status`.
 public struct IntentStatus: Sendable, Codable, Equatable {
+  /// One phase of the intent.
   public struct PhaseStatus: Sendable, Codable, Equatable {
+    /// Which phase.
     public var phase: Phase
     /// `not started`, `in progress`, `done`, `failed`, or `no steps` for an empty phase.
     public var state: String
+    /// Steps in the phase.
     public var steps: Int
+    /// Steps of it done.
     public var done: Int
   }
 
+  /// A step running or failed.
   public struct StepStatus: Sendable, Codable, Equatable {
+    /// The step id.
     public var step: String
+    /// `running` or `failed`.
     public var state: String
+    /// `pgphase <command> <host>:<pid>` of the runner that started it.
     public var runner: String?
+    /// The backend that ran it.
     public var backendPID: Int32?
     /// Whether that backend is still connected.
     public var alive: Bool
+    /// Seconds since it started.
     public var seconds: Double?
+    /// Sessions the running backend waits for (from `pg_blocking_pids`).
     public var blockedBy: [String]
+    /// The recorded error of a failed step, with its SQLSTATE.
     public var error: String?
     /// For a backfill that ran batches: where it stands (a rerun resumes from `checkpoint`).
     public var backfill: BackfillStatus?
@@ -32,11 +44,17 @@ public struct IntentStatus: Sendable, Codable, Equatable {
     }
   }
 
+  /// How far a backfill got.
   public struct BackfillStatus: Sendable, Codable, Equatable {
+    /// Rows the batches changed.
     public var rowsDone: Int64
+    /// Rows (or blocks' worth of rows) the batches covered.
     public var rowsScanned: Int64
+    /// The table's row estimate at the start.
     public var rowsEstimated: Int64?
+    /// Batches committed.
     public var batches: Int
+    /// The resume point, as JSON.
     public var checkpoint: String?
 
     enum CodingKeys: String, CodingKey {
@@ -47,11 +65,14 @@ public struct IntentStatus: Sendable, Codable, Equatable {
     }
   }
 
+  /// The intent's id.
   public var intent: String
+  /// Expand, backfill and contract.
   public var phases: [PhaseStatus]
   /// Steps running or failed.
   public var active: [StepStatus]
-  /// The journal holds a different plan hash (edited since last applied).
+  /// The plan differs from the one last applied (edited since). A plan re-planned in a newer
+  /// format with nothing else changed is the same plan.
   public var planChanged: Bool
 
   enum CodingKeys: String, CodingKey {
@@ -60,6 +81,7 @@ public struct IntentStatus: Sendable, Codable, Equatable {
   }
 }
 
+/// Reads where every intent stands, for `pgphase status`.
 public enum StatusReader {
   /// Reads the journal (without the runner lock) and the live sessions for every plan.
   public static func read(plans: [LoadedPlan], on c: Connection) throws -> [IntentStatus] {
@@ -115,7 +137,7 @@ public enum StatusReader {
       out.append(
         IntentStatus(
           intent: lp.plan.intent, phases: phases, active: active,
-          planChanged: recorded.map { $0.planHash != lp.hash } ?? false))
+          planChanged: try recorded.map { $0.planHash != (try lp.hash(asFormat: $0.planFormat)) } ?? false))
     }
     return out
   }

@@ -1,11 +1,12 @@
 import Foundation
-import PGPhaseModel
+public import PGPhaseModel
 public import PGPhasePostgres
 
 /// What `pgphase verify` found: drift between the journal and the live catalog.
 public struct VerifyReport: Sendable, Codable, Equatable {
   /// One problem, located by intent and step where it has one.
   public struct Finding: Sendable, Codable, Equatable {
+    /// What was found.
     public enum Kind: String, Sendable, Codable {
       /// A done step's postcondition does not hold: an object missing, extra, of the wrong type
       /// or definition, an index invalid, a constraint not validated, a trigger gone.
@@ -17,32 +18,85 @@ public struct VerifyReport: Sendable, Codable, Equatable {
       /// An invalid index pgphase does not own: reported, never touched.
       case foreignInvalidIndex = "foreign_invalid_index"
     }
+
+    /// The error a failed step recorded.
+    public struct StepError: Sendable, Codable, Equatable {
+      /// The SQLSTATE it recorded, when the server gave one.
+      public var sqlState: String?
+      /// The message it recorded.
+      public var message: String
+
+      /// A recorded error.
+      public init(sqlState: String?, message: String) {
+        self.sqlState = sqlState
+        self.message = message
+      }
+
+      enum CodingKeys: String, CodingKey {
+        case message
+        case sqlState = "sqlstate"
+      }
+    }
+
+    /// What was found.
     public var kind: Kind
+    /// The intent of the step concerned, if any.
     public var intent: String?
+    /// The step concerned, if any.
     public var step: String?
+    /// The table, index, view or function concerned.
     public var object: String?
+    /// What differs (drift and invalid indexes); nil for an unresolved step.
+    public var problem: PostconditionResult.Violation.Problem?
+    /// For drift: the postcondition that does not hold, as plan.json writes it.
+    public var expected: Postcondition?
+    /// For an unresolved step: `running` or `failed`.
+    public var state: StepState?
+    /// For a failed step: the error it recorded.
+    public var error: StepError?
+    /// For people: what was found, and what to do.
     public var message: String
     /// `pgphase repair` resolves it (a step to finish or undo, an index to rebuild, a constraint to
     /// validate). Other drift needs a person: repair does not recreate dropped objects.
     public var repairable: Bool
 
+    /// A finding; only the fields that apply to its kind are set.
     public init(
-      kind: Kind, intent: String? = nil, step: String? = nil, object: String? = nil, message: String, repairable: Bool = false
+      kind: Kind, intent: String? = nil, step: String? = nil, object: String? = nil,
+      problem: PostconditionResult.Violation.Problem? = nil, expected: Postcondition? = nil, state: StepState? = nil,
+      error: StepError? = nil, message: String, repairable: Bool = false
     ) {
-      self.repairable = repairable
       self.kind = kind
       self.intent = intent
       self.step = step
       self.object = object
+      self.problem = problem
+      self.expected = expected
+      self.state = state
+      self.error = error
       self.message = message
+      self.repairable = repairable
+    }
+
+    /// The finding as a diagnostic: `<intent> <step>: error: ...` (a warning when not pgphase's).
+    public var diagnostic: Diagnostic {
+      var context: [String: String] = [:]
+      if let intent { context[Diagnostic.ContextKey.intent] = intent }
+      if let step { context[Diagnostic.ContextKey.step] = step }
+      if let sqlState = error?.sqlState { context[Diagnostic.ContextKey.sqlState] = sqlState }
+      return Diagnostic(
+        kind == .foreignInvalidIndex ? .warning : .error, message, at: nil, object: object, context: context,
+        hint: repairable ? "`pgphase repair` resolves it" : nil)
     }
   }
 
   /// Done steps whose postconditions were checked.
   public var checkedSteps: Int
+  /// Postconditions checked (superseded ones are not).
   public var checkedPostconditions: Int
   /// Steps the journal says are done and that have only unchecked postconditions.
   public var uncheckableSteps: Int
+  /// Every problem found, in apply order.
   public var findings: [Finding]
   /// Steps running in a live backend right now (not drift: someone is applying).
   public var inProgress: [String]
@@ -59,6 +113,7 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     case isClean = "clean"
   }
 
+  /// A report of one verification.
   public init(checkedSteps: Int, checkedPostconditions: Int, uncheckableSteps: Int, findings: [Finding], inProgress: [String]) {
     self.checkedSteps = checkedSteps
     self.checkedPostconditions = checkedPostconditions
@@ -67,6 +122,7 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     self.inProgress = inProgress
   }
 
+  /// Reads the JSON `encode(to:)` writes (`clean` is derived).
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     checkedSteps = try c.decode(Int.self, forKey: .checkedSteps)
@@ -76,6 +132,7 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     inProgress = try c.decode([String].self, forKey: .inProgress)
   }
 
+  /// Writes `clean` too, for callers that only read that.
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(checkedSteps, forKey: .checkedSteps)
@@ -135,11 +192,7 @@ struct JournalPlans {
     var plans: [LoadedPlan] = []
     for row in rows {
       guard let text = row["plan"] else { continue }
-      do {
-        plans.append(try LoadedPlan(try JSONDecoder().decode(Plan.self, from: Data(text.utf8))))
-      } catch {
-        throw ExecutorError.badPlans("the journal's plan of \(row["intent"] ?? "?") cannot be read: \(error)")
-      }
+      plans.append(try LoadedPlan.decode(Data(text.utf8), from: "the journal's plan of \(row["intent"] ?? "?")"))
     }
     return JournalPlans(plans: plans, journal: try Journal.steps(intent: nil, on: c))
   }
@@ -165,18 +218,19 @@ struct JournalPlans {
       let checkable = step.postconditions.filter { $0.kind != .unchecked && $0.kind != .noRowsMatch }
       if checkable.isEmpty { uncheckable += 1 }
       for p in checkable {
-        let keys = Self.keys(p)
-        if p.kind == .tableAbsent || p.kind == .viewAbsent, let object = p.object {
+        let key = Self.key(p)
+        switch p {
+        case .tableAbsent(let object), .viewAbsent(let object):
           let name = Self.norm(object)
           entries.removeAll { $0.value.postcondition.table.map(Self.norm) == name || $0.key.hasSuffix("|" + name) }
-        }
-        if p.kind == .columnAbsent, let table = p.table, let column = p.column {
+        case .columnAbsent(let table, let column):
           entries.removeAll {
             $0.value.postcondition.table.map(Self.norm) == Self.norm(table) && $0.value.postcondition.column == column
           }
+        default: break
         }
-        entries.removeAll { keys.contains($0.key) }
-        entries.append((keys[0], Expectation(intent: lp.plan.intent, step: step, postcondition: p)))
+        entries.removeAll { $0.key == key }
+        entries.append((key, Expectation(intent: lp.plan.intent, step: step, postcondition: p)))
       }
     }
     return (entries.map(\.value), done, uncheckable)
@@ -187,8 +241,7 @@ struct JournalPlans {
     var out: [String: (intent: String, step: String)] = [:]
     for (lp, step) in orderedSteps {
       for p in step.postconditions where p.kind == .indexExists || p.kind == .indexAbsent {
-        guard let object = p.object else { continue }
-        let index = object.schema == nil ? QualifiedName(schema: p.table?.schema, object.name) : object
+        guard let index = p.subject else { continue }
         out[Self.norm(index)] = (lp.plan.intent, step.id)
       }
     }
@@ -197,24 +250,18 @@ struct JournalPlans {
 
   static func norm(_ name: QualifiedName) -> String { "\(name.schema ?? "public").\(name.name)" }
 
-  static func keys(_ p: Postcondition) -> [String] {
-    let object = p.object.map(norm) ?? ""
-    let table = p.table.map(norm) ?? ""
-    switch p.kind {
-    case .tableExists, .tableAbsent, .viewExists, .viewAbsent: return ["rel|\(object)"]
-    case .columnExists:
-      // A column check that names a default is also the latest word on the default.
-      let column = "col|\(table)|\(p.column ?? "")"
-      return p.defaultExpression == nil ? [column] : [column, "def|\(table)|\(p.column ?? "")"]
-    case .columnAbsent: return ["col|\(table)|\(p.column ?? "")"]
-    case .columnDefault: return ["def|\(table)|\(p.column ?? "")"]
-    case .constraintExists, .constraintAbsent: return ["con|\(table)|\(p.name ?? "")"]
-    case .indexExists, .indexAbsent:
-      let index = p.object.map { $0.schema == nil ? QualifiedName(schema: p.table?.schema, $0.name) : $0 }
-      return ["idx|\(index.map(norm) ?? "")"]
-    case .triggerExists, .triggerAbsent: return ["trg|\(table)|\(p.name ?? "")"]
-    case .functionExists, .functionAbsent: return ["fn|\(object)"]
-    case .noRowsMatch, .unchecked, .columnReplaceable: return ["other|\(p.kind.rawValue)|\(table)|\(p.predicate ?? "")"]
+  /// What a postcondition is the latest word on: a later one with the same key replaces it.
+  static func key(_ p: Postcondition) -> String {
+    switch p {
+    case .tableExists(let o), .tableAbsent(let o), .viewExists(let o), .viewAbsent(let o): "rel|\(norm(o))"
+    case .columnExists(let t, let c, _, _), .columnAbsent(let t, let c): "col|\(norm(t))|\(c)"
+    case .columnDefault(let t, let c, _): "def|\(norm(t))|\(c)"
+    case .constraintExists(let t, let n, _), .constraintAbsent(let t, let n): "con|\(norm(t))|\(n)"
+    case .indexExists, .indexAbsent: "idx|\(p.subject.map(norm) ?? "")"
+    case .triggerExists(let t, let n), .triggerAbsent(let t, let n): "trg|\(norm(t))|\(n)"
+    case .functionExists(let o), .functionAbsent(let o): "fn|\(norm(o))"
+    case .noRowsMatch(let t, let predicate): "other|\(p.kind.rawValue)|\(norm(t))|\(predicate)"
+    case .unchecked: "other|\(p.kind.rawValue)"
     }
   }
 }
@@ -229,24 +276,21 @@ public enum Verifier {
     var findings: [VerifyReport.Finding] = []
     var driftIndexes: Set<String> = []
     for e in expected {
-      let result: PostconditionResult
-      do {
-        result = try PostconditionChecker.check(e.postcondition, on: c)
-      } catch let error as MalformedPostconditionError {
-        result = .violated(reason: "cannot check: \(error)")
-      }
-      if result == .holds, e.postcondition.kind == .indexExists, let problem = try definitionDrift(e, on: c) {
-        let object = e.postcondition.object.map(\.description)
-        findings.append(.init(kind: .drift, intent: e.intent, step: e.step.id, object: object, message: problem))
-      }
-      if case .violated(let reason) = result {
-        let object = e.postcondition.object.map(\.description) ?? e.postcondition.table.map(\.description)
+      let result = try PostconditionChecker.check(e.postcondition, on: c)
+      let object = e.postcondition.objectDescription
+      if result == .holds, let problem = try definitionDrift(e, on: c) {
         findings.append(
           .init(
-            kind: .drift, intent: e.intent, step: e.step.id, object: object, message: reason,
-            repairable: try isRepairable(e, on: c)))
-        if e.postcondition.kind == .indexExists, let idx = JournalPlans.keys(e.postcondition).first {
-          driftIndexes.insert(String(idx.dropFirst(4)))
+            kind: .drift, intent: e.intent, step: e.step.id, object: object, problem: .differs, expected: e.postcondition,
+            message: problem))
+      }
+      if case .violated(let violation) = result {
+        findings.append(
+          .init(
+            kind: .drift, intent: e.intent, step: e.step.id, object: object, problem: violation.problem,
+            expected: e.postcondition, message: violation.reason, repairable: try isRepairable(e, on: c)))
+        if e.postcondition.kind == .indexExists, let index = e.postcondition.subject {
+          driftIndexes.insert(JournalPlans.norm(index))
         }
       }
     }
@@ -261,27 +305,33 @@ public enum Verifier {
         record.state == .failed
         ? "failed: \(record.errorMessage ?? "unknown error")\(record.errorSQLState.map { " (SQLSTATE \($0))" } ?? "")"
         : "left running by \(record.runner ?? "a runner") that is gone"
-      findings.append(.init(kind: .unresolvedStep, intent: lp.plan.intent, step: step.id, message: why, repairable: true))
+      let error =
+        record.state == .failed
+        ? VerifyReport.Finding.StepError(sqlState: record.errorSQLState, message: record.errorMessage ?? "unknown error") : nil
+      findings.append(
+        .init(
+          kind: .unresolvedStep, intent: lp.plan.intent, step: step.id, object: step.action.index?.description,
+          state: record.state, error: error, message: why, repairable: true))
     }
     let owned = jp.ownedIndexes
     for index in try invalidIndexes(on: c) where !driftIndexes.contains(index.normalized) {
       if let owner = owned[index.normalized] {
         findings.append(
           .init(
-            kind: .invalidIndex, intent: owner.intent, step: owner.step, object: index.name,
+            kind: .invalidIndex, intent: owner.intent, step: owner.step, object: index.name, problem: .invalidIndex,
             message: "index \(index.name) on \(index.table) is invalid (indisvalid = false): `pgphase repair` rebuilds it",
             repairable: true))
       } else if let base = index.reindexBase, let owner = owned[base] {
         findings.append(
           .init(
-            kind: .invalidIndex, intent: owner.intent, step: owner.step, object: index.name,
+            kind: .invalidIndex, intent: owner.intent, step: owner.step, object: index.name, problem: .present,
             message:
               "index \(index.name) on \(index.table) is an invalid leftover of REINDEX CONCURRENTLY: `pgphase repair` drops it",
             repairable: true))
       } else {
         findings.append(
           .init(
-            kind: .foreignInvalidIndex, object: index.name,
+            kind: .foreignInvalidIndex, object: index.name, problem: .invalidIndex,
             message:
               "index \(index.name) on \(index.table) is invalid (indisvalid = false) and not built by pgphase: reads ignore it, writes still maintain it; drop it concurrently and rebuild it"
           ))
@@ -296,36 +346,31 @@ public enum Verifier {
   /// columns, predicate or method), found by building the step's index on an empty copy of the
   /// table. nil when equal or when it cannot be compared (a column renamed since, for one).
   static func definitionDrift(_ e: Expectation, on c: Connection) throws -> String? {
-    guard let sql = e.step.sql.first(where: { IndexDefinition.parse($0) != nil }), let object = e.postcondition.object
+    guard case .buildIndex(let build) = e.step.action, let index = e.postcondition.subject,
+      try Catalog(c).indexState(name: index) != nil
     else { return nil }
-    let index = object.schema == nil ? QualifiedName(schema: e.postcondition.table?.schema, object.name) : object
-    guard let state = try Catalog(c).indexState(name: index) else { return nil }
-    let expected: String?
+    let comparison: IndexDefinition.Comparison
     do {
-      expected = try IndexDefinition.expected(sql, on: c)
+      comparison = try IndexDefinition.compare(build, withExisting: index, on: c)
     } catch let error as PostgresError where !error.connectionLost {
       return nil
     }
-    guard let expected, IndexDefinition.normalized(expected) != IndexDefinition.normalized(state.definition) else {
-      return nil
-    }
-    return "index \(index) has definition \(state.definition), but the step built \(expected)"
+    guard case .differs(let existing, let planned) = comparison else { return nil }
+    return "index \(index) has definition \(existing), but the step built \(planned)"
   }
 
   /// Whether `repair` fixes this violated expectation: an index step's index missing or invalid
   /// (its table there), or a constraint a step validated that exists NOT VALID.
   static func isRepairable(_ e: Expectation, on c: Connection) throws -> Bool {
-    let p = e.postcondition
     let catalog = Catalog(c)
-    switch p.kind {
-    case .indexExists:
-      guard let object = p.object, e.step.sql.contains(where: { IndexDefinition.parse($0) != nil }) else { return false }
-      let index = object.schema == nil ? QualifiedName(schema: p.table?.schema, object.name) : object
-      if let table = p.table, try catalog.relationKind(table) == nil { return false }
+    switch e.postcondition {
+    case .indexExists(_, let table, _):
+      guard case .buildIndex = e.step.action, let index = e.postcondition.subject else { return false }
+      if try catalog.relationKind(table) == nil { return false }
       guard let state = try catalog.indexState(name: index) else { return try catalog.relationKind(index) == nil }
       return !state.isUsable
-    case .constraintExists:
-      guard p.validated == true, let table = p.table, let name = p.name else { return false }
+    case .constraintExists(let table, let name, let validated):
+      guard validated else { return false }
       return try catalog.constraint(name, on: table).map { !$0.validated } ?? false
     default:
       return false
@@ -342,10 +387,14 @@ public enum Verifier {
     var relname: String
     var table: String
     var normalized: String { "\(schema).\(relname)" }
-    /// `schema.base` when the name ends in `_ccnew[N]` / `_ccold[N]`.
+    /// `schema.base` when the name ends in `_ccnew[N]` / `_ccold[N]`, as REINDEX CONCURRENTLY names
+    /// its temporary copies.
     var reindexBase: String? {
-      guard let r = relname.range(of: #"_cc(new|old)[0-9]*$"#, options: .regularExpression) else { return nil }
-      return "\(schema).\(relname[..<r.lowerBound])"
+      let name = relname.reversed().drop { $0.isASCII && $0.isNumber }
+      for suffix in ["wencc_", "dlocc_"] where name.starts(with: suffix) {
+        return "\(schema).\(String(name.dropFirst(suffix.count).reversed()))"
+      }
+      return nil
     }
   }
 

@@ -7,6 +7,8 @@ enum JSONOut {
   case null
   case array([JSONOut])
   case object([(String, JSONOut)])
+  /// Already-rendered JSON, inserted as is.
+  case raw(String)
 
   static func optional(_ s: String?) -> JSONOut { s.map { .string($0) } ?? .null }
 
@@ -24,6 +26,7 @@ enum JSONOut {
     case .int(let i): out += String(i)
     case .bool(let b): out += b ? "true" : "false"
     case .null: out += "null"
+    case .raw(let text): out += text
     case .array(let items):
       if items.isEmpty {
         out += "[]"
@@ -55,6 +58,12 @@ enum JSONOut {
 
   static func escape(_ s: String, into out: inout String) {
     out += "\""
+    // Most strings (rule ids, paths, messages) need no escaping: append them whole.
+    if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+      out += s
+      out += "\""
+      return
+    }
     for scalar in s.unicodeScalars {
       switch scalar {
       case "\"": out += "\\\""

@@ -7,8 +7,17 @@ public struct LintConfig: Hashable, Sendable {
   public var pgVersion: Int?
   public var exclude: [String] = []
   public var transactionalFiles: Bool?
+  /// Globs of files the runner does not wrap in a transaction even when `transactionalFiles` is
+  /// true (`no_transaction_files`), e.g. the files of a tool's non-transactional migrations.
+  public var noTransactionFiles: [String] = []
 
   public init() {}
+
+  /// Whether the runner wraps `path` in a transaction, as far as the config says per file (nil:
+  /// the `transactionalFiles` default applies).
+  public func transactional(path: String) -> Bool? {
+    noTransactionFiles.contains { Glob.matches($0, path) } ? false : nil
+  }
 
   public static let fileName = ".pgphase.yaml"
 

@@ -10,6 +10,11 @@ public struct LintReport: Sendable {
   /// Files linted, for SARIF's artifacts and the JSON summary.
   public var files: [String]
 
+  /// Text printed before the findings (`lint --trace` puts its per-statement measurements here).
+  public var preamble = ""
+  /// More members of the JSON report, as rendered JSON values (`lint --trace` adds `trace`).
+  public var extraJSON: [(key: String, json: String)] = []
+
   public init(findings: [Finding], files: [String]) {
     self.findings = findings
     self.files = files
@@ -17,7 +22,7 @@ public struct LintReport: Sendable {
 
   public var errorCount: Int { findings.filter { $0.severity == .error }.count }
   public var warningCount: Int { findings.filter { $0.severity == .warning }.count }
-  public var hasParseErrors: Bool { findings.contains { $0.rule == .parseError } }
+  public var hasParseErrors: Bool { findings.contains { $0.rule == .parseError && $0.severity == .error } }
 
   /// 0 clean (warnings allowed), 1 findings at error severity, 2 a file did not parse.
   public var exitCode: Int32 {
@@ -42,7 +47,7 @@ public struct LintReport: Sendable {
 
   public func text(color: Bool) -> String {
     func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
-    var out = ""
+    var out = preamble
     for f in findings {
       let severity = paint(f.severity.rawValue, f.severity == .error ? "1;31" : "1;33")
       out += "\(paint(f.location.description, "1")): \(severity)[\(f.rule.rawValue)]: \(f.message)\n"
@@ -70,10 +75,12 @@ public struct LintReport: Sendable {
         ("file", .string(f.location.file)), ("line", .int(f.location.line)), ("column", .int(f.location.column)),
       ])
     }
-    return JSONOut.object([
-      ("version", .int(1)), ("files", .array(files.map { .string($0) })), ("findings", .array(items)),
-      ("summary", .object([("errors", .int(errorCount)), ("warnings", .int(warningCount))])),
-    ]).rendered()
+    return JSONOut.object(
+      [
+        ("version", .int(1)), ("files", .array(files.map { .string($0) })), ("findings", .array(items)),
+        ("summary", .object([("errors", .int(errorCount)), ("warnings", .int(warningCount))])),
+      ] + extraJSON.map { ($0.key, JSONOut.raw($0.json)) }
+    ).rendered()
   }
 
   // MARK: github

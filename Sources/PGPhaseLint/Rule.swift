@@ -32,6 +32,23 @@ public enum Rule: String, Sendable, CaseIterable, Codable, Comparable {
   case preferIdentity = "prefer-identity"
   case preferText = "prefer-text"
   case preferTimestamptz = "prefer-timestamptz"
+  case transactionLeftOpen = "transaction-left-open"
+  case transactionNesting = "transaction-nesting"
+  case identifierTooLong = "identifier-too-long"
+  case createDomainWithCheck = "create-domain-with-check"
+  case alterDomainAddConstraint = "alter-domain-add-constraint"
+  case enumAddValueInTransaction = "enum-add-value-in-transaction"
+  case enumValueNotAtEnd = "enum-value-not-at-end"
+  case duplicateAssignment = "duplicate-assignment"
+  case dropDatabase = "drop-database"
+  case truncateCascade = "truncate-cascade"
+  case detachPartitionWithoutConcurrently = "detach-partition-without-concurrently"
+  case attachPartitionScan = "attach-partition-scan"
+  case defaultPartitionScan = "default-partition-scan"
+  case dynamicSQLInDoBlock = "dynamic-sql-in-do-block"
+  case traceHeldAccessExclusive = "trace-held-access-exclusive"
+  case traceUnflaggedRewrite = "trace-unflagged-rewrite"
+  case traceLockOnUnnamedRelation = "trace-lock-on-unnamed-relation"
   case unusedIgnore = "unused-ignore"
   case parseError = "parse-error"
 
@@ -40,6 +57,11 @@ public enum Rule: String, Sendable, CaseIterable, Codable, Comparable {
   /// Rules that only report on other reports or on input problems; they cannot be disabled
   /// or ignored, and have no lock.
   public var isMeta: Bool { self == .unusedIgnore || self == .parseError }
+
+  /// Rules only `pgphase lint --trace` reports: they need the statement run on a server.
+  public var isTraceOnly: Bool {
+    self == .traceHeldAccessExclusive || self == .traceUnflaggedRewrite || self == .traceLockOnUnnamedRelation
+  }
 
   /// Style rules are off unless a config enables them.
   public var enabledByDefault: Bool {
@@ -53,6 +75,7 @@ public enum Rule: String, Sendable, CaseIterable, Codable, Comparable {
     switch self {
     case .preferBigint, .preferIdentity, .preferText, .preferTimestamptz, .unusedIgnore: .warning
     case .multipleAccessExclusive: .warning
+    case .createDomainWithCheck, .enumValueNotAtEnd, .dynamicSQLInDoBlock, .traceLockOnUnnamedRelation: .warning
     default: .error
     }
   }
@@ -72,6 +95,23 @@ public enum Rule: String, Sendable, CaseIterable, Codable, Comparable {
     case .vacuumFull, .cluster, .requireConcurrentRefresh: .accessExclusive
     case .lockTable, .requireLockTimeout, .multipleAccessExclusive: .accessExclusive
     case .unbatchedDMLWithDDL: .accessExclusive
+    case .transactionLeftOpen: .accessExclusive
+    case .transactionNesting: nil
+    case .identifierTooLong: nil
+    case .createDomainWithCheck: nil
+    case .alterDomainAddConstraint: .share
+    case .enumAddValueInTransaction: nil
+    case .enumValueNotAtEnd: nil
+    case .duplicateAssignment: nil
+    case .dropDatabase: nil
+    case .truncateCascade: .accessExclusive
+    case .detachPartitionWithoutConcurrently: .accessExclusive
+    case .attachPartitionScan: .accessExclusive
+    case .defaultPartitionScan: .accessExclusive
+    case .dynamicSQLInDoBlock: nil
+    case .traceHeldAccessExclusive: .accessExclusive
+    case .traceUnflaggedRewrite: .accessExclusive
+    case .traceLockOnUnnamedRelation: nil
     case .preferBigint, .preferIdentity, .preferText, .preferTimestamptz, .unusedIgnore, .parseError: nil
     }
   }
@@ -102,13 +142,35 @@ public enum Rule: String, Sendable, CaseIterable, Codable, Comparable {
     case .cluster: "CLUSTER rewrites the table under ACCESS EXCLUSIVE"
     case .requireConcurrentRefresh: "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks every read of the view"
     case .lockTable: "LOCK TABLE takes an explicit lock that blocks the app for as long as the transaction lasts"
-    case .requireLockTimeout: "An ACCESS EXCLUSIVE statement with no lock_timeout can stall every query on the table"
+    case .requireLockTimeout:
+      "A statement that queues for a strong lock with no lock_timeout set can stall every query or write on the table"
     case .multipleAccessExclusive: "One transaction takes ACCESS EXCLUSIVE on more than one table"
     case .unbatchedDMLWithDDL: "An unbatched data change runs in the same transaction as DDL on the same table"
     case .preferBigint: "Prefer bigint over int, integer, smallint and serial: 32-bit keys run out"
     case .preferIdentity: "Prefer an identity column over serial"
     case .preferText: "Prefer text (with a CHECK on length if needed) over varchar(n) or char(n)"
     case .preferTimestamptz: "Prefer timestamptz over timestamp without time zone"
+    case .transactionLeftOpen: "A file leaves a transaction open at its end (BEGIN with no COMMIT or ROLLBACK)"
+    case .transactionNesting: "BEGIN inside an open transaction does not nest: the inner COMMIT ends the outer transaction"
+    case .identifierTooLong: "An identifier longer than 63 bytes is silently truncated by PostgreSQL"
+    case .createDomainWithCheck:
+      "A domain with a CHECK binds every column of that type to it, and changing it later scans them all"
+    case .alterDomainAddConstraint:
+      "ALTER DOMAIN ... ADD CONSTRAINT checks every column of the domain while blocking writes to their tables"
+    case .enumAddValueInTransaction: "ALTER TYPE ... ADD VALUE cannot run inside a transaction block before PostgreSQL 12"
+    case .enumValueNotAtEnd: "ADD VALUE ... BEFORE/AFTER puts the new enum value inside the type's sort order"
+    case .duplicateAssignment: "UPDATE assigns the same column twice"
+    case .dropDatabase: "DROP DATABASE deletes every table in the database, and cannot be rolled back"
+    case .truncateCascade: "TRUNCATE ... CASCADE also empties every table with a foreign key to the truncated one"
+    case .detachPartitionWithoutConcurrently:
+      "DETACH PARTITION without CONCURRENTLY takes ACCESS EXCLUSIVE on the partitioned table (PostgreSQL 14+)"
+    case .attachPartitionScan: "ATTACH PARTITION scans the table under ACCESS EXCLUSIVE unless a validated CHECK proves the bound"
+    case .defaultPartitionScan:
+      "Adding a partition to a table with a default partition scans the default partition under ACCESS EXCLUSIVE"
+    case .dynamicSQLInDoBlock: "A DO block runs SQL that pgphase cannot see (EXECUTE, or a body it cannot read)"
+    case .traceHeldAccessExclusive: "Measured: an ACCESS EXCLUSIVE lock is held across later statements of the same transaction"
+    case .traceUnflaggedRewrite: "Measured: a statement rewrote a table or index that the static rules did not flag"
+    case .traceLockOnUnnamedRelation: "Measured: a statement took a lock that blocks writes on a table it does not name"
     case .unusedIgnore: "A pgphase:ignore comment suppresses nothing"
     case .parseError: "The file does not parse as PostgreSQL 15 SQL"
     }
@@ -126,7 +188,7 @@ public enum Rule: String, Sendable, CaseIterable, Codable, Comparable {
     case .requireConcurrentReindex:
       "REINDEX takes SHARE on the table (blocking writes) and ACCESS EXCLUSIVE on the index; since planning any query on the table locks all its indexes, reads stall too. REINDEX CONCURRENTLY (PostgreSQL 12+) builds a replacement online. Before 12, build a new index concurrently, drop the old one concurrently and rename."
     case .addColumnRewritingDefault:
-      "From PostgreSQL 11 a constant or stable default (`0`, `'x'`, `now()`, `CURRENT_TIMESTAMP`) is stored in the catalog and ADD COLUMN is instant. A volatile default (`random()`, `clock_timestamp()`, `gen_random_uuid()`, `uuid_generate_v4()`, `timeofday()`, `nextval()`, `txid_current()`, and so serial and identity columns) must be computed per row, so the table is rewritten under ACCESS EXCLUSIVE. Before 11, any non-null default rewrites."
+      "From PostgreSQL 11 a constant or stable default (`0`, `'x'`, `now()`, `CURRENT_TIMESTAMP`) is stored in the catalog and ADD COLUMN is instant. A volatile default (`random()`, `clock_timestamp()`, `gen_random_uuid()`, `timeofday()`, `nextval()`, and so serial and identity columns) must be computed per row, so the table is rewritten under ACCESS EXCLUSIVE. pgphase knows the volatility of every built-in function (from pg_proc of PostgreSQL 15, 17 and 18) and treats any other function, such as an extension's `uuid_generate_v4()` or your own, as volatile: it cannot see its definition. Before 11, any non-null default rewrites."
     case .addStoredGeneratedColumn:
       "A STORED generated column is computed for every existing row when it is added, which rewrites the table under ACCESS EXCLUSIVE. Reads and writes wait for the whole rewrite."
     case .addColumnNotNullWithoutDefault:
@@ -160,7 +222,7 @@ public enum Rule: String, Sendable, CaseIterable, Codable, Comparable {
     case .lockTable:
       "An explicit LOCK TABLE (ACCESS EXCLUSIVE unless a mode is given) blocks the app until the transaction ends and is rarely needed: the statements that need a lock take it themselves. If it is truly needed, take the weakest mode that works, with a short lock_timeout."
     case .requireLockTimeout:
-      "An ACCESS EXCLUSIVE request waits behind every running transaction on the table, and while it waits every new query on the table queues behind it, so one long-running report can take the app down. Set a short lock_timeout earlier in the file (`SET lock_timeout`, `SET LOCAL lock_timeout` or `set_config('lock_timeout', ...)`) and retry on failure. pgphase plans need no SET: the executor applies the plan's lock_timeout."
+      "A lock request waits behind every running transaction that holds a conflicting lock, and while it waits every new request that conflicts with it queues behind it. For ACCESS EXCLUSIVE that is every query on the table; for SHARE ROW EXCLUSIVE (a foreign key, on both tables, and CREATE TRIGGER) every write. One long-running report can take the app down. Set a short lock_timeout earlier in the file (`SET lock_timeout`, `SET LOCAL lock_timeout` or `set_config('lock_timeout', ...)`) and retry on failure. One finding per file, at the first such statement, counts the others. Statements on tables created empty in the file, or already locked at least as strongly by the same transaction (they cannot queue), do not count. pgphase plans need no SET: the executor applies the plan's lock_timeout."
     case .multipleAccessExclusive:
       "Each ACCESS EXCLUSIVE lock is held until the transaction ends. Taking a second one on another table means the first table stays blocked while the transaction waits in the second table's queue, and two such migrations can deadlock. Statements on a table the transaction already holds in ACCESS EXCLUSIVE, or on tables it created, do not count."
     case .unbatchedDMLWithDDL:
@@ -173,10 +235,44 @@ public enum Rule: String, Sendable, CaseIterable, Codable, Comparable {
       "varchar(n) and char(n) store the same way as text, but changing the limit later can rewrite the table, and char(n) pads with spaces. Use text with a CHECK (length(col) <= n) when a limit is wanted: a CHECK can be changed online with NOT VALID."
     case .preferTimestamptz:
       "timestamp without time zone drops the offset, so values depend on the writer's time zone setting. timestamptz stores an absolute instant; converting the column later rewrites the table."
+    case .transactionLeftOpen:
+      "Every lock the file's statements took stays held until the session ends or the runner commits or rolls back on its own, and a runner that wraps the file in its own transaction ends up committing or rolling back work it did not mean to. Close every BEGIN in the file that opened it."
+    case .transactionNesting:
+      "PostgreSQL has no nested transactions: a second BEGIN only warns, and the COMMIT that follows it commits everything, so the statements after it run outside the transaction the author meant. This also fires when the runner wraps the file in a transaction (transactional_files, a Diesel or Flyway setting, or `-- pgphase:transaction`) and the file has its own BEGIN."
+    case .identifierTooLong:
+      "PostgreSQL keeps the first 63 bytes of a name (NAMEDATALEN - 1) and only emits a NOTICE. Two long names that share their first 63 bytes then collide, and a later statement that spells the full name refers to the truncated object only by accident. Bytes count, not characters: a name with accents or emoji reaches the limit sooner."
+    case .createDomainWithCheck:
+      "A CHECK on a domain is enforced for every column declared with the domain, in every table. Changing it later (ALTER DOMAIN ... ADD CONSTRAINT, or SET NOT NULL) checks every such column under a SHARE lock on each of their tables, which blocks their writes; there is no equivalent of adding a table's CHECK NOT VALID and validating it without blocking writes. Put the CHECK on the table columns instead."
+    case .alterDomainAddConstraint:
+      "Adding a constraint to a domain (or SET NOT NULL) checks every value of every column of that domain, holding SHARE on each table (measured: `ShareLock` on every table with such a column), so every write to those tables waits for the scan. ADD CONSTRAINT ... NOT VALID checks new values only; VALIDATE CONSTRAINT later still scans, under a lock that does not block writes."
+    case .enumAddValueInTransaction:
+      "Before PostgreSQL 12, ALTER TYPE ... ADD VALUE fails with \"cannot run inside a transaction block\", so a migration that wraps it in BEGIN (or a runner that wraps the file) fails. From 12 it may run in a transaction, but the new value cannot be used until that transaction commits."
+    case .enumValueNotAtEnd:
+      "Enum values sort in the order they were declared. A value added BEFORE or AFTER an existing one changes how ORDER BY, comparisons and indexes order existing rows relative to it, which breaks an app (or a report) that relies on the order; it can also make comparisons of the type slower. Add values at the end unless the order is meant to change."
+    case .duplicateAssignment:
+      "`UPDATE t SET a = 1, a = 2` is rejected by PostgreSQL (\"multiple assignments to same column\"), so the migration fails when it reaches the statement; the duplicate is usually a copy-and-paste slip that hides which value was meant."
+    case .dropDatabase:
+      "A migration runs against a database; dropping one from a migration is almost always a mistake (a script meant for development), it cannot run in a transaction, and nothing brings the data back but a backup."
+    case .truncateCascade:
+      "CASCADE follows foreign keys recursively: every referencing table, and every table referencing those, is emptied too, each under ACCESS EXCLUSIVE. The statement does not name them, so a reviewer cannot see what it deletes. Name every table to empty instead."
+    case .detachPartitionWithoutConcurrently:
+      "A plain DETACH PARTITION takes ACCESS EXCLUSIVE on the parent and the partition (and the default partition), so every query on the partitioned table waits. From PostgreSQL 14, DETACH PARTITION ... CONCURRENTLY takes SHARE UPDATE EXCLUSIVE on the parent instead and lets queries continue; it cannot run in a transaction block."
+    case .attachPartitionScan:
+      "ATTACH PARTITION takes SHARE UPDATE EXCLUSIVE on the parent (PostgreSQL 12+) but ACCESS EXCLUSIVE on the table being attached, and scans every row to prove it fits the partition bound, unless a validated CHECK constraint already implies the bound. Add that CHECK NOT VALID, validate it (which does not block writes), then attach. A table created empty in the same file is not flagged, nor is one with a CHECK validated earlier in the linted files."
+    case .defaultPartitionScan:
+      "When the partitioned table has a default partition, CREATE TABLE ... PARTITION OF and ATTACH PARTITION scan the default partition for rows that belong to the new partition, under ACCESS EXCLUSIVE on it (measured), unless a validated CHECK on the default partition excludes the new bound. pgphase knows of a default partition when the linted files created or attached it."
+    case .dynamicSQLInDoBlock:
+      "The statements of a DO block are checked like the file's own, but `EXECUTE` builds its statement at run time, and a body that is not PL/pgSQL cannot be read: whatever they lock or rewrite goes unchecked. Write the DDL out as plain statements, or run `pgphase lint --trace`, which measures what actually happens."
+    case .traceHeldAccessExclusive:
+      "Reported by `pgphase lint --trace`, which runs the file on a throwaway server and reads pg_locks after each statement. Once a statement takes ACCESS EXCLUSIVE, every later statement of the same transaction runs while every query on that table waits; the longer they take, the longer the app stalls. Commit right after the statement that needs the strong lock."
+    case .traceUnflaggedRewrite:
+      "Reported by `pgphase lint --trace`: the relation's relfilenode changed, so PostgreSQL wrote a new copy of it (under ACCESS EXCLUSIVE), and no static rule warned about it. On a large table that is minutes of blocked reads and writes."
+    case .traceLockOnUnnamedRelation:
+      "Reported by `pgphase lint --trace`: pg_locks showed a lock that blocks writes (SHARE or stronger) on a table the statement does not mention, such as a foreign key's referenced table, the table of a dropped index, a default partition, or the tables using a domain. Those tables stall too; set lock_timeout and plan for them."
     case .unusedIgnore:
       "An ignore comment that no longer matches a finding hides nothing now, but will silently hide a future finding on that line. Remove it, or fix the rule name."
     case .parseError:
-      "pgphase parses with the PostgreSQL 15 grammar (libpg_query). A file that does not parse cannot be checked; psql would reject it too. pgphase exits with 2 when any input fails to parse."
+      "pgphase parses with the PostgreSQL 15 grammar (libpg_query). Every statement that does not parse is reported, and the file's other statements are still checked. A statement using syntax from PostgreSQL 16 or later (a FROM subquery without an alias, JSON constructors, 0x1F and 1_000 literals, ...) is named as needing a newer grammar, and reported as a warning when `--pg-version` (or `pg_version`) is that version or later. Otherwise psql would reject the statement too: pgphase exits with 2 when any input fails to parse."
     }
   }
 
@@ -266,6 +362,57 @@ public enum Rule: String, Sendable, CaseIterable, Codable, Comparable {
     case .preferIdentity: "id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
     case .preferText: "name text CHECK (length(name) <= 100)"
     case .preferTimestamptz: "created_at timestamptz NOT NULL DEFAULT now()"
+    case .transactionLeftOpen:
+      """
+      BEGIN;
+      ALTER TABLE orders ADD COLUMN note text;
+      COMMIT;
+      """
+    case .transactionNesting:
+      "Use one BEGIN ... COMMIT per transaction; in a file the runner wraps, write no BEGIN at all (or mark it -- pgphase:no-transaction)."
+    case .identifierTooLong:
+      "CREATE INDEX orders_customer_created_idx ON orders (customer_id, created_at);  -- a name of at most 63 bytes"
+    case .createDomainWithCheck:
+      """
+      CREATE DOMAIN email AS text;
+      ALTER TABLE users ADD CONSTRAINT users_email_check CHECK (email ~ '@') NOT VALID;
+      """
+    case .alterDomainAddConstraint:
+      """
+      ALTER DOMAIN email ADD CONSTRAINT email_check CHECK (VALUE ~ '@') NOT VALID;
+      ALTER DOMAIN email VALIDATE CONSTRAINT email_check;  -- later
+      """
+    case .enumAddValueInTransaction:
+      "ALTER TYPE mood ADD VALUE 'curious';  -- alone, outside a transaction block"
+    case .enumValueNotAtEnd:
+      "ALTER TYPE status ADD VALUE 'archived';  -- at the end"
+    case .duplicateAssignment:
+      "UPDATE orders SET status = 'paid', paid_at = now() WHERE id = 1;"
+    case .dropDatabase:
+      "Drop databases by hand, after a backup, never from a migration."
+    case .truncateCascade:
+      "TRUNCATE orders, order_items;  -- every table you mean to empty, by name"
+    case .detachPartitionWithoutConcurrently:
+      "ALTER TABLE measurements DETACH PARTITION measurements_2023 CONCURRENTLY;  -- outside a transaction block"
+    case .attachPartitionScan:
+      """
+      ALTER TABLE measurements_2024 ADD CONSTRAINT m2024_bound CHECK (at >= '2024-01-01' AND at < '2025-01-01') NOT VALID;
+      ALTER TABLE measurements_2024 VALIDATE CONSTRAINT m2024_bound;
+      ALTER TABLE measurements ATTACH PARTITION measurements_2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+      """
+    case .defaultPartitionScan:
+      """
+      ALTER TABLE measurements_default ADD CONSTRAINT excludes_2024 CHECK (NOT (at >= '2024-01-01' AND at < '2025-01-01')) NOT VALID;
+      ALTER TABLE measurements_default VALIDATE CONSTRAINT excludes_2024;  -- then add the partition
+      """
+    case .dynamicSQLInDoBlock:
+      "ALTER TABLE orders ADD COLUMN note text;  -- as a plain statement, not EXECUTE format('ALTER TABLE %I ...', ...)"
+    case .traceHeldAccessExclusive:
+      "COMMIT;  -- right after the statement that takes ACCESS EXCLUSIVE; run the rest in its own transaction"
+    case .traceUnflaggedRewrite:
+      "Rewrite the change as expand/contract: add a new column, backfill it in batches, switch, and drop the old one later."
+    case .traceLockOnUnnamedRelation:
+      "SET lock_timeout = '2s';  -- and expect the other table's writes to wait as well"
     case .unusedIgnore: "Delete the comment, or correct the rule id it names."
     case .parseError: "Fix the syntax at the reported position."
     }

@@ -3,16 +3,20 @@
 public struct Intent: Sendable, Equatable {
   /// Unique across a set of intents; intents apply in the order of their ids.
   public var id: String
+  /// Free text for reviewers; copied into the plan and its SQL headers.
   public var description: String?
   /// Default schema for unqualified names; nil means the connection's search_path decides.
   public var schema: String?
+  /// Per-intent overrides of the run defaults.
   public var settings: IntentSettings
+  /// The changes in the order written; steps keep that order within each phase.
   public var changes: [Change]
   /// The file it came from, as the caller named it; used in diagnostics and in the plan.
   public var file: String
   /// Where `id` (or the document, when id is implicit) is, for duplicate-id errors.
   public var location: SourceLocation
 
+  /// An intent as the reader builds it; tests build them directly.
   public init(
     id: String, description: String? = nil, schema: String? = nil, settings: IntentSettings = .init(),
     changes: [Change], file: String, location: SourceLocation
@@ -31,8 +35,10 @@ public struct Intent: Sendable, Equatable {
 public struct IntentSettings: Sendable, Equatable, Codable {
   /// As PostgreSQL accepts it for `SET lock_timeout`, e.g. `2s` or `500ms`.
   public var lockTimeout: String?
+  /// Rows in a backfill's first batch; later batches adapt to `--batch-target`.
   public var backfillBatchSize: Int?
 
+  /// Overrides; nil keeps the default.
   public init(lockTimeout: String? = nil, backfillBatchSize: Int? = nil) {
     self.lockTimeout = lockTimeout
     self.backfillBatchSize = backfillBatchSize
@@ -47,11 +53,14 @@ public struct IntentSettings: Sendable, Equatable, Codable {
 /// One entry of `changes`: an operation plus where each of its fields was written, so later
 /// stages (the planner refusing an unsafe request) can point at the exact YAML node.
 public struct Change: Sendable, Equatable {
+  /// What the change does.
   public var operation: Operation
+  /// Where the change's entry starts in the file: diagnostics and plan steps point here.
   public var location: SourceLocation
   /// Locations of fields by dotted path inside the operation, e.g. `column.nullable`.
   public var fieldLocations: [String: SourceLocation]
 
+  /// A change read at `location`, with the locations of its fields.
   public init(_ operation: Operation, location: SourceLocation, fieldLocations: [String: SourceLocation] = [:]) {
     self.operation = operation
     self.location = location
@@ -119,12 +128,14 @@ public enum Operation: Sendable, Equatable {
   ]
 }
 
+/// What a foreign key does when the referenced row is deleted or updated.
 public enum ReferentialAction: String, Sendable, Equatable, Codable, CaseIterable {
   case cascade, restrict
   case noAction = "no_action"
   case setNull = "set_null"
   case setDefault = "set_default"
 
+  /// The clause as SQL (`ON DELETE <sql>`).
   public var sql: String {
     switch self {
     case .cascade: "CASCADE"
@@ -136,6 +147,7 @@ public enum ReferentialAction: String, Sendable, Equatable, Codable, CaseIterabl
   }
 }
 
+/// How an identity column generates values: `always` refuses explicit values, `by_default` takes them.
 public enum IdentityKind: String, Sendable, Equatable, Codable, CaseIterable {
   case always
   case byDefault = "by_default"
@@ -143,11 +155,16 @@ public enum IdentityKind: String, Sendable, Equatable, Codable, CaseIterable {
 
 /// A single-column foreign key written on a column definition.
 public struct ColumnReference: Sendable, Equatable {
+  /// The referenced table.
   public var table: QualifiedName
+  /// The referenced column.
   public var column: String
+  /// `ON DELETE`; nil is PostgreSQL's default (NO ACTION).
   public var onDelete: ReferentialAction?
+  /// `ON UPDATE`; nil is PostgreSQL's default (NO ACTION).
   public var onUpdate: ReferentialAction?
 
+  /// A reference to `table.column`.
   public init(table: QualifiedName, column: String, onDelete: ReferentialAction? = nil, onUpdate: ReferentialAction? = nil) {
     self.table = table
     self.column = column
@@ -156,20 +173,30 @@ public struct ColumnReference: Sendable, Equatable {
   }
 }
 
+/// One column as `create_table` and `add_column` describe it.
 public struct ColumnDefinition: Sendable, Equatable {
+  /// The exact column name (quoted in SQL where needed).
   public var name: String
   /// The type as written; passed through to SQL unchanged.
   public var type: String
+  /// false adds NOT NULL, done without a long lock where the table has rows.
   public var nullable: Bool = true
   /// A SQL expression, passed through as written (a string literal keeps its quotes: `"'minor'"`).
   public var defaultExpression: String?
+  /// A CHECK expression on this column, named `<table>_<column>_check`.
   public var check: String?
+  /// Adds a UNIQUE constraint named `<table>_<column>_key`.
   public var unique: Bool = false
+  /// Makes the column the table's single-column primary key.
   public var primaryKey: Bool = false
+  /// A single-column foreign key.
   public var references: ColumnReference?
+  /// Makes it an identity column.
   public var identity: IdentityKind?
+  /// Becomes `COMMENT ON COLUMN`.
   public var comment: String?
 
+  /// A nullable column with no default or constraint; set the other fields as needed.
   public init(name: String, type: String) {
     self.name = name
     self.type = type
@@ -178,37 +205,50 @@ public struct ColumnDefinition: Sendable, Equatable {
 
 /// A table-level constraint in `create_table`: exactly one of check, unique or foreign key.
 public struct TableConstraint: Sendable, Equatable {
+  /// Which constraint it is.
   public enum Kind: Sendable, Equatable {
     case check(String)
     case unique([String])
     case foreignKey(columns: [String], references: ForeignKeyTarget, onDelete: ReferentialAction?, onUpdate: ReferentialAction?)
   }
+  /// The constraint's exact name.
   public var name: String
+  /// What it constrains.
   public var kind: Kind
 
+  /// A named constraint.
   public init(name: String, kind: Kind) {
     self.name = name
     self.kind = kind
   }
 }
 
+/// The referenced side of a multi-column foreign key.
 public struct ForeignKeyTarget: Sendable, Equatable {
+  /// The referenced table.
   public var table: QualifiedName
+  /// The referenced columns, in the order of the referencing ones.
   public var columns: [String]
 
+  /// A reference to `columns` of `table`.
   public init(table: QualifiedName, columns: [String]) {
     self.table = table
     self.columns = columns
   }
 }
 
+/// `create_table`: a new table, created in one short transaction (the old app never sees it).
 public struct CreateTable: Sendable, Equatable {
+  /// The new table.
   public var table: QualifiedName
+  /// Its columns, in order.
   public var columns: [ColumnDefinition]
   /// A composite primary key; a single one may instead be written on the column.
   public var primaryKey: [String]?
+  /// Table-level CHECK, UNIQUE and FOREIGN KEY constraints.
   public var constraints: [TableConstraint]
 
+  /// A table with its columns and constraints.
   public init(table: QualifiedName, columns: [ColumnDefinition], primaryKey: [String]? = nil, constraints: [TableConstraint] = [])
   {
     self.table = table
@@ -218,12 +258,16 @@ public struct CreateTable: Sendable, Equatable {
   }
 }
 
+/// `add_column`: a column added so the old app's writes keep working.
 public struct AddColumn: Sendable, Equatable {
+  /// The table the column goes on.
   public var table: QualifiedName
+  /// The new column.
   public var column: ColumnDefinition
   /// SQL expression that fills existing rows, in batches.
   public var backfill: String?
 
+  /// A column to add; `backfill` fills existing rows in batches.
   public init(table: QualifiedName, column: ColumnDefinition, backfill: String? = nil) {
     self.table = table
     self.column = column
@@ -235,14 +279,20 @@ public struct AddColumn: Sendable, Equatable {
 /// column kept in sync with the old one until contract. The planner needs the column's type
 /// for that; it knows it when an earlier intent created the column, otherwise `type` says it.
 public struct RenameColumn: Sendable, Equatable {
+  /// The table.
   public var table: QualifiedName
+  /// The current name.
   public var from: String
+  /// The new name.
   public var to: String
+  /// The column's type; needed when no earlier intent created the column.
   public var type: String?
   /// The old column's NOT NULL, carried to the new one (CHECK NOT VALID, VALIDATE, SET NOT NULL).
   public var nullable: Bool?
+  /// The old column's default, carried to the new one.
   public var defaultExpression: String?
 
+  /// A rename; `type`, `nullable` and `defaultExpression` describe the column when the planner cannot know it.
   public init(
     table: QualifiedName, from: String, to: String, type: String? = nil, nullable: Bool? = nil, defaultExpression: String? = nil
   ) {
@@ -257,17 +307,24 @@ public struct RenameColumn: Sendable, Equatable {
 
 /// `alter_column`: a type or content change through a shadow column kept in sync both ways.
 public struct AlterColumn: Sendable, Equatable {
+  /// The table.
   public var table: QualifiedName
+  /// The column to change.
   public var column: String
+  /// The new type; nil keeps the type (a content change through `up`/`down`).
   public var type: String?
   /// Maps old to new, written in terms of the table's columns (e.g. `lower(email)`).
   public var up: String?
   /// Maps new to old, written in terms of the new column's name.
   public var down: String?
+  /// A new name for the converted column; nil swaps it in under the old name at contract.
   public var newName: String?
+  /// The new column's nullability; nil keeps what the planner knows (else nullable).
   public var nullable: Bool?
+  /// The new column's default, set at contract.
   public var defaultExpression: String?
 
+  /// A change; give at least `type`, `up`/`down` or `newName`.
   public init(
     table: QualifiedName, column: String, type: String? = nil, up: String? = nil, down: String? = nil, newName: String? = nil,
     nullable: Bool? = nil, defaultExpression: String? = nil
@@ -283,14 +340,22 @@ public struct AlterColumn: Sendable, Equatable {
   }
 }
 
+/// `add_foreign_key`: added NOT VALID, validated in backfill, so neither table is scanned under a lock.
 public struct AddForeignKey: Sendable, Equatable {
+  /// The referencing table.
   public var table: QualifiedName
+  /// The constraint's exact name.
   public var name: String
+  /// The referencing columns.
   public var columns: [String]
+  /// The referenced table and columns.
   public var references: ForeignKeyTarget
+  /// `ON DELETE`; nil is NO ACTION.
   public var onDelete: ReferentialAction?
+  /// `ON UPDATE`; nil is NO ACTION.
   public var onUpdate: ReferentialAction?
 
+  /// A foreign key named `name` from `columns` of `table` to `references`.
   public init(
     table: QualifiedName, name: String, columns: [String], references: ForeignKeyTarget, onDelete: ReferentialAction? = nil,
     onUpdate: ReferentialAction? = nil
@@ -310,6 +375,7 @@ public enum IndexKey: Sendable, Equatable {
   case column(String)
   case expression(String)
 
+  /// The key as SQL: a quoted column, or the expression in parentheses.
   public var sql: String {
     switch self {
     case .column(let name): SQL.quoteIdentifier(name)
@@ -318,15 +384,24 @@ public enum IndexKey: Sendable, Equatable {
   }
 }
 
+/// `create_index`: built concurrently, outside any transaction.
 public struct CreateIndex: Sendable, Equatable {
+  /// The indexed table.
   public var table: QualifiedName
+  /// The index's exact name; it lives in the table's schema.
   public var name: String
+  /// The key columns and expressions, in order.
   public var keys: [IndexKey]
+  /// A unique index.
   public var unique: Bool
+  /// A partial index's WHERE expression.
   public var predicate: String?
+  /// The access method (`btree`, `gin`, ...); nil is PostgreSQL's default, btree.
   public var method: String?
+  /// Non-key columns stored in the index (`INCLUDE`).
   public var include: [String]
 
+  /// An index named `name` on `keys` of `table`.
   public init(
     table: QualifiedName, name: String, keys: [IndexKey], unique: Bool = false, predicate: String? = nil, method: String? = nil,
     include: [String] = []
@@ -341,12 +416,16 @@ public struct CreateIndex: Sendable, Equatable {
   }
 }
 
+/// `backfill`: a batched data change, resumable and idempotent.
 public struct Backfill: Sendable, Equatable {
+  /// The table to update.
   public var table: QualifiedName
   /// Column → SQL expression, in the order written.
   public var assignments: [Assignment]
+  /// Only rows matching it are changed.
   public var predicate: String?
 
+  /// A batched `UPDATE table SET assignments [WHERE predicate]`.
   public init(table: QualifiedName, assignments: [Assignment], predicate: String? = nil) {
     self.table = table
     self.assignments = assignments
@@ -354,10 +433,14 @@ public struct Backfill: Sendable, Equatable {
   }
 }
 
+/// One `column = expression` of a backfill.
 public struct Assignment: Sendable, Equatable, Codable, Hashable {
+  /// The column set.
   public var column: String
+  /// The SQL expression it is set to, evaluated per row.
   public var expression: String
 
+  /// `column = expression`.
   public init(column: String, expression: String) {
     self.column = column
     self.expression = expression
@@ -366,11 +449,16 @@ public struct Assignment: Sendable, Equatable, Codable, Hashable {
 
 /// The escape hatch: SQL the user writes for one phase.
 public struct RawSQL: Sendable, Equatable {
+  /// The phase the SQL runs in.
   public var phase: Phase
+  /// The SQL, run as written.
   public var up: String
+  /// SQL that undoes `up`, used by rollback; nil makes the step irreversible.
   public var down: String?
+  /// false sends `up` alone outside a transaction (CREATE INDEX CONCURRENTLY, VACUUM, ...).
   public var transactional: Bool
 
+  /// User SQL for `phase`.
   public init(phase: Phase, up: String, down: String? = nil, transactional: Bool = true) {
     self.phase = phase
     self.up = up

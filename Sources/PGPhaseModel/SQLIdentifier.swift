@@ -61,9 +61,12 @@ public enum SQL {
 
 /// A relation, index, function or other schema object name, optionally schema-qualified.
 public struct QualifiedName: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+  /// nil: resolved through the search_path.
   public var schema: String?
+  /// The exact name, unquoted.
   public var name: String
 
+  /// `schema.name`, or just `name`.
   public init(schema: String? = nil, _ name: String) {
     self.schema = schema
     self.name = name
@@ -118,11 +121,13 @@ public struct QualifiedName: Hashable, Sendable, Codable, Comparable, CustomStri
   /// The name inside a SQL string literal, for `to_regclass('…')` and similar catalog lookups.
   public var literal: String { SQL.quoteLiteral(sql) }
 
+  /// The name as SQL.
   public var description: String { sql }
 
   /// The same schema with another object name, e.g. an index beside its table.
   public func sibling(_ name: String) -> QualifiedName { QualifiedName(schema: schema, name) }
 
+  /// By schema, then name, for sorted, deterministic output.
   public static func < (a: QualifiedName, b: QualifiedName) -> Bool {
     (a.schema ?? "", a.name) < (b.schema ?? "", b.name)
   }

@@ -1,5 +1,8 @@
 import PGPhaseModel
 
+// Table and column operations (about 550 lines): kept in one file because `shadowColumn`, the
+// heart of rename_column and alter_column, is shared by both and by the NOT NULL handling.
+
 extension IntentPlanner {
   mutating func planChange(_ operation: Operation) {
     switch operation {
@@ -25,11 +28,11 @@ extension IntentPlanner {
     }
   }
 
-  private mutating func useTable(_ table: QualifiedName, path: String = "table") {
+  mutating func useTable(_ table: QualifiedName, path: String = "table") {
     if let d = model.use(SchemaModel.tableKey(table), at: change.location(of: path)) { diagnostics.append(d) }
   }
 
-  private mutating func useColumn(_ table: QualifiedName, _ column: String, path: String = "column") {
+  mutating func useColumn(_ table: QualifiedName, _ column: String, path: String = "column") {
     useTable(table)
     if let d = model.use(SchemaModel.columnKey(table, column), at: change.location(of: path)) { diagnostics.append(d) }
   }
@@ -425,7 +428,7 @@ extension IntentPlanner {
     let s = SQL.quoteIdentifier(shadow)
     // Dropping the old column at contract takes its indexes and constraints along, which the
     // planner cannot see: checked before expand starts, and again before the drop.
-    let replaceable = [Postcondition.columnReplaceable(t, old, nullable: nullable, default: defaultExpression)]
+    let replaceable = [Precondition.columnReplaceable(t, old, nullable: nullable, default: defaultExpression)]
     // When this intent renamed the table, its view under the old name reads the old column until
     // contract drops the view (first): check before the rename, against the table's old name.
     let checkedAtRename = requireBeforeRename(of: t) {
@@ -435,7 +438,7 @@ extension IntentPlanner {
       .expand, ["add-column", shadow],
       "Add \(shadow) \(type), nullable and without default (the trigger fills it; a default would hide old-app writes)",
       table: t, "ADD COLUMN \(s) \(type)", undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(s)",
-      post: [.columnExists(t, shadow, type: type, nullable: true)], pre: checkedAtRename ? nil : replaceable)
+      post: [.columnExists(t, shadow, type: type, nullable: true)], pre: checkedAtRename ? [] : replaceable)
     let syncTrigger = emitSyncTrigger(table: t, old: old, new: shadow, finalName: finalName, up: up, down: down, kind: kind)
     let check = Self.notNullCheckName(t, shadow)
     if !nullable { emitNotNullCheck(.expand, table: t, column: shadow, why: "the trigger fills new rows") }
@@ -533,110 +536,6 @@ extension IntentPlanner {
       "Drop the default of \(column) once no app version relies on it for inserts (irreversible)", table: t,
       "ALTER COLUMN \(SQL.quoteIdentifier(column)) DROP DEFAULT", undo: nil, post: [.columnDefault(t, column, nil)])
     model.setColumn(t, column) { $0.defaultExpression = nil }
-  }
-
-  // MARK: constraints and indexes
-
-  private mutating func addCheck(table t: QualifiedName, name: String, expression: String) {
-    useTable(t)
-    report(model.create(SchemaModel.constraintKey(t, name), origin))
-    let k = SQL.quoteIdentifier(name)
-    emitCatalogAlter(
-      .expand, ["add-check", name], "Add CHECK \(name) NOT VALID: enforced on new writes, no scan", table: t,
-      "ADD CONSTRAINT \(k) CHECK (\(expression)) NOT VALID", undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)",
-      post: [.constraintExists(t, name, validated: false)])
-    emitValidate(.backfill, table: t, constraint: name, slug: ["validate", name])
-  }
-
-  private mutating func addForeignKey(_ op: AddForeignKey) {
-    let t = op.table
-    useTable(t)
-    useTable(op.references.table)
-    report(model.create(SchemaModel.constraintKey(t, op.name), origin))
-    let k = SQL.quoteIdentifier(op.name)
-    var clause =
-      "ADD CONSTRAINT \(k) FOREIGN KEY (\(op.columns.map(SQL.quoteIdentifier).joined(separator: ", "))) REFERENCES \(op.references.table.sql) (\(op.references.columns.map(SQL.quoteIdentifier).joined(separator: ", ")))"
-    if let a = op.onDelete { clause += " ON DELETE \(a.sql)" }
-    if let a = op.onUpdate { clause += " ON UPDATE \(a.sql)" }
-    emit(
-      .expand, ["add-foreign-key", op.name],
-      "Add FOREIGN KEY \(op.name) NOT VALID: enforced on new writes, no scan of either table",
-      sql: ["ALTER TABLE \(t.sql) \(clause) NOT VALID"],
-      locks: [LockedRelation(t, .shareRowExclusive), LockedRelation(op.references.table, .shareRowExclusive)], cost: .catalogOnly,
-      undo: Undo(sql: ["ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)"]),
-      post: [.constraintExists(t, op.name, validated: false)])
-    emitValidate(.backfill, table: t, constraint: op.name, slug: ["validate", op.name], referenced: op.references.table)
-  }
-
-  private mutating func addUnique(table t: QualifiedName, name: String, columns: [String]) {
-    useTable(t)
-    report(model.create(SchemaModel.constraintKey(t, name), origin))
-    addUniqueSteps(index: CreateIndex(table: t, name: name, keys: columns.map { .column($0) }, unique: true), phase: .expand)
-  }
-
-  /// A unique constraint without a write-blocking build: CREATE UNIQUE INDEX CONCURRENTLY, then
-  /// ADD CONSTRAINT … UNIQUE USING INDEX, which only takes a brief catalog lock.
-  private mutating func addUniqueSteps(index: CreateIndex, phase: Phase) {
-    let t = index.table
-    report(model.create(SchemaModel.indexKey(t.sibling(index.name)), origin))
-    emitCreateIndex(
-      phase, index: index, slug: ["create-unique-index", index.name],
-      summary: "Build unique index \(index.name) concurrently: outside a transaction, without blocking writes")
-    let k = SQL.quoteIdentifier(index.name)
-    emitCatalogAlter(
-      phase, ["add-unique", index.name], "Attach the index as UNIQUE constraint \(index.name): catalog only",
-      table: t, "ADD CONSTRAINT \(k) UNIQUE USING INDEX \(k)",
-      undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)", post: [.constraintExists(t, index.name, validated: true)])
-  }
-
-  private mutating func dropConstraint(table t: QualifiedName, name: String) {
-    useTable(t)
-    if let d = model.use(SchemaModel.constraintKey(t, name), at: change.location(of: "name")) { diagnostics.append(d) }
-    emitCatalogAlter(
-      .contract, ["drop-constraint", name], "Drop constraint \(name) once no app version relies on it (irreversible)",
-      table: t, "DROP CONSTRAINT \(SQL.quoteIdentifier(name))", undo: nil, post: [.constraintAbsent(t, name)])
-    model.drop(SchemaModel.constraintKey(t, name), origin)
-  }
-
-  private mutating func createIndex(_ op: CreateIndex) {
-    useTable(op.table)
-    report(model.create(SchemaModel.indexKey(op.table.sibling(op.name)), origin))
-    emitCreateIndex(
-      .expand, index: op, slug: ["create-index", op.name],
-      summary:
-        "Build index \(op.name) concurrently: outside a transaction, without blocking writes; the executor checks it is valid")
-  }
-
-  private mutating func dropIndex(_ name: QualifiedName) {
-    if let d = model.use(SchemaModel.indexKey(name), at: change.location(of: "name")) { diagnostics.append(d) }
-    emit(
-      .contract, ["drop-index", name.name],
-      "Drop index \(name.name) concurrently: outside a transaction, without blocking reads or writes",
-      sql: ["DROP INDEX CONCURRENTLY \(name.sql)"], transactional: false, locks: [LockedRelation(name, .shareUpdateExclusive)],
-      cost: .catalogOnly, undo: nil, post: [.indexAbsent(name)])
-    model.drop(SchemaModel.indexKey(name), origin)
-  }
-
-  // MARK: data and raw SQL
-
-  private mutating func backfill(_ op: Backfill) {
-    useTable(op.table)
-    for a in op.assignments { useColumn(op.table, a.column, path: "set") }
-    let differs = op.assignments.map { "\(SQL.quoteIdentifier($0.column)) IS DISTINCT FROM (\($0.expression))" }
-    var pending = differs.count == 1 ? differs[0] : "(" + differs.joined(separator: " OR ") + ")"
-    if let w = op.predicate { pending = "(\(w)) AND \(pending)" }
-    let deterministic = !op.assignments.contains { Expressions.isVolatile($0.expression) }
-    emitBatchedUpdate(
-      .backfill, ["backfill", op.table.name] + op.assignments.map(\.column),
-      "Update \(op.table.name) in small batches, each its own short transaction; only rows that still differ are touched",
-      table: op.table, assignments: op.assignments, pending: pending, checkable: deterministic)
-  }
-
-  private mutating func rawSQL(_ op: RawSQL) {
-    emit(
-      op.phase, ["sql"], "User SQL (escape hatch): locks and cost are not analysed by the planner; `pgphase lint` checks it",
-      sql: [op.up], transactional: op.transactional, locks: [], cost: .unknown,
-      undo: op.down.map { Undo(sql: [$0], transactional: op.transactional) }, post: [.unchecked])
   }
 }
 

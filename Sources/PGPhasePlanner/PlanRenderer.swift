@@ -15,6 +15,7 @@ public enum PlanRenderer {
     return files
   }
 
+  /// plan.json: pretty-printed with sorted keys, so diffs in review are small and stable.
   public static func json(_ plan: Plan) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -22,8 +23,9 @@ public enum PlanRenderer {
     return String(decoding: data, as: UTF8.self) + "\n"
   }
 
+  /// Reads a plan.json of any format this pgphase reads (older ones converted).
   public static func decode(json: String) throws -> Plan {
-    try JSONDecoder().decode(Plan.self, from: Data(json.utf8))
+    try PlanDocument.decode(Data(json.utf8)).plan
   }
 
   static func header(_ plan: Plan, _ title: String) -> [String] {
@@ -44,15 +46,11 @@ public enum PlanRenderer {
   }
 
   /// A precondition as a comment: pgphase checks it first; someone running the file by hand must.
-  static func requirement(_ p: Postcondition) -> String {
-    switch p.kind {
-    case .columnReplaceable:
-      let column = "\(p.table?.sql ?? "?").\(SQL.quoteIdentifier(p.column ?? "?"))"
-      return
-        "-- requires: nothing depends on \(column) (no index, constraint, foreign key, view or owned sequence)"
-        + (p.nullable == false ? "" : ", it is nullable") + (p.defaultExpression == nil ? ", it has no default" : "")
-    default:
-      return "-- requires: \(p.kind.rawValue)"
+  static func requirement(_ p: Precondition) -> String {
+    switch p {
+    case .columnReplaceable(let table, let column, let nullable, let expression):
+      "-- requires: nothing depends on \(table.sql).\(SQL.quoteIdentifier(column)) (no index, constraint, foreign key, view or owned sequence)"
+        + (nullable ? ", it is nullable" : "") + (expression == nil ? ", it has no default" : "")
     }
   }
 
@@ -90,7 +88,7 @@ public enum PlanRenderer {
     let timeout = "SET lock_timeout = \(SQL.quoteLiteral(plan.lockTimeout));"
     lines += ["", timeout]
     for step in steps {
-      lines += ["", "-- [\(step.id)] \(step.summary)", describe(step)] + (step.preconditions ?? []).map(requirement)
+      lines += ["", "-- [\(step.id)] \(step.summary)", describe(step)] + step.preconditions.map(requirement)
       if step.backfill != nil {
         lines.append("-- The executor runs this in keyset batches; shown here as the single statement it is equivalent to.")
         lines += statements(step.sql)

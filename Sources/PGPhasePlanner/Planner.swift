@@ -95,15 +95,16 @@ struct IntentPlanner {
     if let diagnostic { diagnostics.append(diagnostic) }
   }
 
+  /// Appends a step of the current change. `action` says what the step is (the executor runs it by
+  /// that, not by its SQL); most steps are DDL in one transaction.
   mutating func emit(
-    _ phase: Phase, _ slug: [String], _ summary: String, sql: [String], transactional: Bool = true,
-    locks: [LockedRelation], cost: CostClass, undo: Undo?, post: [Postcondition], pre: [Postcondition]? = nil,
-    backfill: BackfillSpec? = nil
+    _ phase: Phase, _ slug: [String], _ summary: String, sql: [String], action: StepAction = .transaction,
+    locks: [LockedRelation], cost: CostClass, undo: Undo?, post: [Postcondition], pre: [Precondition] = []
   ) {
     let step = Step(
-      id: "", phase: phase, change: changeIndex, operation: change.operation.name, summary: summary, sql: sql,
-      transactional: transactional, locks: locks, cost: cost, undo: undo, postconditions: post, preconditions: pre,
-      backfill: backfill)
+      id: "", phase: phase, change: changeIndex, location: change.location, operation: change.operation.name,
+      summary: summary, sql: sql, action: action, locks: locks, cost: cost, undo: undo, postconditions: post,
+      preconditions: pre)
     drafts.append(DraftStep(phase: phase, slug: Names.slug(slug), step: step))
   }
 
@@ -115,16 +116,16 @@ struct IntentPlanner {
   /// Adds preconditions to the step that renamed `table` in this intent (they are written against
   /// the name it had before, `pre`'s argument), so they are checked before that step changes
   /// anything; false when no step of this intent renamed `table`.
-  mutating func requireBeforeRename(of table: QualifiedName, _ pre: (QualifiedName) -> [Postcondition]) -> Bool {
+  mutating func requireBeforeRename(of table: QualifiedName, _ pre: (QualifiedName) -> [Precondition]) -> Bool {
     guard let (index, before) = renameSteps[SchemaModel.TableKey(table)] else { return false }
-    drafts[index].step.preconditions = (drafts[index].step.preconditions ?? []) + pre(before)
+    drafts[index].step.preconditions += pre(before)
     return true
   }
 
   /// One ALTER TABLE statement that takes ACCESS EXCLUSIVE briefly and touches only the catalog.
   mutating func emitCatalogAlter(
     _ phase: Phase, _ slug: [String], _ summary: String, table: QualifiedName, _ clause: String, undo: String?,
-    post: [Postcondition], pre: [Postcondition]? = nil, extraLocks: [LockedRelation] = []
+    post: [Postcondition], pre: [Precondition] = [], extraLocks: [LockedRelation] = []
   ) {
     emit(
       phase, slug, summary, sql: ["ALTER TABLE \(table.sql) \(clause)"],
@@ -138,10 +139,10 @@ struct IntentPlanner {
   ) {
     let set = assignments.map { "\(SQL.quoteIdentifier($0.column)) = (\($0.expression))" }.joined(separator: ", ")
     emit(
-      phase, slug, summary, sql: ["UPDATE \(table.sql) SET \(set) WHERE \(pending)"], transactional: false,
+      phase, slug, summary, sql: ["UPDATE \(table.sql) SET \(set) WHERE \(pending)"],
+      action: .backfill(BackfillSpec(table: table, assignments: assignments, pending: pending, bypassTrigger: bypassTrigger)),
       locks: [LockedRelation(table, .rowExclusive)], cost: .scanNoWriteBlock, undo: nil,
-      post: checkable ? [.noRowsMatch(table, pending)] : [.unchecked],
-      backfill: BackfillSpec(table: table, assignments: assignments, pending: pending, bypassTrigger: bypassTrigger))
+      post: checkable ? [.noRowsMatch(table, pending)] : [.unchecked])
   }
 
   /// The CHECK (c IS NOT NULL) that stands in for NOT NULL until it is validated.
@@ -184,18 +185,18 @@ struct IntentPlanner {
     emit(
       phase, slug, "VALIDATE CONSTRAINT \(constraint): scans existing rows without blocking reads or writes",
       sql: ["ALTER TABLE \(table.sql) VALIDATE CONSTRAINT \(SQL.quoteIdentifier(constraint))"],
-      locks: locks, cost: .scanNoWriteBlock, undo: nil, post: [.constraintExists(table, constraint, validated: true)])
+      action: .validateConstraint(table: table, name: constraint), locks: locks, cost: .scanNoWriteBlock, undo: nil,
+      post: [.constraintExists(table, constraint, validated: true)])
   }
 
   mutating func emitCreateIndex(_ phase: Phase, index: CreateIndex, slug: [String], summary: String) {
     let name = index.table.sibling(index.name)
-    var sql = "CREATE \(index.unique ? "UNIQUE " : "")INDEX CONCURRENTLY \(SQL.quoteIdentifier(index.name)) ON \(index.table.sql)"
-    if let method = index.method { sql += " USING \(method)" }
-    sql += " (\(index.keys.map(\.sql).joined(separator: ", ")))"
-    if !index.include.isEmpty { sql += " INCLUDE (\(index.include.map(SQL.quoteIdentifier).joined(separator: ", ")))" }
-    if let predicate = index.predicate { sql += " WHERE \(predicate)" }
+    let build = IndexBuild(
+      index: name, table: index.table, unique: index.unique,
+      definition: IndexBuild.definition(
+        method: index.method, keys: index.keys.map(\.sql), include: index.include, predicate: index.predicate))
     emit(
-      phase, slug, summary, sql: [sql], transactional: false,
+      phase, slug, summary, sql: [build.createSQL(concurrently: true)], action: .buildIndex(build),
       locks: [LockedRelation(index.table, .shareUpdateExclusive)], cost: .scanNoWriteBlock,
       undo: Undo(sql: ["DROP INDEX CONCURRENTLY IF EXISTS \(name.sql)"], transactional: false),
       post: [.indexExists(name, on: index.table, unique: index.unique)])

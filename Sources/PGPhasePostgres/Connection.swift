@@ -95,6 +95,7 @@ public final class Connection {
     }
   }
 
+  /// Whether `close` ran (or the connection failed); a closed connection is never reused.
   public var isClosed: Bool { handle == nil }
 
   /// The server process serving this session (`pg_backend_pid()`), 0 when closed.
@@ -109,6 +110,7 @@ public final class Connection {
     return Int(PQserverVersion(handle))
   }
 
+  /// libpq's view of the session: idle, in a transaction, or in a failed one (which only ROLLBACK leaves).
   public var transactionStatus: TransactionStatus {
     guard let handle else { return .unknown }
     switch PQtransactionStatus(handle) {

@@ -8,22 +8,30 @@ public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible
   public var sqlState: String?
   /// `ERROR`, `FATAL` or `PANIC`, never localised (the `V` field, else `S`).
   public var severity: String?
+  /// The primary message (`M` field).
   public var message: String
+  /// Details the message leaves out, e.g. the duplicate key (`D`).
   public var detail: String?
+  /// The server's suggestion (`H`).
   public var hint: String?
   /// 1-based character position in `statement` the error points at, if any.
   public var position: Int?
   /// Where in PL/pgSQL or in a nested query the error happened.
   public var context: String?
+  /// The schema of the object concerned, when the server says.
   public var schema: String?
+  /// The table concerned, when the server says.
   public var table: String?
+  /// The column concerned, when the server says.
   public var column: String?
+  /// The constraint concerned, when the server says.
   public var constraint: String?
   /// The SQL text that failed (never its parameter values).
   public var statement: String?
   /// True when the connection was lost while running the statement.
   public var connectionLost: Bool
 
+  /// An error with these fields; the executor also uses it for a COMMIT the server rolled back.
   public init(
     sqlState: String? = nil, severity: String? = "ERROR", message: String, detail: String? = nil, hint: String? = nil,
     position: Int? = nil, context: String? = nil, schema: String? = nil, table: String? = nil, column: String? = nil,
@@ -80,11 +88,13 @@ public struct ConnectionError: Error, Sendable, Equatable, CustomStringConvertib
   /// (libpq used its PG* environment variables).
   public var redactedDSN: String?
 
+  /// An error; pass the DSN already redacted.
   public init(message: String, redactedDSN: String?) {
     self.message = message
     self.redactedDSN = redactedDSN
   }
 
+  /// `could not connect to PostgreSQL (<dsn>): <message>`.
   public var description: String {
     let target = redactedDSN.map { $0.isEmpty ? "" : " (\($0))" } ?? ""
     return "could not connect to PostgreSQL\(target): \(message)"
@@ -93,20 +103,28 @@ public struct ConnectionError: Error, Sendable, Equatable, CustomStringConvertib
 
 /// A cancel request could not be sent.
 public struct CancelError: Error, Sendable, Equatable, CustomStringConvertible {
+  /// libpq's message.
   public var message: String
+  /// A cancel that libpq could not send.
   public init(message: String) { self.message = message }
+  /// `could not send cancel request: <message>`.
   public var description: String { "could not send cancel request: \(message)" }
 }
 
 /// A value in a query result could not be read as the type asked for.
 public struct ValueError: Error, Sendable, Equatable, CustomStringConvertible {
+  /// The column read.
   public var column: String
+  /// Its text.
   public var value: String
+  /// The type asked for.
   public var expected: String
+  /// A value that is not of the type asked for.
   public init(column: String, value: String, expected: String) {
     self.column = column
     self.value = value
     self.expected = expected
   }
+  /// `column c: expected integer, got "x"`.
   public var description: String { "column \(column): expected \(expected), got \"\(value)\"" }
 }

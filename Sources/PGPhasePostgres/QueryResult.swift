@@ -11,6 +11,7 @@ public struct QueryResult: Sendable, Equatable {
   /// Rows affected by INSERT, UPDATE, DELETE, MERGE, SELECT, MOVE, FETCH or COPY; nil otherwise.
   public var affectedRows: Int?
 
+  /// A result as copied out of libpq.
   public init(columns: [String], values: [[String?]], commandTag: String, affectedRows: Int?) {
     self.columns = columns
     self.values = values
@@ -18,8 +19,11 @@ public struct QueryResult: Sendable, Equatable {
     self.affectedRows = affectedRows
   }
 
+  /// Every row, for reading by column name.
   public var rows: [Row] { values.map { Row(columns: columns, values: $0) } }
+  /// The first row, for single-row queries.
   public var first: Row? { values.first.map { Row(columns: columns, values: $0) } }
+  /// Whether no row came back.
   public var isEmpty: Bool { values.isEmpty }
 
   /// The first column of the first row; nil when there is no row or the value is NULL.
@@ -40,9 +44,12 @@ public struct QueryResult: Sendable, Equatable {
 
 /// One row of a `QueryResult`, readable by column name or position.
 public struct Row: Sendable, Equatable {
+  /// The result's column names, in order.
   public var columns: [String]
+  /// The row's values as text; nil is SQL NULL.
   public var values: [String?]
 
+  /// A row of `columns`.
   public init(columns: [String], values: [String?]) {
     self.columns = columns
     self.values = values
@@ -60,6 +67,7 @@ public struct Row: Sendable, Equatable {
     return values[index]
   }
 
+  /// The text value of column `name` (nil: NULL or no such column).
   public func string(_ name: String) -> String? { self[name] }
 
   /// The named column as an integer; nil when NULL; throws when not an integer.
@@ -97,12 +105,14 @@ public struct Row: Sendable, Equatable {
 
 /// What the server says a statement would return, without running it (`PQdescribePrepared`).
 public struct ColumnDescription: Sendable, Equatable {
+  /// The column's name.
   public var name: String
   /// The type's OID (`pg_type.oid`).
   public var typeOID: UInt32
   /// The type modifier (`atttypmod`), -1 when none; e.g. 24 for `varchar(20)`.
   public var typeModifier: Int32
 
+  /// A described column.
   public init(name: String, typeOID: UInt32, typeModifier: Int32) {
     self.name = name
     self.typeOID = typeOID
@@ -128,11 +138,16 @@ public enum TransactionStatus: Sendable, Equatable {
 public struct Notice: Sendable, Equatable, CustomStringConvertible {
   /// Never localised: `NOTICE`, `WARNING`, `INFO`, `DEBUG`, `LOG`.
   public var severity: String
+  /// The notice's SQLSTATE (e.g. 42P07 for an `IF NOT EXISTS` that skipped).
   public var sqlState: String?
+  /// The primary message.
   public var message: String
+  /// The server's DETAIL.
   public var detail: String?
+  /// The server's HINT.
   public var hint: String?
 
+  /// A notice with these fields.
   public init(severity: String, sqlState: String?, message: String, detail: String?, hint: String?) {
     self.severity = severity
     self.sqlState = sqlState
@@ -141,6 +156,7 @@ public struct Notice: Sendable, Equatable, CustomStringConvertible {
     self.hint = hint
   }
 
+  /// `SEVERITY: message`, then detail and hint on their own lines.
   public var description: String {
     var text = "\(severity): \(message)"
     if let detail { text += "\n  detail: \(detail)" }

@@ -35,6 +35,6 @@ struct AdvanceCommand: ParsableCommand {
     }
     let loaded = try loadPlans(plans)
     let executor = makeExecutor(connection, try runner.executorOptions(command: "advance"))
-    try runExecutor { try runRollout { try executor.advance(intents: intent.isEmpty ? nil : intent, to: target, plans: loaded) } }
+    try runExecutor { try executor.advance(intents: intent.isEmpty ? nil : intent, to: target, plans: loaded) }
   }
 }

@@ -31,6 +31,6 @@ struct ApplyCommand: ParsableCommand {
     }
     let loaded = try loadPlans(plans)
     let executor = makeExecutor(connection, try runner.executorOptions(command: "apply"))
-    try runExecutor { try runRollout { try executor.apply(phase: phase, intents: intent.isEmpty ? nil : intent, plans: loaded) } }
+    try runExecutor { try executor.apply(phase: phase, intents: intent.isEmpty ? nil : intent, plans: loaded) }
   }
 }

@@ -50,29 +50,23 @@ func parseDuration(_ text: String, flag: String) throws -> Double {
   throw ValidationError("\(flag): cannot read \"\(text)\" as a duration (e.g. 90s, 10m, 500ms)")
 }
 
-/// Runs an executor action, mapping failures to the CLI's exit codes.
+/// Runs an executor action (or a read of the database), printing its failure as diagnostics and
+/// ending with the exit code the failure maps to (see `ExitStatus.of`).
 func runExecutor(_ body: () throws -> Void) throws {
   do {
     try body()
-  } catch let e as ExecutorError {
-    printError("pgphase: \(e)")
-    throw ExitCode(e.exitStatus)
-  } catch let e as ConnectionError {
-    printError("pgphase: \(e)")
-    throw ExitCode(ExitStatus.database)
-  } catch let e as PostgresError {
-    printError("pgphase: \(e)")
-    throw ExitCode(e.connectionLost ? ExitStatus.database : ExitStatus.problems)
+  } catch {
+    guard let (diagnostics, status) = ExitStatus.report(error) else { throw error }
+    for d in diagnostics { printError(d.description) }
+    throw ExitCode(status)
   }
 }
 
+/// Every plan of a plans folder; a folder or plan that cannot be read ends the command (exit 2).
 func loadPlans(_ dir: String) throws -> [LoadedPlan] {
-  do {
-    return try LoadedPlan.loadAll(from: dir)
-  } catch let e as ExecutorError {
-    printError("pgphase: \(e)")
-    throw ExitCode(e.exitStatus)
-  }
+  var plans: [LoadedPlan] = []
+  try runExecutor { plans = try LoadedPlan.loadAll(from: dir) }
+  return plans
 }
 
 func makeExecutor(_ connection: ConnectionOptions, _ options: ExecutorOptions) -> Executor {

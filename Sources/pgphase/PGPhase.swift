@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+import PGPhaseExecutor
+import PGPhaseModel
+import PGPhasePostgres
 
 /// The `pgphase` command: parses flags and hands work to the libraries. No logic lives here.
 @main
@@ -19,7 +22,13 @@ struct PGPhase: AsyncParsableCommand {
   /// ArgumentParser's 64.
   static func main() async {
     do {
-      var command = try parseAsRoot()
+      var arguments = Array(CommandLine.arguments.dropFirst())
+      let bulkPaths = LintCommand.takeBulkPaths(from: &arguments)
+      var command = try parseAsRoot(arguments)
+      if !bulkPaths.isEmpty, var lint = command as? LintCommand {
+        lint.paths = bulkPaths
+        command = lint
+      }
       if var asyncCommand = command as? any AsyncParsableCommand {
         try await asyncCommand.run()
       } else {
@@ -27,6 +36,11 @@ struct PGPhase: AsyncParsableCommand {
       }
     } catch let exit as ExitCode {
       Foundation.exit(exit.rawValue)
+    } catch let failure where ExitStatus.report(failure) != nil {
+      // A library failure no command caught: printed and mapped as every command does.
+      let (diagnostics, status) = ExitStatus.report(failure)!
+      for d in diagnostics { printError(d.description) }
+      Foundation.exit(status)
     } catch {
       let code = exitCode(for: error)
       if code == .success {
@@ -40,7 +54,7 @@ struct PGPhase: AsyncParsableCommand {
   }
 }
 
-/// The exit codes of cli.md.
+/// The exit codes of cli.md, and the one place that maps failures to them.
 enum ExitStatus {
   static let success: Int32 = 0
   /// The check or lint found problems, or the operation failed cleanly.
@@ -49,4 +63,28 @@ enum ExitStatus {
   static let badInput: Int32 = 2
   /// Could not reach or lock the database.
   static let database: Int32 = 3
+}
+
+extension ExitStatus {
+  /// The exit code of an executor failure.
+  static func of(_ error: ExecutorError) -> Int32 {
+    switch error {
+    case .badPlans, .unsafePlans, .unknownIntent, .cannotWrite: badInput
+    case .lockWaitTimeout, .connection, .connectionLost: database
+    case .interrupted(let signal): 128 + signal
+    case .stepFailed, .planChanged, .phaseOrder, .rollbackRefused, .journalTooNew: problems
+    }
+  }
+
+  /// What to print for a failure of the libraries, and the exit code; nil for an error the
+  /// command line does not know (ArgumentParser's own, which it reports itself).
+  static func report(_ error: any Error) -> (diagnostics: [Diagnostic], status: Int32)? {
+    switch error {
+    case let e as ExecutorError: (e.diagnostics, of(e))
+    case let e as RolloutError: ([e.diagnostic], problems)
+    case let e as ConnectionError: ([Diagnostic(.error, e.description, at: nil)], database)
+    case let e as PostgresError: ([Diagnostic(e)], e.connectionLost ? database : problems)
+    default: nil
+    }
+  }
 }

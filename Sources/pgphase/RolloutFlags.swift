@@ -57,13 +57,3 @@ struct RolloutFlags: ParsableArguments {
     return options
   }
 }
-
-/// Runs `body`, turning a refusal of a rollout safeguard (contract guard, before-hook) into exit 1.
-func runRollout(_ body: () throws -> Void) throws {
-  do {
-    try body()
-  } catch let e as RolloutError {
-    printError("pgphase: \(e)")
-    throw ExitCode(ExitStatus.problems)
-  }
-}

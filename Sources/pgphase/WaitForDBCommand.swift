@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PGPhaseModel
 import PGPhasePostgres
 
 struct WaitForDBCommand: ParsableCommand {
@@ -28,7 +29,7 @@ struct WaitForDBCommand: ParsableCommand {
         lastError = "\(error)"
       }
       if Date() >= deadline {
-        printError("pgphase: gave up after \(timeout): \(lastError)")
+        printError(Diagnostic(.error, "gave up after \(timeout): \(lastError)", at: nil).description)
         throw ExitCode(ExitStatus.database)
       }
       if Date().timeIntervalSince(lastReport) >= 10 {

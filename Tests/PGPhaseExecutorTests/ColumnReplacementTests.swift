@@ -35,7 +35,7 @@ struct ColumnReplacementTests {
       let dropped =
         " and would be dropped with it at contract, or stop the drop (pgphase does not recreate them on the new column)"
       func reason(_ column: String, _ parts: String) -> PostconditionResult {
-        .violated(reason: lose.replacingOccurrences(of: "%@", with: column) + parts)
+        .violated(.init(.notReplaceable, lose.replacingOccurrences(of: "%@", with: column) + parts))
       }
       #expect(try Self.replaceable("note", on: c) == .holds)
       #expect(
@@ -62,7 +62,7 @@ struct ColumnReplacementTests {
       #expect(
         try Self.replaceable("tag", nullable: false, default: "0", on: c)
           == reason("tag", "sequence accounts_tag_seq depends on it" + dropped))
-      #expect(try Self.replaceable("nope", on: c) == .violated(reason: "column public.accounts.nope does not exist"))
+      #expect(try Self.replaceable("nope", on: c) == .violated(.init(.missing, "column public.accounts.nope does not exist")))
     }
   }
 

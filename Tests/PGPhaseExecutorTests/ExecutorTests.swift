@@ -47,7 +47,8 @@ func sqlStep(_ id: String, _ sql: [String], locks: [LockedRelation] = [], postco
 {
   Step(
     id: id, phase: Phase(rawValue: String(id.prefix { $0 != "/" })) ?? .expand, change: 1, operation: "sql", summary: id,
-    sql: sql, transactional: true, locks: locks, cost: .unknown, undo: nil, postconditions: postconditions)
+    sql: sql, action: .sql(transactional: true, concurrently: false), locks: locks, cost: .unknown, undo: nil,
+    postconditions: postconditions)
 }
 
 /// Writes `plans` as `<dir>/<intent>/plan.json`, the layout `pgphase apply` reads.
@@ -139,7 +140,11 @@ struct ExecutorTests {
         try executor.apply(phase: .expand, intents: ["20261125_unique_check_names"], plans: plans)
         Issue.record("expand of 20261125 before earlier intents were backfilled was accepted")
       } catch let e as ExecutorError {
-        #expect(e.exitStatus == 1)
+        guard case .phaseOrder(let problems) = e else {
+          Issue.record("expected a phase-order refusal, got \(e)")
+          return
+        }
+        #expect(problems.map(\.intent) == ["20261125_unique_check_names"])
         #expect("\(e)".contains("20261125_unique_check_names expand waits for 20261120_incident_severity"))
       }
       try executor.advance(intents: nil, to: .backfill, plans: plans)
@@ -177,7 +182,7 @@ struct ExecutorTests {
         try executor.apply(phase: .contract, intents: [id], plans: plans)
         Issue.record("contract before backfill was accepted")
       } catch let e as ExecutorError {
-        #expect(e.exitStatus == 1)
+        #expect(e == .phaseOrder([PhaseOrderProblem(intent: id, phase: .contract, reason: .earlierPhase(.backfill))]))
         #expect("\(e)".contains(id) && "\(e)".contains("backfill"))
       }
       // Edit a done step: refused.
@@ -219,7 +224,11 @@ struct ExecutorTests {
         try executor.apply(phase: .expand, intents: nil, plans: [lp])
         Issue.record("expected a failure")
       } catch let e as ExecutorError {
-        #expect(e.exitStatus == 1)
+        guard case .stepFailed(_, let step, false, .postgres(let error)) = e else {
+          Issue.record("expected a failed step, got \(e)")
+          return
+        }
+        #expect(step == "expand/02-two" && error.sqlState == "22012")
       }
       let journal = try Journal.steps(intent: "t_atomic", on: db.connection)["t_atomic"] ?? [:]
       #expect(journal["expand/01-ok"]?.state == .done)
@@ -256,7 +265,9 @@ struct ExecutorTests {
       let table = QualifiedName(schema: "public", "t")
       let step = Step(
         id: "expand/01-unique-name", phase: .expand, change: 1, operation: "create_index", summary: "",
-        sql: ["CREATE UNIQUE INDEX CONCURRENTLY t_name_key ON public.t (name)"], transactional: false,
+        sql: ["CREATE UNIQUE INDEX CONCURRENTLY t_name_key ON public.t (name)"],
+        action: .buildIndex(
+          IndexBuild(index: QualifiedName(schema: "public", "t_name_key"), table: table, unique: true, definition: "(name)")),
         locks: [LockedRelation(table, .shareUpdateExclusive)], cost: .scanNoWriteBlock,
         undo: Undo(sql: ["DROP INDEX CONCURRENTLY IF EXISTS public.t_name_key"], transactional: false),
         postconditions: [.indexExists(QualifiedName(schema: "public", "t_name_key"), on: table, unique: true)])
@@ -407,7 +418,11 @@ struct ExecutorTests {
         try executor.apply(phase: .expand, intents: nil, plans: [try testPlan("t", [sqlStep("expand/01-a", ["SELECT 1"])])])
         Issue.record("expected a lock wait timeout")
       } catch let e as ExecutorError {
-        #expect(e.exitStatus == 3)
+        guard case .lockWaitTimeout(_, let holder) = e else {
+          Issue.record("expected a lock wait timeout, got \(e)")
+          return
+        }
+        #expect(holder?.contains("other runner") == true)
         #expect("\(e)".contains("other runner"))
       }
       #expect(log.all.contains { $0.contains("waiting for the pgphase runner lock") && $0.contains("pid \(other.backendPID)") })

@@ -12,7 +12,9 @@ func indexStep(_ id: String = "expand/01-index", name: String, table: String = "
   let t = QualifiedName(schema: "public", table)
   return Step(
     id: id, phase: .expand, change: 1, operation: unique ? "add_unique" : "create_index", summary: id,
-    sql: ["CREATE \(unique ? "UNIQUE " : "")INDEX CONCURRENTLY \(name) ON public.\(table) (\(columns))"], transactional: false,
+    sql: ["CREATE \(unique ? "UNIQUE " : "")INDEX CONCURRENTLY \(name) ON public.\(table) (\(columns))"],
+    action: .buildIndex(
+      IndexBuild(index: QualifiedName(schema: "public", name), table: t, unique: unique, definition: "(\(columns))")),
     locks: [LockedRelation(t, .shareUpdateExclusive)], cost: .scanNoWriteBlock,
     undo: Undo(sql: ["DROP INDEX CONCURRENTLY IF EXISTS public.\(name)"], transactional: false),
     postconditions: [.indexExists(QualifiedName(schema: "public", name), on: t, unique: unique)])
@@ -249,7 +251,7 @@ struct IndexBuildTests {
       let t = QualifiedName(schema: "public", "t")
       let step = Step(
         id: "expand/01-rebuild", phase: .expand, change: 1, operation: "sql", summary: "rebuild",
-        sql: ["REINDEX INDEX CONCURRENTLY public.t_v_idx"], transactional: false,
+        sql: ["REINDEX INDEX CONCURRENTLY public.t_v_idx"], action: .rebuildIndex(QualifiedName(schema: "public", "t_v_idx")),
         locks: [LockedRelation(t, .shareUpdateExclusive)],
         cost: .scanNoWriteBlock, undo: nil,
         postconditions: [.indexExists(QualifiedName(schema: "public", "t_v_idx"), on: t, unique: false)])
@@ -297,7 +299,7 @@ struct IndexBuildTests {
       try db.connection.executeScript("CREATE TABLE t (id int, v int); CREATE INDEX t_v_idx ON t (v)")
       let step = Step(
         id: "contract/01-drop-index", phase: .contract, change: 1, operation: "drop_index", summary: "drop",
-        sql: ["DROP INDEX CONCURRENTLY t_v_idx"], transactional: false,
+        sql: ["DROP INDEX CONCURRENTLY t_v_idx"], action: .dropIndex(QualifiedName("t_v_idx")),
         locks: [LockedRelation(QualifiedName(schema: "public", "t"), .shareUpdateExclusive)], cost: .scanNoWriteBlock, undo: nil,
         postconditions: [.indexAbsent(QualifiedName("t_v_idx"))])
       let lp = try testPlan("t_drop", [step])

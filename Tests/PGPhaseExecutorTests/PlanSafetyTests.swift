@@ -105,7 +105,7 @@ struct PlanSafetyTests {
       try PlanSafety.check([lp])
       Issue.record("check passed a plan mixing DDL and data work")
     } catch let e as ExecutorError {
-      #expect(e.exitStatus == 2)
+      #expect(e == .unsafePlans(found))
       #expect(e.description.contains("20260101_bad expand/01-add-and-fill"))
       #expect(e.description.contains("UPDATE incidents SET impact_big = impact"))
     }
@@ -132,7 +132,7 @@ struct PlanSafetyTests {
   /// A non-transactional step runs each statement alone: nothing to refuse there.
   @Test func nonTransactionalStepsAreNotChecked() throws {
     var step = sqlStep("backfill/01-x", ["UPDATE t SET a = 1"])
-    step.transactional = false
+    step.action = .sql(transactional: false, concurrently: false)
     let ok = try testPlan("20260101_x", [step, sqlStep("expand/01-y", ["ALTER TABLE t ADD COLUMN a int"])])
     #expect(PlanSafety.violations(in: ok.plan).isEmpty)
   }

@@ -107,16 +107,33 @@ struct VerifyRepairTests {
       #expect(decoded.findings == report.findings)
       let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
       #expect(object?["clean"] as? Bool == false)
+      // Structured, not sentences: what kind of problem, about which object, and the check itself.
+      let findings = object?["findings"] as? [[String: Any]] ?? []
+      let dropped = findings.first { $0["step"] as? String == "expand/01-table" }
+      #expect(dropped?["kind"] as? String == "drift")
+      #expect(dropped?["problem"] as? String == "missing")
+      #expect(dropped?["object"] as? String == "public.t")
+      #expect(dropped?["repairable"] as? Bool == false)
+      let expected = dropped?["expected"] as? [String: Any]
+      #expect(expected?["kind"] as? String == "column_exists" && expected?["column"] as? String == "c", "\(json.stdout)")
+      let running = findings.first { $0["step"] as? String == "expand/07-index-b" }
+      #expect(running?["state"] as? String == "running" && running?["object"] as? String == "public.t_b_idx")
 
       // Repair: the index rebuilt, the constraint validated, the running step finished.
       let output = Lines()
       let repaired = try makeExecutor(db, output: output).repair()
-      let actions = repaired.actions.joined(separator: "\n")
+      let actions = repaired.actions.map(\.description).joined(separator: "\n")
       #expect(actions.contains("expand/07-index-b: finished: index public.t_b_idx is built and valid"), "\(actions)")
       #expect(actions.contains("expand/02-index-a: rebuilt invalid index public.t_a_idx"), "\(actions)")
       #expect(actions.contains("expand/04-validate-b: validated constraint t_b_check on public.t"), "\(actions)")
       #expect(repaired.actions.count == 3, "\(actions)")
-      #expect(repaired.unresolved.contains { $0.contains("foreign_idx") && $0.contains("not touched") })
+      let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(repaired)) as? [String: Any]
+      let rebuilt = (encoded?["actions"] as? [[String: Any]])?.first { $0["kind"] as? String == "rebuilt_index" }
+      #expect(rebuilt?["intent"] as? String == "t_drift" && rebuilt?["step"] as? String == "expand/02-index-a")
+      #expect(rebuilt?["object"] as? String == "public.t_a_idx")
+      #expect(repaired.unresolved.contains { $0.kind == .foreignInvalidIndex && $0.description.contains("foreign_idx") })
+      #expect(
+        repaired.actions.map(\.kind).sorted { $0.rawValue < $1.rawValue } == [.finishedStep, .rebuiltIndex, .validatedConstraint])
       let catalog = Catalog(c)
       #expect(try catalog.indexState(name: QualifiedName(schema: "public", "t_a_idx"))?.isUsable == true)
       #expect(try catalog.indexState(name: QualifiedName(schema: "public", "t_b_idx"))?.isUsable == true)
@@ -245,7 +262,9 @@ struct VerifyRepairTests {
       let refused = try makeExecutor(db).repair()
       #expect(refused.nothingToDo)
       #expect(
-        refused.unresolved.contains { $0.hasPrefix("t_contract contract/01-drop-x: not finished:") }, "\(refused.unresolved)")
+        refused.unresolved.contains {
+          $0.kind == .stepNotFinished && $0.description.hasPrefix("t_contract contract/01-drop-x: not finished:")
+        }, "\(refused.unresolved)")
       #expect(try Catalog(db.connection).column("x", of: t) != nil)
       #expect(try Journal.steps(intent: "t_contract", on: db.connection)["t_contract"]?["contract/01-drop-x"]?.state == .failed)
       var forced = ExecutorOptions()
@@ -278,7 +297,12 @@ struct VerifyRepairTests {
       #expect(report.findings.first?.message.contains("leftover of REINDEX CONCURRENTLY") == true)
       let oid = try db.connection.execute("SELECT 't_a_idx'::regclass::oid::int8").scalarInt()
       let repaired = try makeExecutor(db).repair()
-      #expect(repaired.actions == ["dropped t_a_idx_ccnew, an invalid leftover of REINDEX CONCURRENTLY"])
+      #expect(
+        repaired.actions == [
+          .init(
+            kind: .droppedLeftover, object: "t_a_idx_ccnew",
+            message: "dropped t_a_idx_ccnew, an invalid leftover of REINDEX CONCURRENTLY")
+        ])
       #expect(repaired.verify.isClean, "\(repaired.render())")
       #expect(try db.connection.execute("SELECT 't_a_idx'::regclass::oid::int8").scalarInt() == oid)
       #expect(try makeExecutor(db).repair().nothingToDo)
@@ -296,7 +320,8 @@ struct VerifyRepairTests {
       #expect(throws: ExecutorError.self) { try makeExecutor(db).apply(phase: .expand, intents: nil, plans: [lp]) }
       let undone = try makeExecutor(db).repair()
       #expect(undone.actions.count == 1)
-      #expect(undone.actions.first?.contains("undone instead") == true, "\(undone.actions)")
+      #expect(undone.actions.first?.kind == .undidStep)
+      #expect(undone.actions.first?.message.contains("undone instead") == true, "\(undone.actions)")
       var journal = try Journal.steps(intent: "t_failed", on: db.connection)["t_failed"] ?? [:]
       #expect(journal["expand/01-index"]?.state == .undone)
       #expect(undone.verify.isClean, "\(undone.render())")
@@ -325,7 +350,7 @@ struct VerifyRepairTests {
       try holder.execute("ROLLBACK")
       let finished = try makeExecutor(db).repair()
       #expect(
-        finished.actions == [
+        finished.actions.map(\.description) == [
           "t_lock expand/01-add-col: finished: ran it again (it had failed atomically, so nothing of it was applied)"
         ])
       #expect(finished.verify.isClean, "\(finished.render())")

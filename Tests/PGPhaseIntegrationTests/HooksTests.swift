@@ -154,7 +154,7 @@ final class LoopbackWebhook: @unchecked Sendable {
       #expect(run.stderr.contains("taking a snapshot"))
       #expect(
         run.stderr.contains(
-          "pgphase: the --before-phase hook failed (exit 7) before expand; nothing was changed: echo taking a snapshot >&2; exit 7"
+          "error: the --before-phase hook failed (exit 7) before expand; nothing was changed: echo taking a snapshot >&2; exit 7"
         ),
         "\(run.stderr)")
       #expect(try !columnExists(db))
@@ -203,6 +203,11 @@ final class LoopbackWebhook: @unchecked Sendable {
         try other.connection.execute("CREATE TABLE incident_updates (id int)")
         let failing = try runPGPhase(["apply", "--phase", "expand", "--notify", webhook.url, "--dsn", other.conninfo, plans.path])
         #expect(failing.status == 1)
+        // The failure is printed as every command prints a problem: placed at its intent and step.
+        #expect(
+          failing.stderr.contains(
+            "\(Self.intent) expand/03-create-table-incident-updates: error: failed: relation \"incident_updates\" already exists (SQLSTATE 42P07)\n  statement: CREATE TABLE public.incident_updates ("
+          ), "\(failing.stderr)")
         let last = try JSONDecoder().decode(PhaseEvent.self, from: try #require(webhook.received().last))
         #expect(last.event == .failed && last.phase == .expand && last.durationSeconds != nil)
         #expect(last.error?.contains("42P07") == true, "\(last.error ?? "nil")")

@@ -7,8 +7,9 @@ import Testing
 
 func step(_ id: String, _ phase: Phase, _ sql: [String], transactional: Bool = true, backfill: BackfillSpec? = nil) -> Step {
   Step(
-    id: id, phase: phase, change: 1, operation: "test", summary: "test", sql: sql, transactional: transactional, locks: [],
-    cost: .catalogOnly, undo: nil, postconditions: [], backfill: backfill)
+    id: id, phase: phase, change: 1, operation: "test", summary: "test", sql: sql,
+    action: backfill.map { .backfill($0) } ?? (transactional ? .transaction : .sql(transactional: false, concurrently: true)),
+    locks: [], cost: .catalogOnly, undo: nil, postconditions: [])
 }
 
 func plan(_ steps: [Step], lockTimeout: String = "2s") -> Plan {

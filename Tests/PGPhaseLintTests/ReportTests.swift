@@ -60,7 +60,9 @@ import Testing
     .appendingPathComponent("docs/rules")
 
   static var expected: [(String, String)] {
-    Rule.allCases.map { ("\($0.rawValue).md", RuleDocs.markdown(for: $0)) } + [("index.md", RuleDocs.index())]
+    Rule.allCases.map { ("\($0.rawValue).md", RuleDocs.markdown(for: $0)) } + [
+      ("index.md", RuleDocs.index()), ("squawk.md", RuleDocs.squawk()),
+    ]
   }
 
   @Test func docsMatchTheCode() throws {

@@ -81,8 +81,9 @@ struct IntentPromises: Sendable {
     }
     self.init(backfills: backfills, pairs: pairs)
     for step in plan.allSteps where step.change >= 1 && step.change <= intent.changes.count {
-      for p in step.postconditions where p.kind == .indexExists && p.unique == true {
-        guard let table = p.table.map(CatalogShape.key) else { continue }
+      for p in step.postconditions {
+        guard case .indexExists(_, let on, true) = p else { continue }
+        let table = CatalogShape.key(on)
         var columns: [String] = []
         switch intent.changes[step.change - 1].operation {
         case .addColumn(let op): columns = [op.column.name]
@@ -164,13 +165,13 @@ enum AppShapes {
     var notNullLater: Set<String> = []
     for step in plan.allSteps {
       for p in step.postconditions {
-        if step.phase == .contract, p.kind == .tableAbsent || p.kind == .viewAbsent, let o = p.object {
+        if step.phase == .contract, p.kind == .tableAbsent || p.kind == .viewAbsent, let o = p.subject {
           droppedRelations.insert(CatalogShape.key(o))
         }
         if step.phase == .contract, p.kind == .columnAbsent, let t = p.table, let c = p.column {
           droppedColumns.insert("\(CatalogShape.key(t))|\(c)")
         }
-        if p.kind == .columnExists, p.nullable == false, let t = p.table, let c = p.column {
+        if case .columnExists(let t, let c, _, false) = p {
           notNullLater.insert("\(CatalogShape.key(t))|\(c)")
         }
       }

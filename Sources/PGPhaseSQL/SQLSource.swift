@@ -1,16 +1,20 @@
 public import PGPhaseModel
 
 /// The text of one SQL file with what is needed to turn offsets into 1-based line and column.
+/// Every position PGPhaseSQL hands out is a UTF-8 byte offset into `text`; this type is the one
+/// place that turns it into a `SourceLocation`.
 /// libpg_query reports statement and clause offsets in UTF-8 bytes and error positions in
 /// characters; columns we print count characters (Unicode scalars), so a `café` earlier on the
 /// line moves the column by 4, not 5.
 public struct SQLSource: Sendable {
   public var file: String
   public var text: String
-  let bytes: [UInt8]
+  /// The UTF-8 bytes of `text`, which libpg_query's offsets index.
+  package let bytes: [UInt8]
   /// Byte offset of the start of each line.
-  let lineStarts: [Int]
+  package let lineStarts: [Int]
 
+  /// Reads `text` as the contents of `file` (the name only appears in locations).
   public init(file: String, text: String) {
     self.file = file
     self.text = text
@@ -21,7 +25,7 @@ public struct SQLSource: Sendable {
   }
 
   /// 1-based line of a byte offset.
-  func line(ofByte offset: Int) -> Int {
+  package func line(ofByte offset: Int) -> Int {
     var lo = 0
     var hi = lineStarts.count - 1
     while lo < hi {
@@ -48,7 +52,7 @@ public struct SQLSource: Sendable {
   }
 
   /// The byte offset of a 0-based character (Unicode scalar) offset.
-  func byteOffset(ofCharacter characters: Int) -> Int {
+  package func byteOffset(ofCharacter characters: Int) -> Int {
     var seen = 0
     var i = 0
     while i < bytes.count {
@@ -62,13 +66,13 @@ public struct SQLSource: Sendable {
   }
 
   /// Text of a byte range.
-  func text(_ range: Range<Int>) -> String {
+  package func text(_ range: Range<Int>) -> String {
     let r = max(0, range.lowerBound)..<min(bytes.count, range.upperBound)
     return String(decoding: bytes[r], as: UTF8.self)
   }
 
   /// The first byte at or after `offset` that is not whitespace or inside a comment.
-  func skipTrivia(from offset: Int, to end: Int) -> Int {
+  package func skipTrivia(from offset: Int, to end: Int) -> Int {
     var i = offset
     while i < end {
       let b = bytes[i]

@@ -1,46 +1,24 @@
-/// Readers for the handful of parse-tree shapes the rules look at.
-extension JSONValue {
-  /// `[{"String": {"sval": "x"}}, ...]` to `["x", ...]`.
-  var names: [String] {
-    array.compactMap { $0.node("String")?["sval"]?.string }
-  }
-
-  /// A RangeVar's relation name (schema dropped: files rarely qualify consistently).
-  var relationName: String? { self["relname"]?.string }
-
-  /// An A_Const's value as text (`ival {}` is 0: libpg_query omits zero values).
-  var constantText: String? {
-    guard let c = node("A_Const") else { return nil }
-    if let s = c["sval"]?["sval"]?.string { return s }
-    if let i = c["ival"] { return String(i["ival"]?.int ?? 0) }
-    if let f = c["fval"]?["fval"]?.string { return f }
-    if c["isnull"]?.bool == true { return nil }
-    return nil
-  }
-
-  var location: Int? { self["location"]?.int }
-}
-
+// Facts about column types that decide whether ALTER COLUMN TYPE rewrites the table.
 /// A column type as written, normalised to PostgreSQL's internal names (`int4`, `varchar`, ...).
-struct TypeRef: Hashable, Sendable, CustomStringConvertible {
-  var name: String
-  var modifiers: [Int]
-  var isArray: Bool
+package struct TypeRef: Hashable, Sendable, CustomStringConvertible {
+  package var name: String
+  package var modifiers: [Int]
+  package var isArray: Bool
 
-  init(name: String, modifiers: [Int] = [], isArray: Bool = false) {
+  package init(name: String, modifiers: [Int] = [], isArray: Bool = false) {
     self.name = name
     self.modifiers = modifiers
     self.isArray = isArray
   }
 
-  init?(_ typeName: JSONValue?) {
+  package init?(_ typeName: JSONValue?) {
     guard let typeName, let last = typeName["names"]?.names.last else { return nil }
     name = last
     modifiers = typeName["typmods"]?.array.compactMap { $0.constantText.flatMap { Int($0) } } ?? []
     isArray = !(typeName["arrayBounds"]?.array.isEmpty ?? true)
   }
 
-  var description: String {
+  package var description: String {
     let display: String =
       switch name {
       case "int4": "integer"
@@ -55,14 +33,24 @@ struct TypeRef: Hashable, Sendable, CustomStringConvertible {
     return display + mods + (isArray ? "[]" : "")
   }
 
-  static let serialNames: Set<String> = ["serial", "serial4", "smallserial", "serial2", "bigserial", "serial8"]
+  package static let serialNames: Set<String> = ["serial", "serial4", "smallserial", "serial2", "bigserial", "serial8"]
 
   /// Whether changing a column from `old` to `new` is catalog-only (no rewrite, no scan).
   /// Verified on PostgreSQL 15: varchar(n)→text, text→varchar, varchar(n)→varchar(m≥n),
-  /// numeric(p,s)→numeric(p2≥p,s) and numeric(p,s)→numeric keep the relfilenode.
-  static func isBinaryCompatible(from old: TypeRef, to new: TypeRef) -> Bool {
+  /// numeric(p,s)→numeric(p2≥p,s) and numeric(p,s)→numeric keep the relfilenode. timestamp and
+  /// timestamptz convert without a rewrite from PostgreSQL 12 when the session time zone is UTC
+  /// (`sessionTimeZoneUTC`), because the stored values are then the same.
+  package static func isBinaryCompatible(
+    from old: TypeRef, to new: TypeRef, pgVersion: Int = 15, sessionTimeZoneUTC: Bool = false
+  ) -> Bool {
     if old.isArray != new.isArray { return false }
     if old == new { return true }
+    let timestamps: Set<String> = ["timestamp", "timestamptz"]
+    if timestamps.contains(old.name), timestamps.contains(new.name), pgVersion >= 12, sessionTimeZoneUTC,
+      old.modifiers == new.modifiers || new.modifiers.isEmpty
+    {
+      return true
+    }
     let textLike: Set<String> = ["text", "varchar"]
     if textLike.contains(old.name), textLike.contains(new.name) {
       if new.name == "text" || new.modifiers.isEmpty { return true }
