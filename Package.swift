@@ -13,6 +13,8 @@ import PackageDescription
 /// - PGPhaseTrace: runs a migration on a scratch database statement by statement and reports the locks
 ///   each took and the relations it rewrote (pg_locks, relfilenode), as lint findings.
 /// - PGPhasePostgres: a small libpq layer (connections, queries, errors).
+/// - PGPhaseSchema: reads schema SQL files (pg_dump --schema-only, the canonical dump, hand-written) into a
+///   SchemaSnapshot through PGPhaseSQL, with located diagnostics. Pure.
 /// - PGPhaseCatalog: reads a live database's schema into a SchemaSnapshot (the server's own deparsers) and
 ///   normalises expressions on the server.
 /// - PGPhaseExecutor: applies plans to a live database with a crash-safe journal; reads the catalog.
@@ -54,6 +56,7 @@ let package = Package(
       name: "PGPhasePostgres",
       dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
+    .target(name: "PGPhaseSchema", dependencies: ["PGPhaseModel", "PGPhaseSQL"], swiftSettings: swiftSettings),
     .target(
       name: "PGPhaseCatalog", dependencies: ["PGPhaseModel", "PGPhasePostgres"], swiftSettings: swiftSettings),
     .target(
@@ -98,7 +101,8 @@ let package = Package(
       swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseSchemaTests",
-      dependencies: ["PGPhaseModel", "PGPhaseCatalog", "PGPhasePostgres", "PGPhaseTestSupport"], exclude: ["Fixtures"],
+      dependencies: ["PGPhaseModel", "PGPhaseSchema", "PGPhaseCatalog", "PGPhasePostgres", "PGPhaseTestSupport"],
+      exclude: ["Fixtures"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhasePostgresTests", dependencies: ["PGPhasePostgres", "PGPhaseTestSupport"], swiftSettings: swiftSettings),

@@ -437,7 +437,7 @@ private struct Reading {
       if kind == .check { columns = table.inColumnOrder(columns) }
       var definition = try text(row, "def")
       if kind == .primaryKey || kind == .unique {
-        definition = Self.keyDefinition(
+        definition = SchemaSnapshot.Constraint.keyDefinition(
           kind: kind, columns: columns, include: try json([String].self, row["include"]) ?? [],
           nullsNotDistinct: try row.bool("indnullsnotdistinct") ?? false, options: try settings(row["indexoptions"]),
           deferrable: try row.bool("condeferrable") ?? false, deferred: try row.bool("condeferred") ?? false,
@@ -455,26 +455,6 @@ private struct Reading {
           comment: row["comment"]))
       tables[rel] = table
     }
-  }
-
-  /// A primary key or unique constraint as pg_dump writes it (`pg_get_constraintdef` leaves out the
-  /// index's storage parameters): `UNIQUE NULLS NOT DISTINCT (a, b) INCLUDE (c) WITH (fillfactor='80')
-  /// DEFERRABLE INITIALLY DEFERRED`.
-  static func keyDefinition(
-    kind: SchemaSnapshot.Constraint.Kind, columns: [String], include: [String], nullsNotDistinct: Bool,
-    options: [SchemaSnapshot.Setting], deferrable: Bool, deferred: Bool, withoutOverlaps: Bool
-  ) -> String {
-    var text = kind == .primaryKey ? "PRIMARY KEY" : "UNIQUE"
-    if nullsNotDistinct { text += " NULLS NOT DISTINCT" }
-    var keys = columns.map(SQL.quoteIdentifier)
-    if withoutOverlaps, !keys.isEmpty { keys[keys.count - 1] += " WITHOUT OVERLAPS" }
-    text += " (\(keys.joined(separator: ", ")))"
-    if !include.isEmpty { text += " INCLUDE (\(include.map(SQL.quoteIdentifier).joined(separator: ", ")))" }
-    if !options.isEmpty {
-      text += " WITH (" + options.map { "\($0.name)=\(SQL.quoteLiteral($0.value))" }.joined(separator: ", ") + ")"
-    }
-    if deferrable { text += deferred ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE" }
-    return text
   }
 
   // MARK: - Views

@@ -187,7 +187,7 @@ extension SchemaSnapshot {
   }
 
   /// `a, "B c"` into `a` and `B c`, as the server's SplitIdentifierString reads a list setting.
-  static func splitNameList(_ value: String) -> [String] {
+  public static func splitNameList(_ value: String) -> [String] {
     var out: [String] = []
     var current = ""
     var inQuotes = false

@@ -458,3 +458,45 @@ extension SchemaSnapshot {
     public static func < (a: ViewDependency, b: ViewDependency) -> Bool { a.relation < b.relation }
   }
 }
+
+extension SchemaSnapshot.Constraint {
+  /// A primary key or unique constraint's definition as pg_dump writes it (pg_get_constraintdef
+  /// leaves out the index's storage parameters): `UNIQUE NULLS NOT DISTINCT (a, b) INCLUDE (c)
+  /// WITH (fillfactor='80') DEFERRABLE INITIALLY DEFERRED`.
+  public static func keyDefinition(
+    kind: Kind, columns: [String], include: [String] = [], nullsNotDistinct: Bool = false,
+    options: [SchemaSnapshot.Setting] = [], deferrable: Bool = false, deferred: Bool = false, withoutOverlaps: Bool = false
+  ) -> String {
+    var text = kind == .primaryKey ? "PRIMARY KEY" : "UNIQUE"
+    if nullsNotDistinct { text += " NULLS NOT DISTINCT" }
+    var keys = columns.map(SQL.quoteIdentifier)
+    if withoutOverlaps, !keys.isEmpty { keys[keys.count - 1] += " WITHOUT OVERLAPS" }
+    text += " (\(keys.joined(separator: ", ")))"
+    if !include.isEmpty { text += " INCLUDE (\(include.map(SQL.quoteIdentifier).joined(separator: ", ")))" }
+    if !options.isEmpty { text += " WITH (\(SchemaSnapshot.settingsSQL(options)))" }
+    if deferrable { text += deferred ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE" }
+    return text
+  }
+
+  /// A foreign key's definition as `pg_get_constraintdef` prints it: `FOREIGN KEY (a) REFERENCES
+  /// public.t(b) MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL (a) DEFERRABLE NOT VALID`.
+  /// Actions are SQL words (`CASCADE`, `SET NULL`, ...); nil or `NO ACTION` is not printed.
+  public static func foreignKeyDefinition(
+    columns: [String], references: SchemaSnapshot.ForeignKeyTarget, matchFull: Bool = false, onUpdate: String? = nil,
+    onDelete: String? = nil, deleteSetColumns: [String] = [], deferrable: Bool = false, deferred: Bool = false,
+    validated: Bool = true
+  ) -> String {
+    var text = "FOREIGN KEY (\(columns.map(SQL.quoteIdentifier).joined(separator: ", "))) REFERENCES "
+    text += "\(references.table.sql)(\(references.columns.map(SQL.quoteIdentifier).joined(separator: ", ")))"
+    if matchFull { text += " MATCH FULL" }
+    if let onUpdate, onUpdate != "NO ACTION" { text += " ON UPDATE \(onUpdate)" }
+    if let onDelete, onDelete != "NO ACTION" {
+      text += " ON DELETE \(onDelete)"
+      if !deleteSetColumns.isEmpty { text += " (\(deleteSetColumns.map(SQL.quoteIdentifier).joined(separator: ", ")))" }
+    }
+    if deferrable { text += " DEFERRABLE" }
+    if deferred { text += " INITIALLY DEFERRED" }
+    if !validated { text += " NOT VALID" }
+    return text
+  }
+}
