@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads the key list out of `pg_get_indexdef` text: the server prints each key's collation,
 /// operator class, order and nulls placement only where they differ from the defaults, and that
 /// decision (a key expression's own collation, the type's default operator class) is not in
@@ -80,5 +82,13 @@ extension Substring {
     while let c = s.first, c == " " { s = s.dropFirst() }
     while let c = s.last, c == " " { s = s.dropLast() }
     return s
+  }
+}
+
+extension IndexDefinitionParts {
+  /// A JSON array of strings (`json_agg` of text) as strings; [] for NULL.
+  static func jsonStrings(_ text: String?) throws -> [String] {
+    guard let text else { return [] }
+    return try JSONDecoder().decode([String].self, from: Data(text.utf8))
   }
 }
