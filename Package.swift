@@ -61,7 +61,9 @@ let package = Package(
       name: "PGPhaseCatalog", dependencies: ["PGPhaseModel", "PGPhasePostgres"], swiftSettings: swiftSettings),
     .target(
       name: "PGPhaseExecutor",
-      dependencies: ["PGPhaseModel", "PGPhasePostgres", "PGPhaseSQL", .product(name: "Logging", package: "swift-log")],
+      dependencies: [
+        "PGPhaseModel", "PGPhasePostgres", "PGPhaseSQL", "PGPhaseCatalog", .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "pgphase",

@@ -270,7 +270,8 @@ struct Reader {
 
   /// Storage parameters of a `WITH (...)` list; a parameter with no value is `true`.
   static func settings(_ options: JSONValue?) -> [SchemaSnapshot.Setting] {
-    (options?.array ?? []).compactMap { $0.node("DefElem") }.map { d in
+    let list = options?.node("List")?["items"] ?? options
+    return (list?.array ?? []).compactMap { $0.node("DefElem") }.map { d in
       let name = (d["defnamespace"]?.string.map { "\($0)." } ?? "") + (d["defname"]?.string ?? "")
       return SchemaSnapshot.Setting(name: name, value: argumentText(d) ?? "true")
     }

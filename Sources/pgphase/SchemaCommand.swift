@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PGPhaseCatalog
+import PGPhaseExecutor
 import PGPhaseModel
 import PGPhasePostgres
 
@@ -20,8 +21,10 @@ struct SchemaDumpCommand: ParsableCommand {
       objects that extensions own, owners, privileges and data. The output is deterministic: the \
       same schema always gives the same bytes, so it diffs well and can be committed. psql loads \
       it into an empty database (psql -X -v ON_ERROR_STOP=1 -f FILE), and `pgphase plan --schema` \
-      reads it. Definitions are the server's own form (pg_get_expr, pg_get_indexdef, ...). \
-      Objects the form does not cover (e.g. row security policies) are named on stderr.
+      reads it. Definitions are the server's own form (pg_get_expr, pg_get_indexdef, ...), \
+      except that a column default pgphase set is shown as its intent wrote it when the server \
+      confirms it is the same expression. Objects the form does not cover (e.g. row security \
+      policies) are named on stderr.
 
       Examples:
         pgphase schema dump --dsn postgres://app@db/app --out schema.sql
@@ -38,7 +41,7 @@ struct SchemaDumpCommand: ParsableCommand {
     do {
       let c = try Connection.connect(dsn: connection.dsn, applicationName: "pgphase schema dump")
       defer { c.close() }
-      schema = try CatalogSchemaReader(c).read()
+      schema = try SchemaDump.read(on: c)
     } catch let e as ConnectionError {
       printError("pgphase: \(e)")
       throw ExitCode(ExitStatus.database)

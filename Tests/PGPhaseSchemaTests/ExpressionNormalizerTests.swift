@@ -122,10 +122,12 @@ struct ExpressionNormalizerTests {
       after.tables.remove(QualifiedName(schema: "public", "inside_caller"))
       #expect(after == before)
 
-      try db.connection.execute("CREATE ROLE pgphase_plain LOGIN")
-      defer { _ = try? db.connection.execute("DROP OWNED BY pgphase_plain; DROP ROLE pgphase_plain") }
-      try db.connection.execute("GRANT SELECT ON orders TO pgphase_plain")
-      let plain = try Connection.connect(dsn: db.conninfo + " user=pgphase_plain", applicationName: "pgphase-tests")
+      // Roles are the whole server's: one of this test's own, dropped after.
+      let role = "pgphase_plain_\(db.name.suffix(8))"
+      try db.connection.execute("CREATE ROLE \(role) LOGIN")
+      defer { _ = try? db.connection.executeScript("DROP OWNED BY \(role); DROP ROLE \(role)") }
+      try db.connection.execute("GRANT SELECT ON orders TO \(role)")
+      let plain = try Connection.connect(dsn: db.conninfo + " user=\(role)", applicationName: "pgphase-tests")
       defer { plain.close() }
       let (byPlain, plainFailures) = try ExpressionNormalizer(plain).normalize(table)
       #expect(byPlain.column("amount")?.defaultExpression == "1")
