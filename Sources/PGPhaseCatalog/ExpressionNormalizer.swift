@@ -43,7 +43,7 @@ public struct ExpressionNormalizer {
     return (run.table, run.failures)
   }
 
-  /// Every table of `snapshot` normalised (see `normalize(_:searchPath:)`).
+  /// Every table and domain of `snapshot` normalised (see `normalize(_:searchPath:)`).
   public func normalize(_ snapshot: SchemaSnapshot, searchPath: [String]? = nil) throws -> (
     snapshot: SchemaSnapshot, failures: [Failure]
   ) {
@@ -54,7 +54,55 @@ public struct ExpressionNormalizer {
       out.tables.insert(normalized)
       failures += problems
     }
+    for type in snapshot.types {
+      guard case .domain(let domain) = type.kind else { continue }
+      let (normalized, problems) = try normalize(domain, named: type.name, searchPath: searchPath)
+      out.types[type.name]?.kind = .domain(normalized)
+      failures += problems
+    }
     return (out, failures)
+  }
+
+  /// A domain's default and CHECK constraints in the server's form (a scratch domain in pg_temp).
+  public func normalize(_ domain: SchemaSnapshot.Domain, named name: QualifiedName, searchPath: [String]? = nil) throws -> (
+    domain: SchemaSnapshot.Domain, failures: [Failure]
+  ) {
+    var run = Run(connection: connection, table: SchemaSnapshot.Table(name: name), searchPath: searchPath)
+    var out = domain
+    try run.inScratchTransaction { run in
+      if let searchPath { try run.setSearchPath(searchPath) }
+      let scratch = "pg_temp.pgphase_normalize_domain"
+      var create = "CREATE DOMAIN \(scratch) AS \(domain.baseType)"
+      if let collation = domain.collation { create += " COLLATE \(collation.sql)" }
+      if let expression = domain.defaultExpression { create += " DEFAULT \(expression)" }
+      guard try run.attempt("domain \(name)", create, create) else { return }
+      var added: [Int: String] = [:]
+      for (i, check) in domain.checks.enumerated() {
+        let temporary = "pgphase_n_d\(i)"
+        let sql = "ALTER DOMAIN \(scratch) ADD CONSTRAINT \(temporary) \(check.definition)\(check.validated ? "" : " NOT VALID")"
+        if try run.attempt("check \(SQL.quoteIdentifier(check.name)) of domain \(name)", check.definition, sql) {
+          added[i] = temporary
+        }
+      }
+      try connection.execute("SELECT pg_catalog.set_config('search_path', '', true)")
+      let typeOID = "'\(scratch)'::pg_catalog.regtype"
+      if domain.defaultExpression != nil {
+        out.defaultExpression =
+          try connection.execute("SELECT pg_catalog.pg_get_expr(typdefaultbin, 0) FROM pg_catalog.pg_type WHERE oid = \(typeOID)")
+          .scalar ?? domain.defaultExpression
+      }
+      for (i, temporary) in added {
+        guard
+          var definition = try connection.execute(
+            "SELECT pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint WHERE contypid = \(typeOID) AND conname = $1",
+            [temporary]
+          ).scalar
+        else { continue }
+        if !domain.checks[i].validated, definition.hasSuffix(" NOT VALID") { definition.removeLast(" NOT VALID".count) }
+        out.checks[i].definition = definition
+      }
+    }
+    return (out, run.failures)
   }
 }
 

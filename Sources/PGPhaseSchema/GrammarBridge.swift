@@ -36,6 +36,7 @@ struct GrammarBridge {
   init(_ original: String) {
     var bytes = Array(original.utf8)
     GrammarBridge.blankCopyData(&bytes)
+    GrammarBridge.blankKnownMetaCommands(&bytes)
     var text = String(decoding: bytes, as: UTF8.self)
     guard case .success(let all) = SQLScanner.tokens(text) else {
       self.text = text
@@ -83,6 +84,33 @@ struct GrammarBridge {
   /// Spaces over `range`, newlines kept (lines keep their numbers).
   static func blank(_ bytes: inout [UInt8], _ range: Range<Int>) {
     for i in range where bytes[i] != 0x0A { bytes[i] = 0x20 }
+  }
+
+  /// The psql meta-commands pg_dump and scripts write, by line, before anything is scanned: the
+  /// scanner cannot always read them (`\restrict` takes a random key, which may hold `7k`, and
+  /// PostgreSQL's scanner rejects a number followed by letters), and one unreadable token would
+  /// leave the whole file unscanned.
+  static let knownMetaCommands: Set<String> = [
+    "restrict", "unrestrict", "connect", "c", "encoding", "set", "unset", "pset", "if", "elif", "else", "endif", "i", "ir",
+    "include", "echo", "qecho", "timing", "o", "out",
+  ]
+
+  static func blankKnownMetaCommands(_ bytes: inout [UInt8]) {
+    var lineStart = 0
+    while lineStart < bytes.count {
+      var lineEnd = lineStart
+      while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+      var i = lineStart
+      while i < lineEnd, bytes[i] == 0x20 || bytes[i] == 0x09 { i += 1 }
+      if i < lineEnd, bytes[i] == UInt8(ascii: "\\") {
+        var j = i + 1
+        while j < lineEnd, bytes[j] >= 0x61 && bytes[j] <= 0x7A { j += 1 }
+        if knownMetaCommands.contains(String(decoding: bytes[(i + 1)..<j], as: UTF8.self)), j == lineEnd || bytes[j] == 0x20 {
+          blank(&bytes, i..<lineEnd)
+        }
+      }
+      lineStart = lineEnd + 1
+    }
   }
 
   /// `COPY ... FROM stdin;` as pg_dump writes it, then data lines up to `\.`.

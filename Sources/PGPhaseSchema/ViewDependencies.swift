@@ -126,7 +126,7 @@ struct ViewDependencyResolver {
         return
       }
       if members.count == 1, members[0].0 == "ColumnRef" {
-        columnRef(members[0].1, scopes: scopes)
+        columnRef(members[0].1, scopes: scopes, expandStar: false)
         return
       }
       for (_, value) in members { expression(value, scopes: scopes, ctes: ctes) }
@@ -135,11 +135,12 @@ struct ViewDependencyResolver {
     }
   }
 
-  mutating func columnRef(_ ref: JSONValue, scopes: [[Item]]) {
+  mutating func columnRef(_ ref: JSONValue, scopes: [[Item]], expandStar: Bool) {
     let fields = ref["fields"]?.array ?? []
     let names = fields.compactMap { $0.node("String")?["sval"]?.string }
     let star = fields.last?.node("A_Star") != nil
     if star {
+      guard expandStar else { return }
       let qualifier = names.last
       for scope in scopes {
         let items = qualifier.map { q in scope.filter { $0.visibleName == q } } ?? scope
