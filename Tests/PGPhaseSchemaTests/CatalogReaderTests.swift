@@ -249,6 +249,24 @@ struct CatalogReaderTests {
     }
   }
 
+  /// A role with no privilege on anything reads the same snapshot as the owner: the reader only
+  /// reads catalogs, which every role may.
+  @Test func aRoleWithoutPrivilegesReadsTheSameSchema() throws {
+    try withTestDatabase { db in
+      let tools = try PostgresTools.matching(db.connection)
+      for file in broadFixtures(serverVersion: db.connection.serverVersionNumber) { try tools.load(file, into: db) }
+      let owner = try read(db).snapshot
+      let role = "pgphase_reader_\(db.name.suffix(8))"
+      try db.connection.execute("CREATE ROLE \(role) LOGIN")
+      defer { _ = try? db.connection.execute("DROP ROLE \(role)") }
+      let c = try Connection.connect(dsn: db.conninfo + " user=\(role)", applicationName: "pgphase-tests")
+      let plain = try CatalogSchemaReader(c).read().snapshot
+      c.close()
+      let same = plain == owner
+      #expect(same, "\(explain(owner, plain))")
+    }
+  }
+
   /// Objects the snapshot does not cover are named, on stderr of `schema dump`, not dropped silently.
   @Test func whatIsLeftOutIsSaid() throws {
     try withTestDatabase { db in
