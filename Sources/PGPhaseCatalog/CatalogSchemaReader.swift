@@ -568,17 +568,7 @@ private struct Reading {
         name: try text(row, "relname"), unique: try row.bool("indisunique") ?? false, method: try text(row, "amname"), keys: keys,
         include: include, nullsNotDistinct: try row.bool("indnullsnotdistinct") ?? false, options: try settings(row["options"]),
         predicate: row["pred"], columns: used, partitionOf: qualified(row["pschema"], row["pname"]), comment: row["comment"])
-      if var table = snapshot.tables[relation] {
-        var index = index
-        index.columns = table.inColumnOrder(index.columns)
-        table.indexes.insert(index)
-        snapshot.tables.insert(table)
-      } else if var view = snapshot.views[relation] {
-        var index = index
-        index.columns = Array(Set(index.columns)).sorted()
-        view.indexes.insert(index)
-        snapshot.views.insert(view)
-      }
+      snapshot.insert(index: index, on: relation)
     }
   }
 
@@ -607,13 +597,7 @@ private struct Reading {
         name: try text(row, "tgname"), definition: try text(row, "def"), columns: try json([String].self, row["columns"]) ?? [],
         function: QualifiedName(schema: try text(row, "fschema"), try text(row, "proname")), enabled: enabled,
         comment: row["comment"])
-      if var table = snapshot.tables[relation] {
-        table.triggers.insert(trigger)
-        snapshot.tables.insert(table)
-      } else if var view = snapshot.views[relation] {
-        view.triggers.insert(trigger)
-        snapshot.views.insert(view)
-      }
+      snapshot.insert(trigger: trigger, on: relation)
     }
   }
 

@@ -11,58 +11,62 @@ enum IndexDefinitionParts {
   /// The comma-separated elements of the parenthesised list after `USING method`, each trimmed.
   static func keyElements(of definition: String) throws -> [Substring] {
     let chars = Array(definition.utf8)
-    var i = 0
-    var quote: UInt8?
-    // Find " USING " outside quotes; the key list is the parenthesised group after the method.
+    // The key list is the parenthesised group after " USING method".
     let using = Array(" USING ".utf8)
     var listStart: Int?
-    while i < chars.count {
-      let c = chars[i]
-      if let q = quote {
-        if c == q { quote = nil }
-      } else if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
-        quote = c
-      } else if chars[i...].starts(with: using) {
-        var j = i + using.count
-        while j < chars.count, chars[j] != UInt8(ascii: "(") { j += 1 }
-        listStart = j
-        break
-      }
-      i += 1
+    outsideQuotes(chars, from: 0) { i, _ in
+      guard chars[i...].starts(with: using) else { return true }
+      var j = i + using.count
+      while j < chars.count, chars[j] != UInt8(ascii: "(") { j += 1 }
+      listStart = j
+      return false
     }
     guard let start = listStart, start < chars.count else { throw CatalogReadError("no key list in \(definition)") }
-    var elements: [Substring] = []
-    var depth = 0
-    var elementStart = start + 1
-    quote = nil
-    i = start
     let text = definition.utf8
     func slice(_ from: Int, _ to: Int) -> Substring {
       let lower = text.index(text.startIndex, offsetBy: from)
       let upper = text.index(text.startIndex, offsetBy: to)
       return Substring(definition[lower..<upper]).trimmingSpaces()
     }
-    while i < chars.count {
-      let c = chars[i]
-      if let q = quote {
-        if c == q { quote = nil }
-      } else if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
-        quote = c
-      } else if c == UInt8(ascii: "(") {
-        depth += 1
-      } else if c == UInt8(ascii: ")") {
-        depth -= 1
-        if depth == 0 {
-          elements.append(slice(elementStart, i))
-          return elements
-        }
-      } else if c == UInt8(ascii: ","), depth == 1 {
+    var elements: [Substring] = []
+    var elementStart = start + 1
+    var closed = false
+    outsideQuotes(chars, from: start) { i, depth in
+      if chars[i] == UInt8(ascii: ")"), depth == 0 {
+        elements.append(slice(elementStart, i))
+        closed = true
+        return false
+      }
+      if chars[i] == UInt8(ascii: ","), depth == 1 {
         elements.append(slice(elementStart, i))
         elementStart = i + 1
       }
-      i += 1
+      return true
     }
-    throw CatalogReadError("unbalanced key list in \(definition)")
+    guard closed else { throw CatalogReadError("unbalanced key list in \(definition)") }
+    return elements
+  }
+
+  /// Calls `visit` with each byte offset from `start` that is outside quotes (identifiers in
+  /// double quotes, literals in single quotes) and the parenthesis depth after that byte, until
+  /// it returns false.
+  static func outsideQuotes(_ chars: [UInt8], from start: Int, _ visit: (Int, Int) -> Bool) {
+    var quote: UInt8?
+    var depth = 0
+    for i in start..<chars.count {
+      let c = chars[i]
+      if let q = quote {
+        if c == q { quote = nil }
+        continue
+      }
+      if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
+        quote = c
+        continue
+      }
+      if c == UInt8(ascii: "(") { depth += 1 }
+      if c == UInt8(ascii: ")") { depth -= 1 }
+      if !visit(i, depth) { return }
+    }
   }
 
   /// What follows the key in an element (`COLLATE "C" text_pattern_ops DESC`), nil when nothing.

@@ -188,34 +188,7 @@ extension SchemaSnapshot {
 
   /// `a, "B c"` into `a` and `B c`, as the server's SplitIdentifierString reads a list setting.
   public static func splitNameList(_ value: String) -> [String] {
-    var out: [String] = []
-    var current = ""
-    var inQuotes = false
-    var chars = Array(value)[...]
-    while let c = chars.first {
-      chars = chars.dropFirst()
-      if inQuotes {
-        if c == "\"" {
-          if chars.first == "\"" {
-            current.append("\"")
-            chars = chars.dropFirst()
-          } else {
-            inQuotes = false
-          }
-        } else {
-          current.append(c)
-        }
-      } else if c == "\"" {
-        inQuotes = true
-      } else if c == "," {
-        out.append(current)
-        current = ""
-      } else if !c.isWhitespace {
-        current.append(c)
-      }
-    }
-    out.append(current)
-    return out
+    SQL.splitQuoted(value, separator: ",", skippingWhitespace: true) ?? [value]
   }
 
   static func sequenceSQL(_ s: SequenceDefinition) -> [String] {

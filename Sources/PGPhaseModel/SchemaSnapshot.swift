@@ -55,6 +55,36 @@ public struct SchemaSnapshot: Hashable, Sendable, Codable {
     return nil
   }
 
+  /// Adds (or replaces) a trigger of the table or view `relation`; false when there is neither.
+  @discardableResult
+  public mutating func insert(trigger: Trigger, on relation: QualifiedName) -> Bool {
+    if tables.contains(relation) {
+      tables[relation]?.triggers.insert(trigger)
+    } else if views.contains(relation) {
+      views[relation]?.triggers.insert(trigger)
+    } else {
+      return false
+    }
+    return true
+  }
+
+  /// Adds (or replaces) an index of the table or materialized view `relation`, its `columns` put
+  /// in the table's column order (a view's: sorted); false when there is neither.
+  @discardableResult
+  public mutating func insert(index: Index, on relation: QualifiedName) -> Bool {
+    var index = index
+    if let table = tables[relation] {
+      index.columns = table.inColumnOrder(index.columns)
+      tables[relation]?.indexes.insert(index)
+    } else if views.contains(relation) {
+      index.columns = Array(Set(index.columns)).sorted()
+      views[relation]?.indexes.insert(index)
+    } else {
+      return false
+    }
+    return true
+  }
+
   public enum RelationKind: String, Sendable, Hashable {
     case table
     case partitionedTable = "partitioned table"

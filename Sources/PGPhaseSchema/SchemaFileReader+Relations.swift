@@ -62,20 +62,12 @@ extension Reader {
       if f["if_not_exists"]?.bool != true { error("index \(qualified) is created twice") }
       return
     }
-    var index = S.Index(
+    let index = S.Index(
       name: name, unique: f["unique"]?.bool ?? false, method: f["accessMethod"]?.string ?? "btree", keys: keys, include: include,
       nullsNotDistinct: f["nulls_not_distinct"]?.bool ?? false, options: Self.settings(f["options"]), predicate: predicate,
       columns: used)
     indexOwners[qualified] = on
-    if var table = snapshot.tables[on] {
-      index.columns = table.inColumnOrder(used)
-      table.indexes.insert(index)
-      snapshot.tables.insert(table)
-    } else if var view = snapshot.views[on] {
-      index.columns = Array(Set(used)).sorted()
-      view.indexes.insert(index)
-      snapshot.views.insert(view)
-    }
+    snapshot.insert(index: index, on: on)
   }
 
   // MARK: - CREATE TRIGGER, CREATE STATISTICS
@@ -87,15 +79,7 @@ extension Reader {
     let function = resolving(f["funcname"]?.names ?? []) { name in snapshot.functions.contains { $0.name == name } }
     let trigger = S.Trigger(
       name: f["trigname"]?.string ?? "", definition: statementText, columns: f["columns"]?.names ?? [], function: function)
-    if var table = snapshot.tables[on] {
-      table.triggers.insert(trigger)
-      snapshot.tables.insert(table)
-    } else if var view = snapshot.views[on] {
-      view.triggers.insert(trigger)
-      snapshot.views.insert(view)
-    } else {
-      error("CREATE TRIGGER on \(on), which the file has not created")
-    }
+    if !snapshot.insert(trigger: trigger, on: on) { error("CREATE TRIGGER on \(on), which the file has not created") }
   }
 
   mutating func readCreateStatistics(_ f: JSONValue) {
