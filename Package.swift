@@ -97,6 +97,9 @@ let package = Package(
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "pgphase-sql-bench", dependencies: ["PGPhaseSQL"], path: "bench/sql", swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "pgphase-schema-bench", dependencies: ["PGPhaseModel", "PGPhaseSQL", "PGPhaseSchema"], path: "bench/schema",
+      exclude: ["README.md"], swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseExecutorTests", dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseTestSupport"],
       exclude: ["Fixtures"],

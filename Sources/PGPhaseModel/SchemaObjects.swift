@@ -10,12 +10,15 @@ public protocol SchemaSnapshotObject: Hashable, Sendable, Codable {
 /// compared in key order, so a snapshot has one form whatever order its objects were read in.
 public struct SchemaObjectMap<Element: SchemaSnapshotObject>: Hashable, Sendable, Sequence, ExpressibleByArrayLiteral {
   private var storage: [Element.Key: Element] = [:]
+  /// The keys in order, kept sorted as keys come and go, so iterating costs no sort.
+  public private(set) var keys: [Element.Key] = []
 
   public init() {}
 
   /// The elements, each under its own key; a later element replaces an earlier one with the same key.
   public init(_ elements: some Swift.Sequence<Element>) {
     for element in elements { storage[element.key] = element }
+    keys = storage.keys.sorted()
   }
 
   public init(arrayLiteral elements: Element...) { self.init(elements) }
@@ -27,9 +30,9 @@ public struct SchemaObjectMap<Element: SchemaSnapshotObject>: Hashable, Sendable
     set {
       if let newValue {
         precondition(newValue.key == key, "SchemaObjectMap: element stored under another key than its own")
-        storage[key] = newValue
+        insert(newValue)
       } else {
-        storage[key] = nil
+        remove(key)
       }
     }
   }
@@ -37,12 +40,27 @@ public struct SchemaObjectMap<Element: SchemaSnapshotObject>: Hashable, Sendable
   /// Adds or replaces `element` under its key; returns the element it replaced.
   @discardableResult
   public mutating func insert(_ element: Element) -> Element? {
-    storage.updateValue(element, forKey: element.key)
+    let old = storage.updateValue(element, forKey: element.key)
+    if old == nil { keys.insert(element.key, at: insertionPoint(of: element.key)) }
+    return old
   }
 
   @discardableResult
   public mutating func remove(_ key: Element.Key) -> Element? {
-    storage.removeValue(forKey: key)
+    guard let old = storage.removeValue(forKey: key) else { return nil }
+    keys.remove(at: insertionPoint(of: key))
+    return old
+  }
+
+  /// Where `key` is, or would go, in `keys`.
+  private func insertionPoint(of key: Element.Key) -> Int {
+    var lo = 0
+    var hi = keys.count
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if keys[mid] < key { lo = mid + 1 } else { hi = mid }
+    }
+    return lo
   }
 
   public func contains(_ key: Element.Key) -> Bool { storage[key] != nil }
@@ -50,23 +68,24 @@ public struct SchemaObjectMap<Element: SchemaSnapshotObject>: Hashable, Sendable
   public var count: Int { storage.count }
   public var isEmpty: Bool { storage.isEmpty }
 
-  /// The keys, in order.
-  public var keys: [Element.Key] { storage.keys.sorted() }
-
   /// The elements, in key order.
-  public var sorted: [Element] { storage.values.sorted { $0.key < $1.key } }
+  public var sorted: [Element] { keys.map { storage[$0]! } }
 
   public func makeIterator() -> IndexingIterator<[Element]> { sorted.makeIterator() }
 
   /// Applies `body` to every element in place (keys must not change).
   public mutating func updateEach(_ body: (inout Element) throws -> Void) rethrows {
-    for key in storage.keys {
+    for key in keys {
       var element = storage[key]!
       try body(&element)
       precondition(element.key == key, "SchemaObjectMap.updateEach: an element's key changed")
       storage[key] = element
     }
   }
+
+  public static func == (a: SchemaObjectMap, b: SchemaObjectMap) -> Bool { a.storage == b.storage }
+
+  public func hash(into hasher: inout Hasher) { hasher.combine(storage) }
 }
 
 extension SchemaObjectMap: Codable {

@@ -32,6 +32,8 @@ struct GrammarBridge {
   var notNullStatements: [NotNullStatement] = []
   /// The rewritten text.
   var text: String
+  /// The text's tokens (no comments), when no rewrite changed them; nil when the text must be scanned again.
+  var tokens: [SQLToken]?
 
   init(_ original: String) {
     var bytes = Array(original.utf8)
@@ -43,6 +45,7 @@ struct GrammarBridge {
       return
     }
     var tokens = all.filter { !$0.isComment }
+    var changed = false
     // psql meta-commands: a backslash first on its line at a statement boundary, to the line's end.
     var atStatementStart = true
     var kept: [SQLToken] = []
@@ -56,6 +59,7 @@ struct GrammarBridge {
         while end < bytes.count, bytes[end] != 0x0A { end += 1 }
         GrammarBridge.blank(&bytes, token.range.lowerBound..<end)
         while i < tokens.count, tokens[i].range.lowerBound < end { i += 1 }
+        changed = true
         continue
       }
       atStatementStart = token.kind == .semicolon
@@ -70,6 +74,8 @@ struct GrammarBridge {
     rewriteNoInherit(source, &bytes)
     readNotNullStatements(source, &bytes)
     self.text = String(decoding: bytes, as: UTF8.self)
+    let rewritten = changed || !virtualGenerated.isEmpty || !noInheritNotNull.isEmpty || !notNullStatements.isEmpty
+    self.tokens = rewritten ? nil : tokens
   }
 
   static func firstOnLine(_ bytes: [UInt8], _ offset: Int) -> Bool {

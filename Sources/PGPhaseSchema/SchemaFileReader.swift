@@ -75,7 +75,7 @@ struct Reader {
     self.file = file
     bridge = GrammarBridge(text)
     source = SQLSource(file: file, text: bridge.text)
-    let tokens = (try? SQLScanner.tokens(bridge.text).get()) ?? []
+    let tokens = bridge.tokens ?? (try? SQLScanner.tokens(bridge.text).get()) ?? []
     s = SourceText(source, tokens: tokens)
   }
 
