@@ -13,6 +13,10 @@ import PackageDescription
 /// - PGPhaseTrace: runs a migration on a scratch database statement by statement and reports the locks
 ///   each took and the relations it rewrote (pg_locks, relfilenode), as lint findings.
 /// - PGPhasePostgres: a small libpq layer (connections, queries, errors).
+/// - PGPhaseSchema: reads schema SQL files (pg_dump --schema-only, the canonical dump, hand-written) into a
+///   SchemaSnapshot through PGPhaseSQL, with located diagnostics. Pure.
+/// - PGPhaseCatalog: reads a live database's schema into a SchemaSnapshot (the server's own deparsers) and
+///   normalises expressions on the server.
 /// - PGPhaseExecutor: applies plans to a live database with a crash-safe journal; reads the catalog.
 /// - PGPhaseServer: starts and stops throwaway PostgreSQL servers of a given major version.
 /// - PGPhaseRehearsal: rehearses plans phase by phase with the old and new app's probes (`pgphase try`).
@@ -56,10 +60,13 @@ let package = Package(
       name: "PGPhasePostgres",
       dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
+    .target(name: "PGPhaseSchema", dependencies: ["PGPhaseModel", "PGPhaseSQL"], swiftSettings: swiftSettings),
+    .target(
+      name: "PGPhaseCatalog", dependencies: ["PGPhaseModel", "PGPhasePostgres"], swiftSettings: swiftSettings),
     .target(
       name: "PGPhaseExecutor",
       dependencies: [
-        "PGPhaseModel", "PGPhasePlanner", "PGPhasePostgres", "PGPhaseSQL", .product(name: "Logging", package: "swift-log"),
+        "PGPhaseModel", "PGPhasePlanner", "PGPhasePostgres", "PGPhaseSQL", "PGPhaseCatalog", .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings),
     .target(name: "PGPhaseServer", swiftSettings: swiftSettings),
@@ -71,7 +78,7 @@ let package = Package(
       name: "pgphase",
       dependencies: [
         "PGPhaseModel", "PGPhaseIntents", "PGPhaseConfig", "PGPhasePlanner", "PGPhaseLint", "PGPhaseTrace",
-        "PGPhasePostgres", "PGPhaseExecutor", "PGPhaseServer", "PGPhaseRehearsal",
+        "PGPhasePostgres", "PGPhaseExecutor", "PGPhaseServer", "PGPhaseRehearsal", "PGPhaseCatalog",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -99,6 +106,9 @@ let package = Package(
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "pgphase-sql-bench", dependencies: ["PGPhaseSQL"], path: "bench/sql", swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "pgphase-schema-bench", dependencies: ["PGPhaseModel", "PGPhaseSQL", "PGPhaseSchema"], path: "bench/schema",
+      exclude: ["README.md"], swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseExecutorTests", dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseTestSupport"],
       exclude: ["Fixtures"],
@@ -111,6 +121,11 @@ let package = Package(
       swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseServerTests", dependencies: ["PGPhaseServer", "PGPhasePostgres", "PGPhaseTestSupport"],
+      swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PGPhaseSchemaTests",
+      dependencies: ["PGPhaseModel", "PGPhaseSchema", "PGPhaseCatalog", "PGPhasePostgres", "PGPhaseTestSupport"],
+      exclude: ["Fixtures"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhasePostgresTests", dependencies: ["PGPhasePostgres", "PGPhaseTestSupport"], swiftSettings: swiftSettings),

@@ -55,6 +55,38 @@ public enum SQL {
     "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "xmltable",
   ]
 
+  /// Splits `text` at `separator` outside double quotes; a quoted part loses its quotes and its
+  /// doubled `""` become `"`. With `skippingWhitespace`, whitespace outside quotes is dropped (a
+  /// list setting: `a, "B c"`). nil when a quote is not closed.
+  public static func splitQuoted(_ text: String, separator: Character, skippingWhitespace: Bool) -> [String]? {
+    var parts: [String] = []
+    var current = ""
+    var inQuotes = false
+    var chars = Array(text)[...]
+    while let c = chars.first {
+      chars = chars.dropFirst()
+      if inQuotes {
+        if c != "\"" {
+          current.append(c)
+        } else if chars.first == "\"" {
+          current.append("\"")
+          chars = chars.dropFirst()
+        } else {
+          inQuotes = false
+        }
+      } else if c == "\"" {
+        inQuotes = true
+      } else if c == separator {
+        parts.append(current)
+        current = ""
+      } else if !(skippingWhitespace && c.isWhitespace) {
+        current.append(c)
+      }
+    }
+    parts.append(current)
+    return inQuotes ? nil : parts
+  }
+
   /// PostgreSQL truncates identifiers to 63 bytes (NAMEDATALEN - 1).
   public static let maxIdentifierBytes = 63
 }
@@ -75,36 +107,8 @@ public struct QualifiedName: Hashable, Sendable, Codable, Comparable, CustomStri
   /// Parses `name` or `schema.name` as written in an intent. A part may be double-quoted to
   /// contain a dot; otherwise the text is taken as the exact name.
   public init?(parsing text: String, defaultSchema: String? = nil) {
-    var parts: [String] = []
-    var current = ""
-    var inQuotes = false
-    let chars = Array(text)
-    var i = 0
-    while i < chars.count {
-      let c = chars[i]
-      if inQuotes {
-        if c == "\"" {
-          if i + 1 < chars.count, chars[i + 1] == "\"" {
-            current.append("\"")
-            i += 1
-          } else {
-            inQuotes = false
-          }
-        } else {
-          current.append(c)
-        }
-      } else if c == "\"" {
-        inQuotes = true
-      } else if c == "." {
-        parts.append(current)
-        current = ""
-      } else {
-        current.append(c)
-      }
-      i += 1
-    }
-    parts.append(current)
-    if inQuotes || parts.count > 2 || parts.contains(where: \.isEmpty) { return nil }
+    guard let parts = SQL.splitQuoted(text, separator: ".", skippingWhitespace: false) else { return nil }
+    if parts.count > 2 || parts.contains(where: \.isEmpty) { return nil }
     if parts.count == 2 {
       self.init(schema: parts[0], parts[1])
     } else {
