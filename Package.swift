@@ -66,7 +66,8 @@ let package = Package(
     .target(
       name: "PGPhaseExecutor",
       dependencies: [
-        "PGPhaseModel", "PGPhasePlanner", "PGPhasePostgres", "PGPhaseSQL", "PGPhaseCatalog", .product(name: "Logging", package: "swift-log"),
+        "PGPhaseModel", "PGPhasePlanner", "PGPhasePostgres", "PGPhaseSQL", "PGPhaseCatalog",
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings),
     .target(name: "PGPhaseServer", swiftSettings: swiftSettings),

@@ -294,6 +294,9 @@ public enum StepRefusal: Error, Sendable, Equatable, CustomStringConvertible {
   case notCreatedByPgphase([String])
   /// The step ran but an object it declares it creates is not in the catalog.
   case createdObjectMissing(String)
+  /// Transactions open longer than `--max-blocker-age` held or awaited locks on the step's tables
+  /// for as long as the retry budget allowed; the step never joined their lock queue.
+  case blockedByLongTransactions(blockers: [String], waited: Double)
 
   /// The object concerned.
   public var object: String? {
@@ -304,7 +307,6 @@ public enum StepRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     case .backfillNeedsKey(let table): table
     case .notCreatedByPgphase(let objects): objects.count == 1 ? objects[0] : nil
     case .createdObjectMissing(let object): object
-    case .preconditionsUnmet, .postconditionsViolated, .journalRowMissing: nil
     case .preconditionsUnmet, .postconditionsViolated, .journalRowMissing, .blockedByLongTransactions: nil
     }
   }
