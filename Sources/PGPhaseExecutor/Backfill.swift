@@ -171,6 +171,7 @@ struct BackfillRun {
     self.options = options
     self.c = c
     let table = spec.table.sql
+    key = try BackfillRun.walkKey(of: table, on: c)
     let stored = try c.execute(
       "SELECT checkpoint::text AS checkpoint, rows_scanned FROM pgphase.steps WHERE intent = $1 AND step_id = $2",
       [plan.plan.intent, step.id])
@@ -182,17 +183,7 @@ struct BackfillRun {
              relkind = 'p' OR relhassubclass AS has_children
       FROM pg_class WHERE oid = $1::regclass
       """, [table])
-    let hasChildren = try stats.first?.bool("has_children") == true
-    // Heap order where a trigger keeps every other session's writes in step: each batch is a
-    // TID range scan of consecutive blocks, as the physical limit (one UPDATE's seq scan) reads
-    // them, with no index walk and no visit of the heap per key (a table just loaded has no
-    // visibility map, so an index-only walk reads the heap for every key). A row another session
-    // moves behind the walk is put in step by the trigger as it is written. Without such a
-    // trigger the walk follows the key, so a row the app moves is still met ahead; an unfinished
-    // key walk resumes as one.
-    let resumesKeyWalk = previous.map { $0.mode == "key" && $0.max != nil && $0.last != nil && $0.last != $0.max } ?? false
-    key = spec.bypassTrigger != nil && !hasChildren && !resumesKeyWalk ? nil : try BackfillRun.walkKey(of: table, on: c)
-    if key == nil, hasChildren {
+    if key == nil, try stats.first?.bool("has_children") == true {
       // ctid ranges are per physical table: the parent's block range says nothing of its children.
       throw StepRefusal.backfillNeedsKey(table: table)
     }
