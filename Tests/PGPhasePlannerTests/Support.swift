@@ -4,14 +4,15 @@ import PGPhaseModel
 import PGPhasePlanner
 import Testing
 
-/// Parses intents given as YAML texts (named a.yaml, b.yaml, … in order) and plans them.
-func planIntents(_ yamls: [String]) -> (plans: [Plan], diagnostics: [Diagnostic]) {
+/// Parses intents given as YAML texts (named a0.yaml, b1.yaml, … in order) and plans them,
+/// against `schema` when given.
+func planIntents(_ yamls: [String], schema: SchemaSnapshot? = nil) -> (plans: [Plan], diagnostics: [Diagnostic]) {
   let sources = yamls.enumerated().map { i, text in
     IntentSource(path: "intents/\(Character(UnicodeScalar(UInt8(97 + i))))\(i).yaml", text: text)
   }
   let (intents, parseDiagnostics) = IntentLoader.load(sources)
   if parseDiagnostics.hasErrors { return ([], parseDiagnostics) }
-  return Planner.plan(intents)
+  return Planner.plan(intents, schema: schema)
 }
 
 /// Plans one intent whose `changes:` list is given, and fails the test on any diagnostic.
