@@ -1,5 +1,4 @@
 import Foundation
-import PGPhaseIntents
 import PGPhaseModel
 import PGPhasePlanner
 import PGPhaseSchema
@@ -10,26 +9,8 @@ import Testing
 /// recording.
 @Suite struct GoldenPlanTests {
   @Test func committedPlansMatchTheExampleIntents() throws {
-    let record = ProcessInfo.processInfo.environment["PGPHASE_RECORD"] == "1"
-    let plansDir = repositoryRoot.appendingPathComponent("plans")
-    var stale: [String] = []
-    for plan in try examplePlans() {
-      for (name, content) in try PlanRenderer.files(for: plan).sorted(by: { $0.key < $1.key }) {
-        let url = plansDir.appendingPathComponent("\(plan.intent)/\(name)")
-        let onDisk = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-        if onDisk != content {
-          stale.append(
-            "plans/\(plan.intent)/\(name)\n"
-              + LineDiff.unified(old: onDisk, new: content, oldName: "committed", newName: "planned"))
-          if record {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try content.write(to: url, atomically: true, encoding: .utf8)
-          }
-        }
-      }
-    }
+    let stale = try goldenDifferences(try examplePlans(), folder: "plans")
     #expect(stale.isEmpty, "stale golden plans (run `pgphase plan examples/intents`):\n\(stale.joined(separator: "\n"))")
-    #expect(!record, "PGPHASE_RECORD=1 rewrote the golden plans; rerun without it")
   }
 }
 
@@ -39,35 +20,9 @@ import Testing
 /// (or `PGPHASE_RECORD=1`).
 @Suite struct SchemaGoldenPlanTests {
   @Test func committedPlansMatchTheIntentsPlannedAgainstTheSchema() throws {
-    let record = ProcessInfo.processInfo.environment["PGPHASE_RECORD"] == "1"
     let fixture = "Tests/PGPhasePlannerTests/Fixtures/schema"
-    let dir = repositoryRoot.appendingPathComponent("\(fixture)/intents")
-    let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
-    let sources = try names.map {
-      IntentSource(
-        path: "\(fixture)/intents/\($0)", text: try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8))
-    }
-    let (intents, d1) = IntentLoader.load(sources)
-    let (plans, d2) = Planner.plan(intents, schema: shopSnapshot())
-    #expect((d1 + d2).isEmpty, "\((d1 + d2).map(\.description))")
-    #expect(plans.count == names.count)
-    var stale: [String] = []
-    for plan in plans {
-      for (name, content) in try PlanRenderer.files(for: plan).sorted(by: { $0.key < $1.key }) {
-        let url = repositoryRoot.appendingPathComponent("\(fixture)/plans/\(plan.intent)/\(name)")
-        let onDisk = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-        if onDisk != content {
-          stale.append(
-            "\(plan.intent)/\(name)\n" + LineDiff.unified(old: onDisk, new: content, oldName: "committed", newName: "planned"))
-          if record {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try content.write(to: url, atomically: true, encoding: .utf8)
-          }
-        }
-      }
-    }
+    let stale = try goldenDifferences(try folderPlans("\(fixture)/intents", schema: shopSnapshot()), folder: "\(fixture)/plans")
     #expect(stale.isEmpty, "stale golden plans under \(fixture)/plans:\n\(stale.joined(separator: "\n"))")
-    #expect(!record, "PGPHASE_RECORD=1 rewrote the golden plans; rerun without it")
   }
 
   /// The example intents name only what `examples/schema.sql` has or what earlier intents make,
@@ -79,14 +34,7 @@ import Testing
     let reading = SchemaFileReader.read(text, file: "examples/schema.sql")
     #expect(!reading.hasErrors, "\(reading.diagnostics.map(\.description))")
     let withoutSchema = try examplePlans()
-    let dir = repositoryRoot.appendingPathComponent("examples/intents")
-    let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
-    let sources = try names.map {
-      IntentSource(path: "examples/intents/\($0)", text: try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8))
-    }
-    let (intents, _) = IntentLoader.load(sources)
-    let (plans, diagnostics) = Planner.plan(intents, schema: reading.snapshot)
-    #expect(diagnostics.isEmpty, "\(diagnostics.map(\.description))")
+    let plans = try folderPlans("examples/intents", schema: reading.snapshot)
     #expect(plans.map(\.intent) == withoutSchema.map(\.intent))
     var undoChanged: [String] = []
     for (with, without) in zip(plans, withoutSchema) {
