@@ -90,9 +90,7 @@ extension IntentPlanner {
       }
       return
     }
-    var names: [String] = []
-    for table in model.schema.tables where table.name.schema == index.schema { names += table.indexes.keys }
-    for view in model.schema.views where view.name.schema == index.schema { names += view.indexes.keys }
+    let names = model.indexes.filter { $0.key.schema == index.schema && !$0.value.constraint }.map(\.key.name).sorted()
     error(
       "index `\(index)` is not in the schema, and no earlier change creates it", at: path, object: index.description,
       hint: Self.didYouMean(index.name, in: names) ?? "check the name")

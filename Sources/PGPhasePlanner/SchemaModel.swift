@@ -23,10 +23,39 @@ struct SchemaModel {
   /// Tables, columns, indexes and constraints created by an intent, by a display key.
   private var created: [String: Origin] = [:]
   private var dropped: [String: Origin] = [:]
+  /// Every index of `schema` (those of constraints too) by its qualified name: index names are
+  /// looked up without a table, and a scan of a thousand tables per lookup was most of planning.
+  private(set) var indexes: [QualifiedName: IndexOwner] = [:]
+
+  /// The relation an index is on, and whether it is the index of a key or exclusion constraint.
+  struct IndexOwner: Equatable {
+    var relation: QualifiedName
+    var constraint: Bool
+  }
 
   init(schema: SchemaSnapshot? = nil) {
     self.schema = schema ?? SchemaSnapshot()
     complete = schema != nil
+    for table in self.schema.tables { register(table) }
+    for view in self.schema.views {
+      for index in view.indexes { indexes[view.name.sibling(index.name)] = IndexOwner(relation: view.name, constraint: false) }
+    }
+  }
+
+  /// The indexes of `table` (its own and its constraints'), by qualified name.
+  private static func indexNames(of table: SchemaSnapshot.Table) -> [(QualifiedName, IndexOwner)] {
+    table.indexes.keys.map { (table.name.sibling($0), IndexOwner(relation: table.name, constraint: false)) }
+      + table.constraints.filter(\.hasIndex).map {
+        (table.name.sibling($0.name), IndexOwner(relation: table.name, constraint: true))
+      }
+  }
+
+  private mutating func register(_ table: SchemaSnapshot.Table) {
+    for (name, owner) in Self.indexNames(of: table) { indexes[name] = owner }
+  }
+
+  private mutating func unregister(_ table: SchemaSnapshot.Table) {
+    for (name, owner) in Self.indexNames(of: table) where indexes[name] == owner { indexes[name] = nil }
   }
 
   /// A key of `TableRenames` and the planner's per-intent bookkeeping: the name as written.
@@ -89,17 +118,7 @@ struct SchemaModel {
 
   /// The table or materialized view that has the index `name` (in the index's schema), and
   /// whether it is the index of a constraint (a primary key, unique or exclusion constraint).
-  func indexOwner(_ name: QualifiedName) -> (relation: QualifiedName, constraint: Bool)? {
-    let name = Self.resolve(name)
-    for table in schema.tables where table.name.schema == name.schema {
-      if table.indexes.contains(name.name) { return (table.name, false) }
-      if let k = table.constraints[name.name], [.primaryKey, .unique, .exclusion].contains(k.kind) { return (table.name, true) }
-    }
-    for view in schema.views where view.name.schema == name.schema && view.indexes.contains(name.name) {
-      return (view.name, false)
-    }
-    return nil
-  }
+  func indexOwner(_ name: QualifiedName) -> IndexOwner? { indexes[Self.resolve(name)] }
 
   // MARK: Applying changes
 
@@ -124,11 +143,16 @@ struct SchemaModel {
 
   /// Records a constraint an intent adds.
   mutating func addConstraint(_ constraint: SchemaSnapshot.Constraint, on table: QualifiedName) {
-    schema.tables[Self.resolve(table)]?.constraints.insert(constraint)
+    let table = Self.resolve(table)
+    guard schema.tables.contains(table) else { return }
+    schema.tables[table]?.constraints.insert(constraint)
+    if constraint.hasIndex { indexes[table.sibling(constraint.name)] = IndexOwner(relation: table, constraint: true) }
   }
 
   mutating func dropConstraint(_ table: QualifiedName, _ name: String) {
-    schema.tables[Self.resolve(table)]?.constraints.remove(name)
+    let table = Self.resolve(table)
+    guard schema.tables[table]?.constraints.remove(name)?.hasIndex == true else { return }
+    indexes[table.sibling(name)] = nil
   }
 
   mutating func addIndex(_ index: CreateIndex) {
@@ -140,15 +164,18 @@ struct SchemaModel {
       case .expression(let e): SchemaSnapshot.IndexKey(expression: e)
       }
     }
-    schema.insert(
+    let table = Self.resolve(index.table)
+    let inserted = schema.insert(
       index: SchemaSnapshot.Index(
         name: index.name, unique: index.unique, method: index.method ?? "btree", keys: keys, include: index.include,
         predicate: index.predicate, columns: columns),
-      on: Self.resolve(index.table))
+      on: table)
+    if inserted { indexes[table.sibling(index.name)] = IndexOwner(relation: table, constraint: false) }
   }
 
   mutating func dropIndex(_ name: QualifiedName) {
-    guard let (relation, _) = indexOwner(name) else { return }
+    guard let relation = indexOwner(name)?.relation else { return }
+    indexes[Self.resolve(name)] = nil
     if schema.tables.contains(relation) {
       schema.tables[relation]?.indexes.remove(name.name)
     } else {
@@ -158,20 +185,26 @@ struct SchemaModel {
 
   mutating func renameTable(_ from: QualifiedName, to: QualifiedName) {
     guard var t = schema.tables.remove(Self.resolve(from)) else { return }
+    unregister(t)
     t.name = Self.resolve(to)
     schema.tables.insert(t)
+    register(t)
   }
 
-  mutating func dropTable(_ name: QualifiedName) { schema.tables.remove(Self.resolve(name)) }
+  mutating func dropTable(_ name: QualifiedName) {
+    if let t = schema.tables.remove(Self.resolve(name)) { unregister(t) }
+  }
 
   /// Drops the column and, as PostgreSQL does, the indexes and constraints of its table that use it.
   mutating func dropColumn(_ table: QualifiedName, _ column: String) {
     let key = Self.resolve(table)
     guard var t = schema.tables[key] else { return }
+    unregister(t)
     t.columns.removeAll { $0.name == column }
     for k in t.constraints where k.columns.contains(column) { t.constraints.remove(k.name) }
     for i in t.indexes where i.columns.contains(column) { t.indexes.remove(i.name) }
     schema.tables[key] = t
+    register(t)
   }
 
   mutating func renameColumn(_ table: QualifiedName, from: String, to: String) {
@@ -198,6 +231,9 @@ extension SchemaSnapshot.Column {
 }
 
 extension SchemaSnapshot.Constraint {
+  /// A primary key, unique or exclusion constraint: one with an index of its name.
+  var hasIndex: Bool { kind == .primaryKey || kind == .unique || kind == .exclusion }
+
   /// A primary key or unique constraint an intent adds.
   static func intentKey(_ name: String, _ kind: Kind, _ columns: [String]) -> Self {
     Self(name: name, kind: kind, definition: keyDefinition(kind: kind, columns: columns), columns: columns)

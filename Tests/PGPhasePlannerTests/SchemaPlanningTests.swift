@@ -252,6 +252,24 @@ func planChangesWithSchema(_ changes: String, sourceLocation: Testing.SourceLoca
     #expect(diagnostics.allSatisfy { $0.location?.file == "intents/b1.yaml" })
   }
 
+  /// Dropping a column drops what is on it, as PostgreSQL does: its index and its constraints.
+  @Test func whatIsOnADroppedColumnIsGoneWithIt() {
+    let (_, diagnostics) = planWithSchema([
+      "changes:\n  - drop_column: {table: orders, column: customer_id}\n",
+      """
+      changes:
+        - drop_index: {name: orders_customer_idx}
+        - drop_constraint: {table: orders, name: orders_customer_fkey}
+        - drop_constraint: {table: orders, name: orders_amount_check}
+      """,
+    ])
+    #expect(
+      diagnostics.map(\.message) == [
+        "index `public.orders_customer_idx` is not in the schema, and no earlier change creates it",
+        "table `public.orders` has no constraint `orders_customer_fkey`",
+      ], "\(diagnostics.map(\.description))")
+  }
+
   /// Without a schema nothing is known beyond what intents create, so nothing is refused for it.
   @Test func withoutASchemaUnknownNamesPass() {
     let (_, diagnostics) = planIntents([
