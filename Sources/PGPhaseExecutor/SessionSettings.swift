@@ -135,7 +135,7 @@ package struct SessionSettings: Sendable, Equatable {
 }
 
 extension Journal {
-  /// Version 4: the session settings each step ran with (`SessionSettings.record`), so `status`
+  /// Version 6: the session settings each step ran with (`SessionSettings.record`), so `status`
   /// can say which pgphase set and what they overrode.
   static let sessionSettingsMigration = """
     ALTER TABLE pgphase.steps ADD COLUMN session_settings jsonb;
