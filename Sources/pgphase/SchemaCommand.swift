@@ -41,6 +41,7 @@ struct SchemaDumpCommand: ParsableCommand {
     do {
       let c = try Connection.connect(dsn: connection.dsn, applicationName: "pgphase schema dump")
       defer { c.close() }
+      try SessionSettings.relaxForReading(c)
       schema = try SchemaDump.read(on: c)
     } catch let e as CatalogReadError {
       report(Diagnostic(.error, "\(e)", at: nil))
