@@ -95,7 +95,7 @@ same=$([ "$(q -d bench_pg -c "$digest")" = "$(q -d bench_ref -c "$digest")" ] &&
 python3 - "$out" "$rows" "$left" "$same" "${FRESH:-0}" <<'PY'
 import glob, statistics, sys
 out, rows, left, same, fresh = sys.argv[1:]
-rounds = [l.split('\t') for l in open(f"{out}/rounds.tsv") if l.strip()]
+rounds = [l.rstrip("\n").split("\t") for l in open(f"{out}/rounds.tsv") if l.strip()]
 batches = [l.split('\t') for f in sorted(glob.glob(f"{out}/batches-*.tsv")) for l in open(f) if l.strip()]
 ms = sorted(float(b[2]) for b in batches)
 p = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]
