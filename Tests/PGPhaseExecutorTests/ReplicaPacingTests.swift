@@ -118,32 +118,9 @@ private func eventually(timeout: Double, _ condition: () throws -> Bool) rethrow
 @Suite("ReplicaPacing", .serialized)
 struct ReplicaPacingTests {
   static let rows = 100_000
-  static let setup = """
-    CREATE TABLE t (id int PRIMARY KEY, amount int NOT NULL);
-    INSERT INTO t SELECT g, (g * 7919) % 100000 FROM generate_series(1, \(rows)) g;
-    ANALYZE t;
-    """
-  /// Rows whose new column is not the old one's value: 0 once the backfill is done.
-  static let wrongRows = "SELECT count(*) FROM t WHERE _pgphase_new_amount IS DISTINCT FROM amount::bigint"
-
-  /// int -> bigint: expand adds the new column and its sync trigger, backfill fills it.
-  static func widenPlan() throws -> LoadedPlan {
-    try planIntent(
-      "20260101_widen",
-      """
-      schema: public
-      settings:
-        backfill_batch_size: 200
-      changes:
-        - alter_column:
-            table: t
-            column: amount
-            type: bigint
-            up: "amount::bigint"
-            down: "amount::integer"
-            nullable: false
-      """)
-  }
+  static let setup = widenAmountSetup(rows: rows)
+  /// Rows whose new column is not the planned value: 0 once the backfill is done.
+  static let wrongRows = "SELECT count(*) FROM t WHERE _pgphase_new_amount IS DISTINCT FROM amount::bigint * 3"
 
   /// Small batches with a short pause between them, so the backfill takes several seconds
   /// whatever the machine (at most 500 rows per 20 ms), and progress lines every half second.
@@ -157,7 +134,7 @@ struct ReplicaPacingTests {
   @Test(.enabled(if: TestServer.shouldRun))
   func aBackfillPausesWhileTheStandbyLagsAndResumesWhenItCatchesUp() throws {
     _ = try pgphaseBinary()
-    let lp = try Self.widenPlan()
+    let lp = try widenAmountPlan()
     let step = try backfillStepID(lp)
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-replica-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -243,7 +220,7 @@ struct ReplicaPacingTests {
   @Test(.enabled(if: TestServer.shouldRun))
   func withoutReplicasTheSameBackfillNeverPauses() throws {
     _ = try pgphaseBinary()
-    let lp = try Self.widenPlan()
+    let lp = try widenAmountPlan()
     let step = try backfillStepID(lp)
     let plans = try writePlans([lp])
     defer { try? FileManager.default.removeItem(at: plans) }
