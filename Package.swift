@@ -79,7 +79,7 @@ let package = Package(
       name: "pgphase",
       dependencies: [
         "PGPhaseModel", "PGPhaseIntents", "PGPhaseConfig", "PGPhasePlanner", "PGPhaseLint", "PGPhaseTrace",
-        "PGPhasePostgres", "PGPhaseExecutor", "PGPhaseServer", "PGPhaseRehearsal", "PGPhaseCatalog",
+        "PGPhasePostgres", "PGPhaseExecutor", "PGPhaseServer", "PGPhaseRehearsal", "PGPhaseCatalog", "PGPhaseSchema",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -94,7 +94,9 @@ let package = Package(
       swiftSettings: swiftSettings),
     .testTarget(name: "PGPhaseConfigTests", dependencies: ["PGPhaseConfig", "PGPhaseLint"], swiftSettings: swiftSettings),
     .testTarget(
-      name: "PGPhasePlannerTests", dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhaseLint", "PGPhaseSQL"],
+      name: "PGPhasePlannerTests",
+      dependencies: ["PGPhasePlanner", "PGPhaseIntents", "PGPhaseLint", "PGPhaseSQL", "PGPhaseSchema"],
+      exclude: ["Fixtures"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseLintTests", dependencies: ["PGPhaseLint", "PGPhaseSQL", "PGPhasePlanner", "PGPhaseIntents"],

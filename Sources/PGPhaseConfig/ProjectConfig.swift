@@ -3,12 +3,14 @@ public import PGPhaseModel
 public import PGPhaseYAML
 
 /// `.pgphase.yaml`, every section read by one reader: the lint settings at the top level, the
-/// `rollout:` section of apply/advance. Every problem is reported at its line and column, with
-/// a did-you-mean for a misspelt key. Each setting is one `YAMLKey` declaration below; a new
-/// section (say `schema:`) is one `.section(...)` line and a field.
+/// `rollout:` section of apply/advance, the `schema:` file of plan. Every problem is reported at
+/// its line and column, with a did-you-mean for a misspelt key. Each setting is one `YAMLKey`
+/// declaration below; a new section is one `.section(...)` line and a field.
 public struct ProjectConfig: Equatable, Sendable {
   public var lint = LintConfig()
   public var rollout = RolloutConfig()
+  /// `schema:`, the schema file `plan` starts from when no `--schema` is given.
+  public var schema: SchemaFileSetting?
 
   public init() {}
 
@@ -18,7 +20,12 @@ public struct ProjectConfig: Equatable, Sendable {
 
   /// The keys of the file. Lint settings stay at the top level, where they have always been.
   static var keys: [YAMLKey<ProjectConfig>] {
-    lintKeys.map { $0.scoped(to: \.lint) } + [.section("rollout", \.rollout, keys: RolloutConfig.keys)]
+    lintKeys.map { $0.scoped(to: \.lint) } + [
+      .section("rollout", \.rollout, keys: RolloutConfig.keys),
+      YAMLKey("schema") { reader, node, config, path in
+        if let text = reader.string(node, "`\(path)`") { config.schema = SchemaFileSetting(path: text, location: node.location) }
+      },
+    ]
   }
 
   static var lintKeys: [YAMLKey<LintConfig>] {
@@ -99,5 +106,27 @@ public struct RolloutConfig: Equatable, Sendable {
       .string("notify", \.notify),
       .string("guard_window", \.guardWindow),
     ]
+  }
+}
+
+/// `schema: FILE` in `.pgphase.yaml`: the schema (`pgphase schema dump` or `pg_dump --schema-only`
+/// output) that `plan` starts from, as `--schema` does. A relative path is relative to the config
+/// file's folder, so the setting means the same file from wherever pgphase runs.
+public struct SchemaFileSetting: Equatable, Sendable {
+  /// As written.
+  public var path: String
+  /// Where it is written, for a file that cannot be read.
+  public var location: SourceLocation
+
+  public init(path: String, location: SourceLocation) {
+    self.path = path
+    self.location = location
+  }
+
+  /// The file, relative to the current folder: `path` under the config file's folder unless it is absolute.
+  public var resolvedPath: String {
+    if path.hasPrefix("/") { return path }
+    let folder = location.file.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+    return folder.isEmpty ? path : "\(folder)/\(path)"
   }
 }

@@ -157,19 +157,28 @@ public struct PhaseOrderProblem: Sendable, Equatable, CustomStringConvertible {
   public var phase: Phase
   /// What stands in the way.
   public var reason: Reason
+  /// With `.waitsFor` a contract: what that contract drops and this phase creates again
+  /// (`table public.products`); nil when the wait is the id-order rule.
+  public var recreates: String?
 
   /// A problem of `intent` running `phase`.
-  public init(intent: String, phase: Phase, reason: Reason) {
+  public init(intent: String, phase: Phase, reason: Reason, recreates: String? = nil) {
     self.intent = intent
     self.phase = phase
     self.reason = reason
+    self.recreates = recreates
   }
 
   /// For a diagnostic, whose place already names the intent.
   public var message: String {
     switch reason {
     case .earlierPhase(let next): "cannot apply \(phase.rawValue): its \(next.rawValue) phase is not done"
-    case .waitsFor(let other, let missing): "\(phase.rawValue) waits for \(other): its \(missing.rawValue) phase is not done"
+    case .waitsFor(let other, let missing):
+      if let recreates {
+        "\(phase.rawValue) waits for \(other): its \(missing.rawValue) phase drops \(recreates), which this \(phase.rawValue) creates again"
+      } else {
+        "\(phase.rawValue) waits for \(other): its \(missing.rawValue) phase is not done"
+      }
     }
   }
 
@@ -181,6 +190,8 @@ public struct PhaseOrderProblem: Sendable, Equatable, CustomStringConvertible {
     switch reason {
     case .earlierPhase(let next):
       "cannot apply \(phase.rawValue) of \(intent): its \(next.rawValue) phase is not done (run `pgphase apply --phase \(next.rawValue) --intent \(intent)` first)"
+    case .waitsFor(let other, _) where recreates != nil:
+      "\(summary) (`pgphase advance --to contract` runs \(other)'s contract first)"
     case .waitsFor:
       "\(summary) (intents apply in id order; `pgphase advance --to \(phase == .contract ? "contract" : "backfill")` runs them in that order)"
     }

@@ -8,11 +8,22 @@ package import PGPhaseModel
 /// until every earlier intent is backfilled, and contract waits until every earlier intent is
 /// contracted. Within an intent, phases run in order. A phase being scheduled counts as done for
 /// the decisions after it, so one run can take a whole sequence of intents through in order.
+///
+/// One more edge comes from the objects the plans touch: when an intent's expand or backfill
+/// creates an object (a table, column, index, constraint, view, trigger or function, as its
+/// steps declare) that an earlier intent's contract drops, the creation waits for that contract,
+/// which would otherwise meet the new object (`relation "products" already exists` at the
+/// create, or the contract dropping what the later intent made). `advance --to contract` then
+/// runs the earlier contract between the two.
 package struct PhaseScheduler: Sendable {
   /// Per intent, the phases whose steps are all done (or scheduled in this run).
   private var done: [String: Set<Phase>] = [:]
   /// Every intent of the plans folder, sorted: the apply order.
   private let order: [String]
+  /// Per intent, what its contract drops (its steps' `*_absent` postconditions).
+  private var contractDrops: [String: [ObjectName]] = [:]
+  /// Per intent, what its expand and backfill create.
+  private var earlyCreates: [String: [ObjectName]] = [:]
 
   /// - Parameter states: the journal's state of each step, by intent and step id.
   package init(plans: [Plan], states: [String: [String: StepState]]) {
@@ -20,6 +31,57 @@ package struct PhaseScheduler: Sendable {
     for plan in plans {
       let steps = states[plan.intent] ?? [:]
       done[plan.intent] = Set(Phase.allCases.filter { p in plan.steps(in: p).allSatisfy { steps[$0.id] == .done } })
+      contractDrops[plan.intent] = plan.steps(in: .contract).flatMap { $0.postconditions.compactMap(ObjectName.init(absent:)) }
+      earlyCreates[plan.intent] = (plan.steps(in: .expand) + plan.steps(in: .backfill)).flatMap {
+        $0.createdObjects.map(ObjectName.init(created:))
+      }
+    }
+  }
+
+  /// An object as far as ordering cares: its kind, the table it is on, and its name. A name
+  /// without a schema (resolved along the search_path) matches the same name in any schema:
+  /// the cost of a wrong match is one wait, of a missed one a failed step.
+  struct ObjectName: Sendable, Equatable, CustomStringConvertible {
+    var kind: CreatedObject.Kind
+    var table: QualifiedName?
+    var name: QualifiedName
+    var description: String
+
+    init(created object: CreatedObject) {
+      kind = object.kind
+      description = object.description
+      switch object {
+      case .table(let n), .view(let n), .function(let n): name = n
+      case .index(let n, _): name = n
+      case .column(let t, let c), .constraint(let t, let c), .trigger(let t, let c):
+        table = t
+        name = QualifiedName(c)
+      }
+    }
+
+    init?(absent condition: Postcondition) {
+      let object: CreatedObject
+      switch condition {
+      case .tableAbsent(let t): object = .table(t)
+      case .viewAbsent(let v): object = .view(v)
+      case .functionAbsent(let f): object = .function(f)
+      case .indexAbsent(let i): object = .index(i, on: i)
+      case .columnAbsent(let t, let c): object = .column(t, c)
+      case .constraintAbsent(let t, let c): object = .constraint(t, c)
+      case .triggerAbsent(let t, let c): object = .trigger(t, c)
+      default: return nil
+      }
+      self.init(created: object)
+      if case .indexAbsent(let i) = condition { description = "index \(i)" }
+    }
+
+    func matches(_ other: ObjectName) -> Bool {
+      kind == other.kind && Self.same(name, other.name) && Self.same(table, other.table)
+    }
+
+    private static func same(_ a: QualifiedName?, _ b: QualifiedName?) -> Bool {
+      guard let a, let b else { return a == nil && b == nil }
+      return a.name == b.name && (a.schema == nil || b.schema == nil || a.schema == b.schema)
     }
   }
 
@@ -32,13 +94,28 @@ package struct PhaseScheduler: Sendable {
   /// Counts `phase` as done for the decisions that follow.
   package mutating func markDone(_ phase: Phase, of intent: String) { done[intent, default: []].insert(phase) }
 
-  /// The earliest (intent, phase) that must finish before `intent` may run `phase`.
-  package func blocker(for phase: Phase, of intent: String) -> (intent: String, phase: Phase)? {
+  /// The earliest (intent, phase) that must finish before `intent` may run `phase`, and, when
+  /// it is a contract, what that contract drops and `phase` creates again.
+  package func blocker(for phase: Phase, of intent: String) -> (intent: String, phase: Phase, recreates: String?)? {
     let needed: [Phase] = phase == .contract ? Phase.allCases : [.expand, .backfill]
     for earlier in order where earlier < intent {
-      if let missing = needed.first(where: { !isDone($0, of: earlier) }) { return (earlier, missing) }
+      if let missing = needed.first(where: { !isDone($0, of: earlier) }) { return (earlier, missing, nil) }
+    }
+    guard phase != .contract else { return nil }
+    let creates = earlyCreates[intent] ?? []
+    for earlier in order where earlier < intent && !isDone(.contract, of: earlier) {
+      if let dropped = (contractDrops[earlier] ?? []).first(where: { d in creates.contains { $0.matches(d) } }) {
+        return (earlier, .contract, dropped.description)
+      }
     }
     return nil
+  }
+
+  private func problem(_ intent: String, _ phase: Phase, _ wait: (intent: String, phase: Phase, recreates: String?))
+    -> PhaseOrderProblem
+  {
+    PhaseOrderProblem(
+      intent: intent, phase: phase, reason: .waitsFor(intent: wait.intent, phase: wait.phase), recreates: wait.recreates)
   }
 
   /// What `apply --phase` does with each of `selected` (in order).
@@ -64,8 +141,7 @@ package struct PhaseScheduler: Sendable {
         continue
       }
       if let wait = blocker(for: phase, of: id) {
-        decision.blocked.append(
-          PhaseOrderProblem(intent: id, phase: phase, reason: .waitsFor(intent: wait.intent, phase: wait.phase)))
+        decision.blocked.append(problem(id, phase, wait))
         continue
       }
       markDone(phase, of: id)
@@ -95,26 +171,34 @@ package struct PhaseScheduler: Sendable {
 
   /// Decides `advance` for `selected`: without `target`, the next due phase of each; with it,
   /// every phase up to and including `target`, expand and backfill first (interleaved per intent,
-  /// as the order rule needs), then the contracts.
+  /// as the order rule needs), then the contracts, and again while that lets an intent waiting
+  /// for an earlier contract go on.
   package mutating func advance(_ selected: [String], to target: Phase?) -> AdvanceDecision {
     var decision = AdvanceDecision()
     var waiting: [String: PhaseOrderProblem] = [:]
     let stages: [[Phase]] = target == nil ? [Phase.allCases] : [[.expand, .backfill], [.contract]]
-    for stage in stages {
-      for id in selected {
-        if target == nil, decision.run.contains(where: { $0.intent == id }) { continue }
-        for phase in stage where target.map({ phase <= $0 }) ?? true {
-          guard waiting[id] == nil, !isDone(phase, of: id) else { continue }
-          guard nextPhase(of: id) == phase else { break }
-          if let wait = blocker(for: phase, of: id) {
-            waiting[id] = PhaseOrderProblem(intent: id, phase: phase, reason: .waitsFor(intent: wait.intent, phase: wait.phase))
-            break
+    var progressed = true
+    while progressed {
+      progressed = false
+      waiting = [:]
+      for stage in stages {
+        for id in selected {
+          if target == nil, decision.run.contains(where: { $0.intent == id }) { continue }
+          for phase in stage where target.map({ phase <= $0 }) ?? true {
+            guard waiting[id] == nil, !isDone(phase, of: id) else { continue }
+            guard nextPhase(of: id) == phase else { break }
+            if let wait = blocker(for: phase, of: id) {
+              waiting[id] = problem(id, phase, wait)
+              break
+            }
+            markDone(phase, of: id)
+            decision.run.append(Scheduled(phase, id))
+            progressed = true
+            if target == nil { break }
           }
-          markDone(phase, of: id)
-          decision.run.append(Scheduled(phase, id))
-          if target == nil { break }
         }
       }
+      if target == nil { break }
     }
     decision.waiting = waiting.keys.sorted().compactMap { waiting[$0] }
     return decision

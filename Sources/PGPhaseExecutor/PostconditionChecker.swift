@@ -1,6 +1,8 @@
 import Foundation
+import PGPhaseCatalog
 package import PGPhaseModel
 package import PGPhasePostgres
+import PGPhaseSQL
 
 /// Whether a postcondition (or precondition) holds in the live catalog.
 public enum PostconditionResult: Sendable, Equatable, CustomStringConvertible {
@@ -333,15 +335,34 @@ package enum PostconditionChecker {
     }
   }
 
-  /// nil when the column's default matches `expected` (see the rule on the type), else the problem.
+  /// nil when the column's default is the expression `expected`, else the problem. Both are put
+  /// in the server's form (`ExpressionNormalizer`: applied as defaults of a scratch column of the
+  /// column's type in a rolled-back savepoint, read back with `pg_get_expr`), so `'open'` and
+  /// `'open'::text`, or `now() + interval '1 day'` and `(now() + '1 day'::interval)`, are the same
+  /// default whatever the spelling. Two constant defaults that still differ in form are compared by
+  /// value under the column's type (`1.50` and `1.5` on a `numeric(10,2)`).
   static func compareDefault(expected: String, column: Catalog.ColumnInfo, on connection: Connection) throws -> String? {
     guard let actual = column.defaultExpression else {
       return "has no default, expected default \(expected)"
     }
-    let a = DefaultExpression(actual)
-    let e = DefaultExpression(expected)
-    if a.normalized == e.normalized { return nil }
-    if a.isConstant && e.isConstant {
+    if actual == expected { return nil }
+    let scratch = SchemaSnapshot.Table(
+      name: QualifiedName(schema: "pg_temp", "pgphase_default"),
+      columns: [
+        SchemaSnapshot.Column(name: "live", type: column.type, defaultExpression: actual),
+        SchemaSnapshot.Column(name: "planned", type: column.type, defaultExpression: expected),
+      ])
+    let (normalized, failures) = try ExpressionNormalizer(connection).normalize(scratch)
+    if failures.isEmpty, let live = normalized.column("live")?.defaultExpression,
+      live == normalized.column("planned")?.defaultExpression
+    {
+      return nil
+    }
+    if let failure = failures.first(where: { $0.object.hasSuffix(".planned") }) {
+      return
+        "has default \(actual), expected \(expected) (which the server does not take as a default of \(column.type): \(failure.error.message))"
+    }
+    if FunctionVolatility.isConstant(expression: actual) && FunctionVolatility.isConstant(expression: expected) {
       let sql = "SELECT ((\(actual))::\(column.type)) IS NOT DISTINCT FROM ((\(expected))::\(column.type))"
       if case .success(let same) = try savepointed(connection, { try connection.execute(sql).scalarBool() }),
         same == true

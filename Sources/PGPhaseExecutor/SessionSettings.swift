@@ -91,6 +91,17 @@ package struct SessionSettings: Sendable, Equatable {
     return SessionSettings(present: timeouts.filter(present.contains), inherited: inherited)
   }
 
+  /// For a command that only reads (`status`, `verify`, `check`, `schema dump`): turns the role's
+  /// or database's timeouts off for this session when it is a server session of its own, so a
+  /// `statement_timeout` meant for the app cannot cancel a long catalog read. Through a pooler
+  /// (the backend pid libpq was given is not the one running the statements) nothing is set: a
+  /// session setting would stay on the pool's server connection for its next client.
+  package static func relaxForReading(_ c: Connection) throws {
+    let pid = try c.execute("SELECT pg_backend_pid()").scalarInt()
+    guard pid == Int(c.backendPID) else { return }
+    _ = try prepare(on: c)
+  }
+
   /// `1000` ms as `1s`, `1500` as `1500ms`, `90000` as `90s`; other units as given.
   static func formatMilliseconds(_ value: String, unit: String?) -> String {
     guard unit == "ms", let ms = Int(value) else { return value + (unit ?? "") }
@@ -135,7 +146,7 @@ package struct SessionSettings: Sendable, Equatable {
 }
 
 extension Journal {
-  /// Version 4: the session settings each step ran with (`SessionSettings.record`), so `status`
+  /// Version 6: the session settings each step ran with (`SessionSettings.record`), so `status`
   /// can say which pgphase set and what they overrode.
   static let sessionSettingsMigration = """
     ALTER TABLE pgphase.steps ADD COLUMN session_settings jsonb;

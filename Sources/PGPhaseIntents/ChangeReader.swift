@@ -64,15 +64,21 @@ struct ChangeReader {
     return text
   }
 
-  /// A non-empty list of names, each checked.
-  private mutating func identifiers(_ node: YAMLNode?, _ what: String) -> [String]? {
+  /// A non-empty list of names, each checked; each item's location is kept as `path[i]` (the
+  /// planner points at the one name a schema lacks).
+  private mutating func identifiers(_ node: YAMLNode?, _ what: String, path: String) -> [String]? {
     guard let items = reader.sequence(node, what) else { return nil }
     var out: [String] = []
-    for item in items { if let s = identifier(item, "each item of \(what)") { out.append(s) } }
+    for (i, item) in items.enumerated() {
+      fieldLocations["\(path)[\(i)]"] = item.location
+      if let s = identifier(item, "each item of \(what)") { out.append(s) }
+    }
     return out.count == items.count ? out : nil
   }
 
-  private mutating func names(_ f: YAMLFields, _ key: String) -> [String]? { identifiers(f[key], "`\(op).\(key)`") }
+  private mutating func names(_ f: YAMLFields, _ key: String) -> [String]? {
+    identifiers(f[key], "`\(op).\(key)`", path: key)
+  }
 
   /// `name` or `schema.name`, each part a name PostgreSQL will not truncate.
   private mutating func qualifiedName(_ node: YAMLNode?, _ what: String) -> QualifiedName? {
@@ -114,7 +120,9 @@ struct ChangeReader {
       }
       var constraints: [TableConstraint] = []
       if let items = reader.sequence(f["constraints"], "`create_table.constraints`", nonEmpty: false) {
-        for item in items { if let c = tableConstraint(item) { constraints.append(c) } }
+        for (i, item) in items.enumerated() {
+          if let c = tableConstraint(item, path: "constraints[\(i)]") { constraints.append(c) }
+        }
       }
       return .createTable(
         CreateTable(table: table, columns: columns, primaryKey: names(f, "primary_key"), constraints: constraints))
@@ -162,7 +170,7 @@ struct ChangeReader {
       return .addCheck(table: table, name: n, expression: e)
     case "add_foreign_key":
       guard let table = qualified(f, "table"), let n = name(f, "name"), let columns = names(f, "columns"),
-        let node = f["references"], let target = foreignKeyTarget(node)
+        let node = f["references"], let target = foreignKeyTarget(node, path: "references")
       else { return nil }
       if target.columns.count != columns.count {
         reader.error("`add_foreign_key` has \(columns.count) column(s) but references \(target.columns.count)", at: node)
@@ -201,6 +209,7 @@ struct ChangeReader {
           let expression = reader.expression(
             entry.value, "the expression for `\(YAMLReader.excerpt(column))` in `backfill.set`")
         else { continue }
+        fieldLocations["set.\(column)"] = entry.key.location
         assignments.append(Assignment(column: column, expression: expression))
       }
       return .backfill(Backfill(table: table, assignments: assignments, predicate: sql(f, "where")))
@@ -237,13 +246,16 @@ struct ChangeReader {
     c.comment = reader.string(f["comment"], "`comment`")
     if let r = f["references"],
       let rf = reader.mapping(
-        r, what: "`references`", allowed: ["table", "column", "on_delete", "on_update"], required: ["table", "column"]),
-      let table = qualifiedName(rf["table"], "`references.table`"),
-      let column = identifier(rf["column"], "`references.column`")
+        r, what: "`references`", allowed: ["table", "column", "on_delete", "on_update"], required: ["table", "column"])
     {
-      c.references = ColumnReference(
-        table: table, column: column, onDelete: action(rf["on_delete"], "on_delete"),
-        onUpdate: action(rf["on_update"], "on_update"))
+      record(rf, at: "\(path).references")
+      if let table = qualifiedName(rf["table"], "`references.table`"),
+        let column = identifier(rf["column"], "`references.column`")
+      {
+        c.references = ColumnReference(
+          table: table, column: column, onDelete: action(rf["on_delete"], "on_delete"),
+          onUpdate: action(rf["on_update"], "on_update"))
+      }
     }
     if c.primaryKey, let node = f["nullable"], c.nullable {
       reader.error("a primary key column cannot be nullable", at: node)
@@ -254,21 +266,30 @@ struct ChangeReader {
     return c
   }
 
-  private mutating func foreignKeyTarget(_ node: YAMLNode) -> ForeignKeyTarget? {
-    guard let f = reader.mapping(node, what: "`references`", allowed: ["table", "columns"], required: ["table", "columns"]),
-      let table = qualifiedName(f["table"], "`references.table`"),
-      let columns = identifiers(f["columns"], "`references.columns`")
+  /// Keeps where each field of a nested mapping is, as `path.key`.
+  private mutating func record(_ f: YAMLFields, at path: String) {
+    for (key, value) in f.values { fieldLocations["\(path).\(key)"] = value.location }
+  }
+
+  /// `path`: where the `references` mapping is (`references`, `constraints[2].references`).
+  private mutating func foreignKeyTarget(_ node: YAMLNode, path: String) -> ForeignKeyTarget? {
+    guard let f = reader.mapping(node, what: "`references`", allowed: ["table", "columns"], required: ["table", "columns"])
+    else { return nil }
+    record(f, at: path)
+    guard let table = qualifiedName(f["table"], "`references.table`"),
+      let columns = identifiers(f["columns"], "`references.columns`", path: "\(path).columns")
     else { return nil }
     return ForeignKeyTarget(table: table, columns: columns)
   }
 
-  private mutating func tableConstraint(_ node: YAMLNode) -> TableConstraint? {
+  private mutating func tableConstraint(_ node: YAMLNode, path: String) -> TableConstraint? {
     guard
       let f = reader.mapping(
         node, what: "table constraint", allowed: ["name", "check", "unique", "columns", "references", "on_delete", "on_update"],
-        required: ["name"]),
-      let name = identifier(f["name"], "constraint `name`")
+        required: ["name"])
     else { return nil }
+    record(f, at: path)
+    guard let name = identifier(f["name"], "constraint `name`") else { return nil }
     let kinds = ["check", "unique", "references"].filter { f[$0] != nil }
     guard kinds.count == 1 else {
       reader.error(
@@ -279,13 +300,15 @@ struct ChangeReader {
     case "check":
       return reader.expression(f["check"], "`check`").map { TableConstraint(name: name, kind: .check($0)) }
     case "unique":
-      return identifiers(f["unique"], "`unique`").map { TableConstraint(name: name, kind: .unique($0)) }
+      return identifiers(f["unique"], "`unique`", path: "\(path).unique").map { TableConstraint(name: name, kind: .unique($0)) }
     default:
-      guard let columns = identifiers(f["columns"], "`columns`") else {
+      guard let columns = identifiers(f["columns"], "`columns`", path: "\(path).columns") else {
         if f["columns"] == nil { reader.error("foreign key constraint `\(name)` needs `columns`", at: node) }
         return nil
       }
-      guard let references = f["references"], let target = foreignKeyTarget(references) else { return nil }
+      guard let references = f["references"], let target = foreignKeyTarget(references, path: "\(path).references") else {
+        return nil
+      }
       return TableConstraint(
         name: name,
         kind: .foreignKey(
@@ -302,7 +325,8 @@ struct ChangeReader {
       return nil
     }
     var keys: [IndexKey] = []
-    for item in items {
+    for (i, item) in items.enumerated() {
+      fieldLocations["columns[\(i)]"] = item.location
       if case .mapping = item.content {
         guard let f = reader.mapping(item, what: "index key", allowed: ["column", "expression"]) else { continue }
         if let c = identifier(f["column"], "`column`") {

@@ -6,7 +6,8 @@ extension IntentPlanner {
 
   mutating func addCheck(table t: QualifiedName, name: String, expression: String) {
     useTable(t)
-    report(model.create(SchemaModel.constraintKey(t, name), origin))
+    creatingConstraint(t, name)
+    model.addConstraint(.intentCheck(name, expression, columns: []), on: t)
     let k = SQL.quoteIdentifier(name)
     emitCatalogAlter(
       .expand, ["add-check", name], "Add CHECK \(name) NOT VALID: enforced on new writes, no scan", table: t,
@@ -17,9 +18,13 @@ extension IntentPlanner {
 
   mutating func addForeignKey(_ op: AddForeignKey) {
     let t = op.table
-    useTable(t)
-    useTable(op.references.table)
-    report(model.create(SchemaModel.constraintKey(t, op.name), origin))
+    useColumns(t, op.columns, path: "columns")
+    if useTable(op.references.table, path: "references.table") {
+      useColumns(op.references.table, op.references.columns, path: "references.columns", tablePath: "references.table")
+    }
+    creatingConstraint(t, op.name)
+    model.addConstraint(
+      .intentForeignKey(op.name, op.columns, .init(table: op.references.table, columns: op.references.columns)), on: t)
     let k = SQL.quoteIdentifier(op.name)
     var clause =
       "ADD CONSTRAINT \(k) FOREIGN KEY (\(op.columns.map(SQL.quoteIdentifier).joined(separator: ", "))) REFERENCES \(op.references.table.sql) (\(op.references.columns.map(SQL.quoteIdentifier).joined(separator: ", ")))"
@@ -36,8 +41,8 @@ extension IntentPlanner {
   }
 
   mutating func addUnique(table t: QualifiedName, name: String, columns: [String]) {
-    useTable(t)
-    report(model.create(SchemaModel.constraintKey(t, name), origin))
+    useColumns(t, columns, path: "columns")
+    creatingConstraint(t, name)
     addUniqueSteps(index: CreateIndex(table: t, name: name, keys: columns.map { .column($0) }, unique: true), phase: .expand)
   }
 
@@ -45,7 +50,11 @@ extension IntentPlanner {
   /// ADD CONSTRAINT … UNIQUE USING INDEX, which only takes a brief catalog lock.
   mutating func addUniqueSteps(index: CreateIndex, phase: Phase) {
     let t = index.table
-    report(model.create(SchemaModel.indexKey(t.sibling(index.name)), origin))
+    let name = t.sibling(index.name)
+    creating(SchemaModel.indexKey(name), exists: relationExists(name), path: "name", object: name.description)
+    var columns: [String] = []
+    for case .column(let c) in index.keys { columns.append(c) }
+    model.addConstraint(.intentKey(index.name, .unique, columns), on: t)
     emitCreateIndex(
       phase, index: index, slug: ["create-unique-index", index.name],
       summary: "Build unique index \(index.name) concurrently: outside a transaction, without blocking writes")
@@ -58,17 +67,24 @@ extension IntentPlanner {
   }
 
   mutating func dropConstraint(table t: QualifiedName, name: String) {
-    useTable(t)
-    if let d = model.use(SchemaModel.constraintKey(t, name), at: change.location(of: "name")) { diagnostics.append(d) }
+    useConstraint(t, name)
     emitCatalogAlter(
       .contract, ["drop-constraint", name], "Drop constraint \(name) once no app version relies on it (irreversible)",
       table: t, "DROP CONSTRAINT \(SQL.quoteIdentifier(name))", undo: nil, post: [.constraintAbsent(t, name)])
     model.drop(SchemaModel.constraintKey(t, name), origin)
+    model.dropConstraint(t, name)
   }
 
   mutating func createIndex(_ op: CreateIndex) {
-    useTable(op.table)
-    report(model.create(SchemaModel.indexKey(op.table.sibling(op.name)), origin))
+    if useTable(op.table) {
+      for (i, key) in op.keys.enumerated() {
+        if case .column(let c) = key { useColumn(op.table, c, path: "columns[\(i)]") }
+      }
+      useColumns(op.table, op.include, path: "include")
+    }
+    let name = op.table.sibling(op.name)
+    creating(SchemaModel.indexKey(name), exists: relationExists(name), path: "name", object: name.description)
+    model.addIndex(op)
     emitCreateIndex(
       .expand, index: op, slug: ["create-index", op.name],
       summary:
@@ -76,7 +92,7 @@ extension IntentPlanner {
   }
 
   mutating func dropIndex(_ name: QualifiedName) {
-    if let d = model.use(SchemaModel.indexKey(name), at: change.location(of: "name")) { diagnostics.append(d) }
+    useIndex(name)
     emit(
       .contract, ["drop-index", name.name],
       "Drop index \(name.name) concurrently: outside a transaction, without blocking reads or writes",
@@ -84,13 +100,22 @@ extension IntentPlanner {
       locks: [LockedRelation(name, .shareUpdateExclusive)],
       cost: .catalogOnly, undo: nil, post: [.indexAbsent(name)])
     model.drop(SchemaModel.indexKey(name), origin)
+    model.dropIndex(name)
+  }
+
+  /// Records that this change adds the constraint `name` to `table` (the `name` field).
+  private mutating func creatingConstraint(_ table: QualifiedName, _ name: String) {
+    creating(
+      SchemaModel.constraintKey(table, name), exists: constraintExists(table, name), path: "name",
+      object: "constraint \(SQL.quoteIdentifier(name)) on \(SchemaModel.resolve(table))")
   }
 
   // MARK: data and raw SQL
 
   mutating func backfill(_ op: Backfill) {
-    useTable(op.table)
-    for a in op.assignments { useColumn(op.table, a.column, path: "set") }
+    if useTable(op.table) {
+      for a in op.assignments { useColumn(op.table, a.column, path: "set.\(a.column)") }
+    }
     let differs = op.assignments.map { "\(SQL.quoteIdentifier($0.column)) IS DISTINCT FROM (\($0.expression))" }
     var pending = differs.count == 1 ? differs[0] : "(" + differs.joined(separator: " OR ") + ")"
     if let w = op.predicate { pending = "(\(w)) AND \(pending)" }

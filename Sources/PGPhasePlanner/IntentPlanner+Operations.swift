@@ -28,15 +28,6 @@ extension IntentPlanner {
     }
   }
 
-  mutating func useTable(_ table: QualifiedName, path: String = "table") {
-    if let d = model.use(SchemaModel.tableKey(table), at: change.location(of: path)) { diagnostics.append(d) }
-  }
-
-  mutating func useColumn(_ table: QualifiedName, _ column: String, path: String = "column") {
-    useTable(table)
-    if let d = model.use(SchemaModel.columnKey(table, column), at: change.location(of: path)) { diagnostics.append(d) }
-  }
-
   // MARK: create_table / drop_table / rename_table
 
   static func columnSQL(_ c: ColumnDefinition, table: QualifiedName, inline: Bool) -> String {
@@ -66,7 +57,7 @@ extension IntentPlanner {
 
   private mutating func createTable(_ op: CreateTable) {
     let t = op.table
-    report(model.create(SchemaModel.tableKey(t), origin))
+    creating(SchemaModel.tableKey(t), exists: relationExists(t), path: "table", object: t.description)
     var seen = Set<String>()
     for (i, c) in op.columns.enumerated() where !seen.insert(c.name).inserted {
       error("column `\(c.name)` appears twice in `\(t.name)`", at: "columns[\(i)].name")
@@ -98,28 +89,56 @@ extension IntentPlanner {
         "  CONSTRAINT \(SQL.quoteIdentifier(name)) PRIMARY KEY (\(pk.map(SQL.quoteIdentifier).joined(separator: ", ")))")
       post.append(.constraintExists(t, name, validated: true))
     }
-    for c in op.columns {
-      if c.primaryKey { post.append(.constraintExists(t, Names.fit("\(t.name)_pkey"), validated: true)) }
-      if c.unique { post.append(.constraintExists(t, Self.uniqueName(t, c.name), validated: true)) }
-      if c.check != nil { post.append(.constraintExists(t, Self.checkName(t, c.name), validated: true)) }
+    var constraints: [SchemaSnapshot.Constraint] = []
+    if let pk = op.primaryKey { constraints.append(.intentKey(Names.fit("\(t.name)_pkey"), .primaryKey, pk)) }
+    for (i, c) in op.columns.enumerated() {
+      if c.primaryKey {
+        post.append(.constraintExists(t, Names.fit("\(t.name)_pkey"), validated: true))
+        constraints.append(.intentKey(Names.fit("\(t.name)_pkey"), .primaryKey, [c.name]))
+      }
+      if c.unique {
+        post.append(.constraintExists(t, Self.uniqueName(t, c.name), validated: true))
+        constraints.append(.intentKey(Self.uniqueName(t, c.name), .unique, [c.name]))
+      }
+      if let check = c.check {
+        post.append(.constraintExists(t, Self.checkName(t, c.name), validated: true))
+        constraints.append(.intentCheck(Self.checkName(t, c.name), check, columns: [c.name]))
+      }
       if let r = c.references {
         post.append(.constraintExists(t, Self.foreignKeyName(t, c.name), validated: true))
+        constraints.append(
+          .intentForeignKey(Self.foreignKeyName(t, c.name), [c.name], .init(table: r.table, columns: [r.column])))
         locks.append(LockedRelation(r.table, .shareRowExclusive))
-        useTable(r.table)
+        checkReference(
+          r.table, [r.column], of: t, columns: seen, tablePath: "columns[\(i)].references.table",
+          columnPath: { _ in "columns[\(i)].references.column" })
       }
     }
-    for k in op.constraints {
+    for (i, k) in op.constraints.enumerated() {
       var line = "  CONSTRAINT \(SQL.quoteIdentifier(k.name)) "
       switch k.kind {
-      case .check(let e): line += "CHECK (\(e))"
-      case .unique(let cols): line += "UNIQUE (\(cols.map(SQL.quoteIdentifier).joined(separator: ", ")))"
+      case .check(let e):
+        line += "CHECK (\(e))"
+        constraints.append(.intentCheck(k.name, e, columns: []))
+      case .unique(let cols):
+        line += "UNIQUE (\(cols.map(SQL.quoteIdentifier).joined(separator: ", ")))"
+        constraints.append(.intentKey(k.name, .unique, cols))
+        for (j, c) in cols.enumerated() where !seen.contains(c) {
+          error("`\(t.name)` has no column `\(c)`", at: "constraints[\(i)].unique[\(j)]")
+        }
       case .foreignKey(let cols, let target, let onDelete, let onUpdate):
         line +=
           "FOREIGN KEY (\(cols.map(SQL.quoteIdentifier).joined(separator: ", "))) REFERENCES \(target.table.sql) (\(target.columns.map(SQL.quoteIdentifier).joined(separator: ", ")))"
         if let a = onDelete { line += " ON DELETE \(a.sql)" }
         if let a = onUpdate { line += " ON UPDATE \(a.sql)" }
         locks.append(LockedRelation(target.table, .shareRowExclusive))
-        useTable(target.table)
+        constraints.append(.intentForeignKey(k.name, cols, .init(table: target.table, columns: target.columns)))
+        for (j, c) in cols.enumerated() where !seen.contains(c) {
+          error("`\(t.name)` has no column `\(c)`", at: "constraints[\(i)].columns[\(j)]")
+        }
+        checkReference(
+          target.table, target.columns, of: t, columns: seen, tablePath: "constraints[\(i)].references.table",
+          columnPath: { "constraints[\(i)].references.columns[\($0)]" })
       }
       lines.append(line)
       post.append(.constraintExists(t, k.name, validated: true))
@@ -142,7 +161,22 @@ extension IntentPlanner {
         var c = c
         if (op.primaryKey ?? []).contains(c.name) { c.nullable = false }
         return c
-      }, origin: origin)
+      })
+    for k in constraints { model.addConstraint(k, on: t) }
+  }
+
+  /// A foreign key's target: the new table's own columns (`columns`), or another table's.
+  private mutating func checkReference(
+    _ target: QualifiedName, _ targetColumns: [String], of t: QualifiedName, columns: Set<String>, tablePath: String,
+    columnPath: (Int) -> String
+  ) {
+    if SchemaModel.resolve(target) == SchemaModel.resolve(t) {
+      for (i, c) in targetColumns.enumerated() where !columns.contains(c) {
+        error("`\(t.name)` has no column `\(c)`", at: columnPath(i))
+      }
+    } else if useTable(target, path: tablePath) {
+      for (i, c) in targetColumns.enumerated() { useColumn(target, c, path: columnPath(i), tablePath: tablePath) }
+    }
   }
 
   private mutating func dropTable(_ t: QualifiedName) {
@@ -158,7 +192,7 @@ extension IntentPlanner {
   private mutating func renameTable(from: QualifiedName, to: String) {
     useTable(from, path: "from")
     let target = from.sibling(to)
-    report(model.create(SchemaModel.tableKey(target), origin))
+    creating(SchemaModel.tableKey(target), exists: relationExists(target), path: "to", object: target.description)
     emit(
       .expand, ["rename-table", from.name, to],
       "Rename \(from.name) to \(to) and leave an auto-updatable view under the old name, in one transaction, so both names read and write",
@@ -184,8 +218,10 @@ extension IntentPlanner {
   private mutating func addColumn(_ op: AddColumn) {
     let t = op.table
     let c = op.column
-    useTable(t)
-    report(model.create(SchemaModel.columnKey(t, c.name), origin))
+    let tableKnown = useTable(t)
+    creating(
+      SchemaModel.columnKey(t, c.name), exists: tableKnown && model.column(t, c.name) != nil, path: "column.name",
+      object: "\(t).\(SQL.quoteIdentifier(c.name))")
     if c.primaryKey {
       error(
         "`add_column` cannot add a primary key to an existing table without a long lock", at: "column.primary_key",
@@ -275,7 +311,7 @@ extension IntentPlanner {
         post: [.constraintExists(t, name, validated: false)], creates: [.constraint(t, name)])
     }
     if let r = c.references {
-      useTable(r.table)
+      useColumn(r.table, r.column, path: "column.references.column", tablePath: "column.references.table")
       let name = Self.foreignKeyName(t, c.name)
       var clause =
         "ADD CONSTRAINT \(SQL.quoteIdentifier(name)) FOREIGN KEY (\(cq)) REFERENCES \(r.table.sql) (\(SQL.quoteIdentifier(r.column)))"
@@ -320,6 +356,11 @@ extension IntentPlanner {
         sql: trig.sql, locks: [LockedRelation(t, .accessExclusive)], cost: .catalogOnly, undo: nil, post: trig.post)
     }
     model.addColumn(t, c)
+    if let check = c.check { model.addConstraint(.intentCheck(Self.checkName(t, c.name), check, columns: [c.name]), on: t) }
+    if let r = c.references {
+      model.addConstraint(
+        .intentForeignKey(Self.foreignKeyName(t, c.name), [c.name], .init(table: r.table, columns: [r.column])), on: t)
+    }
   }
 
   private mutating func dropColumn(table t: QualifiedName, column: String) {
@@ -336,32 +377,41 @@ extension IntentPlanner {
     model.dropColumn(t, column)
   }
 
-  private mutating func renameColumn(_ op: RenameColumn) {
+  /// `fromPath`/`toPath`: the fields naming the column and its new name (alter_column's
+  /// `column` and `new_name` when it only renames).
+  private mutating func renameColumn(_ op: RenameColumn, fromPath: String = "from", toPath: String = "to") {
     let t = op.table
-    useColumn(t, op.from, path: "from")
+    guard useColumn(t, op.from, path: fromPath) else { return }
     let known = model.column(t, op.from)
     guard let type = op.type ?? known?.type else {
       error(
-        "`rename_column` needs the type of `\(op.from)`: the planner cannot see the live database, and no earlier intent created this column",
+        "`rename_column` needs the type of `\(op.from)`: no schema was given (`plan --schema`) and no earlier intent created this column",
         hint:
-          "add `type: <the column's type>` (and `nullable: false` / `default:` if the column has them, so the new name keeps them)"
+          "plan with `--schema` (a `pgphase schema dump` of the database), or add `type: <the column's type>` (and `nullable: false` / `default:` if the column has them, so the new name keeps them)"
       )
       return
     }
     let nullable = op.nullable ?? known?.nullable ?? true
     let defaultExpression = op.defaultExpression ?? known?.defaultExpression
-    report(model.create(SchemaModel.columnKey(t, op.to), origin))
+    creating(
+      SchemaModel.columnKey(t, op.to), exists: model.column(t, op.to) != nil, path: toPath,
+      object: "\(t).\(SQL.quoteIdentifier(op.to))")
     shadowColumn(
       table: t, old: op.from, shadow: op.to, finalName: op.to, type: type, nullable: nullable,
-      defaultExpression: defaultExpression,
+      defaultExpression: defaultExpression, comment: known?.comment,
       up: .column(op.from), down: .column(op.to), upSQL: SQL.quoteIdentifier(op.from), renameShadowTo: nil, kind: "rename")
     model.drop(SchemaModel.columnKey(t, op.from), origin)
     model.renameColumn(t, from: op.from, to: op.to)
+    model.setColumn(t, op.to) {
+      $0.type = type
+      $0.setNullable(nullable, table: t)
+      $0.defaultExpression = defaultExpression
+    }
   }
 
   private mutating func alterColumn(_ op: AlterColumn) {
     let t = op.table
-    useColumn(t, op.column)
+    guard useColumn(t, op.column) else { return }
     let known = model.column(t, op.column)
     if op.type == nil && op.up == nil && op.down == nil {
       guard let newName = op.newName else {
@@ -377,13 +427,13 @@ extension IntentPlanner {
       renameColumn(
         RenameColumn(
           table: t, from: op.column, to: newName, type: known?.type, nullable: op.nullable,
-          defaultExpression: op.defaultExpression))
+          defaultExpression: op.defaultExpression), fromPath: "column", toPath: "new_name")
       return
     }
     guard let newType = op.type ?? known?.type else {
       error(
-        "`alter_column` needs `type`: the planner cannot see the live type of `\(op.column)`", at: nil,
-        hint: "add `type:` with the column's (new) type")
+        "`alter_column` needs `type`: no schema was given (`plan --schema`) to know the type of `\(op.column)`", at: nil,
+        hint: "add `type:` with the column's (new) type, or plan with `--schema`")
       return
     }
     let up = op.up ?? "CAST(\(SQL.quoteIdentifier(op.column)) AS \(newType))"
@@ -402,12 +452,19 @@ extension IntentPlanner {
         hint: "for a type change write e.g. `down: \(Self.yamlQuoted(SQL.quoteIdentifier(finalName) + "::<old type>"))`")
       return
     }
-    if let newName = op.newName { report(model.create(SchemaModel.columnKey(t, newName), origin)) }
+    if let newName = op.newName {
+      creating(
+        SchemaModel.columnKey(t, newName), exists: model.column(t, newName) != nil, path: "new_name",
+        object: "\(t).\(SQL.quoteIdentifier(newName))")
+    }
     let nullable = op.nullable ?? known?.nullable ?? true
+    // The old column's default carries over unless the change gives one; it must convert to
+    // the new type by assignment (as SET DEFAULT requires), else `default:` says what it becomes.
+    let defaultExpression = op.defaultExpression ?? known?.defaultExpression
     shadowColumn(
       table: t, old: op.column, shadow: shadow, finalName: finalName, type: newType, nullable: nullable,
-      defaultExpression: op.defaultExpression, up: .expression(up), down: .expression(down), upSQL: "(\(up))",
-      renameShadowTo: op.newName == nil ? op.column : nil,
+      defaultExpression: defaultExpression, comment: known?.comment, up: .expression(up), down: .expression(down),
+      upSQL: "(\(up))", renameShadowTo: op.newName == nil ? op.column : nil,
       kind: op.newName == nil ? "type change, swapped in at contract" : "change into \(finalName)")
     if let newName = op.newName {
       model.drop(SchemaModel.columnKey(t, op.column), origin)
@@ -415,8 +472,8 @@ extension IntentPlanner {
     }
     model.setColumn(t, finalName) {
       $0.type = newType
-      $0.nullable = nullable
-      if let d = op.defaultExpression { $0.defaultExpression = d }
+      $0.setNullable(nullable, table: t)
+      $0.defaultExpression = defaultExpression
     }
   }
 
@@ -425,7 +482,8 @@ extension IntentPlanner {
   /// transaction as the trigger (the old column may be NOT NULL, which only the trigger fills).
   private mutating func shadowColumn(
     table t: QualifiedName, old: String, shadow: String, finalName: String, type: String, nullable: Bool,
-    defaultExpression: String?, up: SyncValue, down: SyncValue, upSQL: String, renameShadowTo: String?, kind: String
+    defaultExpression: String?, comment: String?, up: SyncValue, down: SyncValue, upSQL: String, renameShadowTo: String?,
+    kind: String
   ) {
     let s = SQL.quoteIdentifier(shadow)
     // Dropping the old column at contract takes its indexes and constraints along, which the
@@ -442,6 +500,13 @@ extension IntentPlanner {
       table: t, "ADD COLUMN \(s) \(type)", undo: "ALTER TABLE \(t.sql) DROP COLUMN IF EXISTS \(s)",
       post: [.columnExists(t, shadow, type: type, nullable: true)], pre: checkedAtRename ? [] : replaceable,
       creates: [.column(t, shadow)])
+    if let comment {
+      // The comment follows the column through contract's rename (a comment belongs to the column).
+      emit(
+        .expand, ["comment", shadow], "Give \(shadow) the comment of \(old)",
+        sql: ["COMMENT ON COLUMN \(t.sql).\(s) IS \(SQL.quoteLiteral(comment))"],
+        locks: [LockedRelation(t, .shareUpdateExclusive)], cost: .catalogOnly, undo: nil, post: [])
+    }
     let syncTrigger = emitSyncTrigger(table: t, old: old, new: shadow, finalName: finalName, up: up, down: down, kind: kind)
     let check = Self.notNullCheckName(t, shadow)
     if !nullable { emitNotNullCheck(.expand, table: t, column: shadow, why: "the trigger fills new rows") }
@@ -490,7 +555,7 @@ extension IntentPlanner {
       emitValidate(.contract, table: t, constraint: Self.notNullCheckName(t, column), slug: ["validate-not-null-check", column])
       emitSetNotNull(.contract, table: t, column: column, check: Self.notNullCheckName(t, column))
     }
-    model.setColumn(t, column) { $0.nullable = false }
+    model.setColumn(t, column) { $0.setNullable(false, table: t) }
   }
 
   private mutating func emitNotNullWithBackfill(table t: QualifiedName, column: String, fill: String, bypassTrigger: String?) {
@@ -512,7 +577,7 @@ extension IntentPlanner {
       "DROP NOT NULL on \(column): relaxing is backward compatible (no undo: restoring NOT NULL would scan)", table: t,
       "ALTER COLUMN \(SQL.quoteIdentifier(column)) DROP NOT NULL", undo: nil,
       post: [.columnExists(t, column, type: nil, nullable: true)])
-    model.setColumn(t, column) { $0.nullable = true }
+    model.setColumn(t, column) { $0.setNullable(true, table: t) }
   }
 
   private mutating func setDefault(table t: QualifiedName, column: String, value: String) {

@@ -8,8 +8,14 @@ public enum Planner {
 
   /// Plans every intent in id order, so a later intent may use what an earlier one creates.
   /// Returns no plans when any diagnostic is an error: a partial plan set is never useful.
-  public static func plan(_ intents: [Intent]) -> (plans: [Plan], diagnostics: [Diagnostic]) {
-    var model = SchemaModel()
+  ///
+  /// - Parameter schema: the schema the intents start from (`plan --schema`, read by the caller).
+  ///   With it every table, column, index and constraint an intent names must exist where the
+  ///   intent runs (in the schema, or made by an earlier change), and what a change needs to know
+  ///   of an existing column (type, NOT NULL, default, comment) comes from it. Without it only
+  ///   what intents create is known.
+  public static func plan(_ intents: [Intent], schema: SchemaSnapshot? = nil) -> (plans: [Plan], diagnostics: [Diagnostic]) {
+    var model = SchemaModel(schema: schema)
     var plans: [Plan] = []
     var diagnostics: [Diagnostic] = []
     for intent in intents.sorted(by: { $0.id < $1.id }) {
@@ -87,8 +93,11 @@ struct IntentPlanner {
 
   // MARK: - Emitting
 
-  mutating func error(_ message: String, at path: String? = nil, hint: String? = nil) {
-    diagnostics.append(.error(message, at: path.map { change.location(of: $0) } ?? change.location, hint: hint))
+  /// An error at the field `path` of the current change (the change itself when nil), about
+  /// `object` when it names one.
+  mutating func error(_ message: String, at path: String? = nil, object: String? = nil, hint: String? = nil) {
+    diagnostics.append(
+      Diagnostic(.error, message, at: path.map { change.location(of: $0) } ?? change.location, object: object, hint: hint))
   }
 
   mutating func report(_ diagnostic: Diagnostic?) {

@@ -1,31 +1,64 @@
 import PGPhaseModel
 
-/// What the planner knows of the schema: only objects that intents create, rename or drop,
-/// in apply order. It cannot see the live database (planning is pure), so it checks the
-/// intents against each other: two intents creating one object, or a later intent using an
-/// object an earlier one dropped.
+/// What the planner knows of the schema, in apply order: a `SchemaSnapshot` that starts as the
+/// schema the intents start from (`plan --schema`), or empty without one, and that every change
+/// planned so far has been applied to (tables, columns, constraints and indexes created, renamed
+/// or dropped). Planning stays pure: the snapshot is an input, never read from a database.
+///
+/// With a starting schema every name an intent uses must be in the model (`complete`); without
+/// one only objects intents create are known, and intents are checked against each other: two
+/// intents creating one object, or a later intent using an object an earlier one dropped.
 struct SchemaModel {
-  struct Column {
-    var type: String
-    var nullable: Bool
-    var defaultExpression: String?
-  }
+  typealias Column = SchemaSnapshot.Column
 
   struct Origin {
     var intent: String
     var location: SourceLocation
   }
 
-  struct Table {
-    var columns: [String: Column] = [:]
-    var origin: Origin
-  }
-
-  private(set) var tables: [TableKey: Table] = [:]
+  /// The schema as the changes planned so far leave it.
+  private(set) var schema: SchemaSnapshot
+  /// Whether `schema` started from a whole schema: then a name it lacks does not exist.
+  let complete: Bool
   /// Tables, columns, indexes and constraints created by an intent, by a display key.
   private var created: [String: Origin] = [:]
   private var dropped: [String: Origin] = [:]
+  /// Every index of `schema` (those of constraints too) by its qualified name: index names are
+  /// looked up without a table, and a scan of a thousand tables per lookup was most of planning.
+  private(set) var indexes: [QualifiedName: IndexOwner] = [:]
 
+  /// The relation an index is on, and whether it is the index of a key or exclusion constraint.
+  struct IndexOwner: Equatable {
+    var relation: QualifiedName
+    var constraint: Bool
+  }
+
+  init(schema: SchemaSnapshot? = nil) {
+    self.schema = schema ?? SchemaSnapshot()
+    complete = schema != nil
+    for table in self.schema.tables { register(table) }
+    for view in self.schema.views {
+      for index in view.indexes { indexes[view.name.sibling(index.name)] = IndexOwner(relation: view.name, constraint: false) }
+    }
+  }
+
+  /// The indexes of `table` (its own and its constraints'), by qualified name.
+  private static func indexNames(of table: SchemaSnapshot.Table) -> [(QualifiedName, IndexOwner)] {
+    table.indexes.keys.map { (table.name.sibling($0), IndexOwner(relation: table.name, constraint: false)) }
+      + table.constraints.filter(\.hasIndex).map {
+        (table.name.sibling($0.name), IndexOwner(relation: table.name, constraint: true))
+      }
+  }
+
+  private mutating func register(_ table: SchemaSnapshot.Table) {
+    for (name, owner) in Self.indexNames(of: table) { indexes[name] = owner }
+  }
+
+  private mutating func unregister(_ table: SchemaSnapshot.Table) {
+    for (name, owner) in Self.indexNames(of: table) where indexes[name] == owner { indexes[name] = nil }
+  }
+
+  /// A key of `TableRenames` and the planner's per-intent bookkeeping: the name as written.
   struct TableKey: Hashable {
     var schema: String
     var name: String
@@ -33,6 +66,15 @@ struct SchemaModel {
       schema = name.schema ?? ""
       self.name = name.name
     }
+  }
+
+  /// The schema an unqualified name (no `schema:` in the intent either) is looked up in:
+  /// PostgreSQL's default search_path puts new objects there.
+  static let defaultSchema = "public"
+
+  /// `name` with its schema filled in, as the snapshot keys it.
+  static func resolve(_ name: QualifiedName) -> QualifiedName {
+    name.schema == nil ? QualifiedName(schema: defaultSchema, name.name) : name
   }
 
   static func tableKey(_ t: QualifiedName) -> String { "table \(t.sql)" }
@@ -65,40 +107,149 @@ struct SchemaModel {
       hint: "intents apply in id order; this one runs after the drop")
   }
 
-  mutating func addTable(_ name: QualifiedName, columns: [ColumnDefinition], origin: Origin) {
-    var table = Table(origin: origin)
-    for c in columns {
-      table.columns[c.name] = Column(type: c.type, nullable: c.nullable && !c.primaryKey, defaultExpression: c.defaultExpression)
-    }
-    tables[TableKey(name)] = table
+  /// Whether an earlier change dropped the object (its `use` error says so; no other is needed).
+  func wasDropped(_ key: String) -> Bool { dropped[key] != nil }
+
+  // MARK: Reading
+
+  func table(_ name: QualifiedName) -> SchemaSnapshot.Table? { schema.tables[Self.resolve(name)] }
+
+  func column(_ table: QualifiedName, _ column: String) -> Column? { self.table(table)?.column(column) }
+
+  /// The table or materialized view that has the index `name` (in the index's schema), and
+  /// whether it is the index of a constraint (a primary key, unique or exclusion constraint).
+  func indexOwner(_ name: QualifiedName) -> IndexOwner? { indexes[Self.resolve(name)] }
+
+  // MARK: Applying changes
+
+  mutating func addTable(_ name: QualifiedName, columns: [ColumnDefinition]) {
+    let name = Self.resolve(name)
+    schema.tables.insert(SchemaSnapshot.Table(name: name, columns: columns.map { Self.column($0, table: name) }))
   }
 
   mutating func addColumn(_ table: QualifiedName, _ c: ColumnDefinition) {
-    tables[TableKey(table)]?.columns[c.name] = Column(type: c.type, nullable: c.nullable, defaultExpression: c.defaultExpression)
+    let table = Self.resolve(table)
+    schema.tables[table]?.columns.append(Self.column(c, table: table))
   }
 
-  mutating func renameTable(_ from: QualifiedName, to: QualifiedName) {
-    if let t = tables.removeValue(forKey: TableKey(from)) { tables[TableKey(to)] = t }
+  /// A column as an intent defines it: the type and default as written.
+  static func column(_ c: ColumnDefinition, table: QualifiedName) -> Column {
+    Column(
+      name: c.name, type: c.type,
+      notNull: c.nullable && !c.primaryKey
+        ? nil : .init(name: SchemaSnapshot.NotNull.defaultName(table: table.name, column: c.name)),
+      defaultExpression: c.defaultExpression, comment: c.comment)
   }
 
-  mutating func dropTable(_ name: QualifiedName) { tables[TableKey(name)] = nil }
-
-  mutating func dropColumn(_ table: QualifiedName, _ column: String) {
-    tables[TableKey(table)]?.columns[column] = nil
+  /// Records a constraint an intent adds.
+  mutating func addConstraint(_ constraint: SchemaSnapshot.Constraint, on table: QualifiedName) {
+    let table = Self.resolve(table)
+    guard schema.tables.contains(table) else { return }
+    schema.tables[table]?.constraints.insert(constraint)
+    if constraint.hasIndex { indexes[table.sibling(constraint.name)] = IndexOwner(relation: table, constraint: true) }
   }
 
-  mutating func renameColumn(_ table: QualifiedName, from: String, to: String) {
-    let key = TableKey(table)
-    if let c = tables[key]?.columns.removeValue(forKey: from) { tables[key]?.columns[to] = c }
+  mutating func dropConstraint(_ table: QualifiedName, _ name: String) {
+    let table = Self.resolve(table)
+    guard schema.tables[table]?.constraints.remove(name)?.hasIndex == true else { return }
+    indexes[table.sibling(name)] = nil
   }
 
-  mutating func setColumn(_ table: QualifiedName, _ column: String, _ update: (inout Column) -> Void) {
-    let key = TableKey(table)
-    if var c = tables[key]?.columns[column] {
-      update(&c)
-      tables[key]?.columns[column] = c
+  mutating func addIndex(_ index: CreateIndex) {
+    var columns: [String] = index.include
+    for case .column(let c) in index.keys { columns.append(c) }
+    let keys = index.keys.map { key in
+      switch key {
+      case .column(let c): SchemaSnapshot.IndexKey(column: c)
+      case .expression(let e): SchemaSnapshot.IndexKey(expression: e)
+      }
+    }
+    let table = Self.resolve(index.table)
+    let inserted = schema.insert(
+      index: SchemaSnapshot.Index(
+        name: index.name, unique: index.unique, method: index.method ?? "btree", keys: keys, include: index.include,
+        predicate: index.predicate, columns: columns),
+      on: table)
+    if inserted { indexes[table.sibling(index.name)] = IndexOwner(relation: table, constraint: false) }
+  }
+
+  mutating func dropIndex(_ name: QualifiedName) {
+    guard let relation = indexOwner(name)?.relation else { return }
+    indexes[Self.resolve(name)] = nil
+    if schema.tables.contains(relation) {
+      schema.tables[relation]?.indexes.remove(name.name)
+    } else {
+      schema.views[relation]?.indexes.remove(name.name)
     }
   }
 
-  func column(_ table: QualifiedName, _ column: String) -> Column? { tables[TableKey(table)]?.columns[column] }
+  mutating func renameTable(_ from: QualifiedName, to: QualifiedName) {
+    guard var t = schema.tables.remove(Self.resolve(from)) else { return }
+    unregister(t)
+    t.name = Self.resolve(to)
+    schema.tables.insert(t)
+    register(t)
+  }
+
+  mutating func dropTable(_ name: QualifiedName) {
+    if let t = schema.tables.remove(Self.resolve(name)) { unregister(t) }
+  }
+
+  /// Drops the column and, as PostgreSQL does, the indexes and constraints of its table that use it.
+  mutating func dropColumn(_ table: QualifiedName, _ column: String) {
+    let key = Self.resolve(table)
+    guard var t = schema.tables[key] else { return }
+    unregister(t)
+    t.columns.removeAll { $0.name == column }
+    for k in t.constraints where k.columns.contains(column) { t.constraints.remove(k.name) }
+    for i in t.indexes where i.columns.contains(column) { t.indexes.remove(i.name) }
+    schema.tables[key] = t
+    register(t)
+  }
+
+  mutating func renameColumn(_ table: QualifiedName, from: String, to: String) {
+    schema.tables[Self.resolve(table)]?.updateColumn(from) { $0.name = to }
+  }
+
+  mutating func setColumn(_ table: QualifiedName, _ column: String, _ update: (inout Column) -> Void) {
+    schema.tables[Self.resolve(table)]?.updateColumn(column, update)
+  }
+}
+
+extension SchemaSnapshot.Column {
+  /// NULLs allowed (no NOT NULL, or one not yet valid).
+  var nullable: Bool { !isNotNull }
+
+  /// A NOT NULL set here gets the name PostgreSQL 18 would give it (`<table>_<column>_not_null`).
+  mutating func setNullable(_ nullable: Bool, table: QualifiedName) {
+    if nullable {
+      notNull = nil
+    } else if !isNotNull {
+      notNull = .init(name: SchemaSnapshot.NotNull.defaultName(table: table.name, column: name))
+    }
+  }
+}
+
+extension SchemaSnapshot.Constraint {
+  /// A primary key, unique or exclusion constraint: one with an index of its name.
+  var hasIndex: Bool { kind == .primaryKey || kind == .unique || kind == .exclusion }
+
+  /// A primary key or unique constraint an intent adds.
+  static func intentKey(_ name: String, _ kind: Kind, _ columns: [String]) -> Self {
+    Self(name: name, kind: kind, definition: keyDefinition(kind: kind, columns: columns), columns: columns)
+  }
+
+  /// A CHECK an intent adds, with its expression as written (`columns`: those the planner knows it uses).
+  static func intentCheck(_ name: String, _ expression: String, columns: [String]) -> Self {
+    Self(name: name, kind: .check, definition: "CHECK (\(expression))", columns: columns)
+  }
+
+  /// A foreign key an intent adds.
+  static func intentForeignKey(_ name: String, _ columns: [String], _ target: SchemaSnapshot.ForeignKeyTarget) -> Self {
+    var target = target
+    target.table = SchemaModel.resolve(target.table)
+    return Self(
+      name: name, kind: .foreignKey, definition: foreignKeyDefinition(columns: columns, references: target), columns: columns,
+      references: target)
+  }
 }

@@ -49,6 +49,20 @@ public enum FunctionVolatility {
     return firstVolatileCall(in: tree) != nil
   }
 
+  /// Whether an SQL expression is made of literals, casts and operators only (no function call,
+  /// column, subquery, parameter or `CURRENT_*` value): its value is the same wherever and whenever
+  /// it is computed, so two such defaults can be compared by value (`1.50` and `1.5` on a
+  /// `numeric(10,2)`). An expression that does not parse is not constant.
+  public static func isConstant(expression: String) -> Bool {
+    guard let tree = SQLParser.parseExpression(expression) else { return false }
+    let computed = ["FuncCall", "ColumnRef", "SubLink", "ParamRef", "SQLValueFunction", "CoalesceExpr", "MinMaxExpr"]
+    var constant = true
+    tree.walk { value in
+      if constant, computed.contains(where: { value.node($0) != nil }) { constant = false }
+    }
+    return constant
+  }
+
   /// The first call in a parsed expression that makes it volatile, in document order.
   package static func firstVolatileCall(in expression: JSONValue) -> Call? {
     var found: Call?

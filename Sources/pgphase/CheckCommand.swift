@@ -57,6 +57,7 @@ struct CheckCommand: ParsableCommand {
     try runExecutor {
       let c = try Connection.connect(dsn: connection.dsn, applicationName: "pgphase check")
       defer { c.close() }
+      try SessionSettings.relaxForReading(c)
       report = try CompatibilityCheck.run(manifest, recordFrom: checkinHost, on: c)
     }
     guard let report else { return }

@@ -50,7 +50,8 @@ enum IntentFiles {
     try plan(find(paths), paths: paths)
   }
 
-  static func plan(_ inputs: Inputs, paths: [String]) throws -> [Plan] {
+  /// - Parameter schema: the schema the intents start from (`plan --schema`), if any.
+  static func plan(_ inputs: Inputs, paths: [String], schema: SchemaSnapshot? = nil) throws -> [Plan] {
     if inputs.files.isEmpty {
       report(
         Diagnostic(
@@ -71,7 +72,7 @@ enum IntentFiles {
     var diagnostics = parseDiagnostics
     var plans: [Plan] = []
     if !parseDiagnostics.hasErrors {
-      let result = Planner.plan(intents)
+      let result = Planner.plan(intents, schema: schema)
       diagnostics += result.diagnostics
       plans = result.plans
     }

@@ -12,9 +12,18 @@ struct PlanCommand: ParsableCommand {
       contract.sql (psql-runnable, each step annotated with its lock, cost and transactional flag), \
       and undo.sql. Output is deterministic, so plans/ can be committed and reviewed.
 
+      With --schema (or `schema:` in .pgphase.yaml) the intents are planned against the schema \
+      they start from, a `pgphase schema dump` or `pg_dump --schema-only` file: every table, \
+      column, index and constraint an intent names must exist (in the schema, or made by an \
+      earlier change), else it is an error at the name with the closest one the schema has; and \
+      rename_column / alter_column take the column's type, NOT NULL, default and comment from it. \
+      Planning reads only the file, never a database.
+
       Examples:
         pgphase plan examples/intents --out plans
         pgphase plan --check examples/intents     # CI: exit 1 with a diff if plans/ is stale
+        pgphase schema dump --dsn "$DATABASE_URL" --out schema.sql
+        pgphase plan --schema schema.sql intents/
       """
   )
 
@@ -27,10 +36,20 @@ struct PlanCommand: ParsableCommand {
   @Flag(help: "Write nothing; exit 1 and show a diff if any plan on disk differs from what the intents compile to.")
   var check = false
 
+  @Option(
+    help: ArgumentHelp(
+      "The schema the intents start from: `pgphase schema dump` or `pg_dump --schema-only` output (default: the config's `schema:`).",
+      valueName: "file"))
+  var schema: String?
+
+  @Option(help: "Config file (default: .pgphase.yaml in the current folder, if any).")
+  var config: String?
+
   func run() throws {
     do {
+      let snapshot = try SchemaInput.read(flag: schema, config: config)
       let inputs = try IntentFiles.find(paths)
-      let plans = try IntentFiles.plan(inputs, paths: paths)
+      let plans = try IntentFiles.plan(inputs, paths: paths, schema: snapshot)
       var rendered: [(plan: Plan, files: [String: String])] = []
       for plan in plans { rendered.append((plan, try PlanRenderer.files(for: plan))) }
       let writer = PlanWriter(out: out, generatedNames: Set(rendered.flatMap(\.files.keys)))

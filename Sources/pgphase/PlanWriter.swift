@@ -62,7 +62,7 @@ struct PlanWriter {
   func isUnchanged(_ dir: String, _ files: [String: String]) -> Bool {
     guard state(of: dir) != .absent else { return false }
     for (name, content) in files {
-      guard let data = fm.contents(atPath: "\(dir)/\(name)"), data.elementsEqual(content.utf8) else { return false }
+      guard let data = fm.contents(atPath: "\(dir)/\(name)"), data == Data(content.utf8) else { return false }
     }
     // A generated file the new plan no longer has would be left behind.
     let present = Set((try? fm.contentsOfDirectory(atPath: dir)) ?? []).intersection(generatedNames)

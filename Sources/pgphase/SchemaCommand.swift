@@ -41,18 +41,17 @@ struct SchemaDumpCommand: ParsableCommand {
     do {
       let c = try Connection.connect(dsn: connection.dsn, applicationName: "pgphase schema dump")
       defer { c.close() }
+      try SessionSettings.relaxForReading(c)
       schema = try SchemaDump.read(on: c)
-    } catch let e as ConnectionError {
-      printError("pgphase: \(e)")
-      throw ExitCode(ExitStatus.database)
-    } catch let e as PostgresError {
-      printError("pgphase: \(e)")
-      throw ExitCode(e.connectionLost ? ExitStatus.database : ExitStatus.problems)
     } catch let e as CatalogReadError {
-      printError("pgphase: \(e)")
+      report(Diagnostic(.error, "\(e)", at: nil))
       throw ExitCode(ExitStatus.problems)
+    } catch {
+      guard let (diagnostics, status) = ExitStatus.report(error) else { throw error }
+      diagnostics.forEach(report)
+      throw ExitCode(status)
     }
-    for note in schema.leftOut { printError("pgphase: warning: not in the dump: \(note)") }
+    for note in schema.leftOut { report(Diagnostic(.warning, "not in the dump: \(note)", at: nil)) }
     let text = schema.snapshot.canonicalSQL()
     guard let out else {
       printOut(text, terminator: "")
@@ -61,7 +60,7 @@ struct SchemaDumpCommand: ParsableCommand {
     do {
       try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
     } catch {
-      printError("pgphase: cannot write \(out): \(error.localizedDescription)")
+      report(fileProblem(out, "cannot write the schema: \(error.localizedDescription)"))
       throw ExitCode(ExitStatus.problems)
     }
   }

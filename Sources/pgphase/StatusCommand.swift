@@ -21,6 +21,7 @@ struct StatusCommand: ParsableCommand {
     try runExecutor {
       let c = try Connection.connect(dsn: connection.dsn, applicationName: "pgphase status")
       defer { c.close() }
+      try SessionSettings.relaxForReading(c)
       let statuses = try StatusReader.read(plans: loaded, on: c)
       if json {
         let encoder = JSONEncoder()

@@ -41,7 +41,7 @@ struct TryCommand: ParsableCommand {
   func run() throws {
     let loaded = try loadPlansOrIntents(plans)
     guard !loaded.isEmpty else {
-      printError("pgphase: no plans or intents in \(plans)")
+      report(fileProblem(plans, "no plans or intents in it"))
       throw ExitCode(ExitStatus.badInput)
     }
     let baseFile = try resolveBase()
@@ -61,7 +61,7 @@ struct TryCommand: ParsableCommand {
       options.folderPrefix = "pgphase-try"
       server = try EphemeralPostgres.create(options)
     } catch {
-      printError("pgphase: could not start a throwaway PostgreSQL: \(error)")
+      report(Diagnostic(.error, "could not start a throwaway PostgreSQL: \(error)", at: nil))
       throw ExitCode(ExitStatus.database)
     }
     let received = ReceivedSignal()
@@ -75,7 +75,7 @@ struct TryCommand: ParsableCommand {
     do {
       try server.start()
     } catch {
-      printError("pgphase: could not start a throwaway PostgreSQL: \(error)")
+      report(Diagnostic(.error, "could not start a throwaway PostgreSQL: \(error)", at: nil))
       throw ExitCode(ExitStatus.database)
     }
     printError("try: PostgreSQL \(server.version) in \(server.directory) (removed at the end)")

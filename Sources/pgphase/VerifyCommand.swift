@@ -24,6 +24,7 @@ struct VerifyCommand: ParsableCommand {
     try runExecutor {
       let c = try Connection.connect(dsn: connection.dsn, applicationName: "pgphase verify")
       defer { c.close() }
+      try SessionSettings.relaxForReading(c)
       report = try Verifier.verify(on: c)
     }
     guard let report else { return }

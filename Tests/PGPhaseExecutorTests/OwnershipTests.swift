@@ -252,7 +252,7 @@ struct OwnershipTests {
     try c.executeScript(
       """
       DROP TABLE pgphase.created_objects;
-      ALTER TABLE pgphase.steps DROP COLUMN owns_recorded;
+      ALTER TABLE pgphase.steps DROP COLUMN owns_recorded, DROP COLUMN session_settings;
       DROP FUNCTION pgphase.transfer_journal(regrole);
       COMMENT ON SCHEMA pgphase IS NULL;
       DELETE FROM pgphase.schema_version WHERE version > 3;

@@ -18,6 +18,16 @@ private func plan(_ intent: String, _ phases: [Phase] = Phase.allCases) -> Plan 
     })
 }
 
+/// A plan whose expand step creates `creates` and whose contract step has `drops` as postconditions.
+private func plan(_ intent: String, creates: [CreatedObject] = [], drops: [Postcondition] = []) -> Plan {
+  var p = plan(intent)
+  for (i, phase) in p.phases.enumerated() where phase.phase != .backfill {
+    p.phases[i].steps[0].creates = phase.phase == .expand ? creates : []
+    if phase.phase == .contract { p.phases[i].steps[0].postconditions = drops }
+  }
+  return p
+}
+
 /// The journal's states for intents whose listed phases are done (their one step).
 private func done(_ phases: [String: [Phase]]) -> [String: [String: StepState]] {
   phases.mapValues { Dictionary(uniqueKeysWithValues: $0.map { ("\($0.rawValue)/01-x", StepState.done) }) }
@@ -26,6 +36,66 @@ private func done(_ phases: [String: [Phase]]) -> [String: [String: StepState]] 
 /// The ordering rules of docs/executor.md, decided without a database.
 @Suite struct PhaseSchedulerTests {
   let plans = [plan("a"), plan("b"), plan("c")]
+
+  /// b's expand creates what a's contract drops: it waits for that contract, and `advance --to
+  /// contract` runs a's contract between them. Every kind of object, schema-qualified or not.
+  @Test(arguments: [
+    (
+      CreatedObject.table(QualifiedName(schema: "public", "products")),
+      Postcondition.tableAbsent(QualifiedName(schema: "public", "products")), "table public.products"
+    ),
+    (.table(QualifiedName("products")), .tableAbsent(QualifiedName(schema: "public", "products")), "table public.products"),
+    (.column(QualifiedName("orders"), "note"), .columnAbsent(QualifiedName("orders"), "note"), "column orders.note"),
+    (
+      .index(QualifiedName("orders_note_idx"), on: QualifiedName("orders")), .indexAbsent(QualifiedName("orders_note_idx")),
+      "index orders_note_idx"
+    ),
+    (
+      .constraint(QualifiedName("orders"), "orders_note_check"), .constraintAbsent(QualifiedName("orders"), "orders_note_check"),
+      "constraint orders_note_check on orders"
+    ),
+    (.view(QualifiedName("v")), .viewAbsent(QualifiedName("v")), "view v"),
+    (.trigger(QualifiedName("orders"), "t"), .triggerAbsent(QualifiedName("orders"), "t"), "trigger t on orders"),
+    (.function(QualifiedName("f")), .functionAbsent(QualifiedName("f")), "function f()"),
+  ])
+  func aCreationWaitsForTheEarlierContractThatDropsTheName(created: CreatedObject, dropped: Postcondition, named: String) {
+    let plans = [plan("a", drops: [dropped]), plan("b", creates: [created])]
+    var s = PhaseScheduler(plans: plans, states: [:])
+    #expect(
+      s.advance(["a", "b"], to: .contract).run.map(\.description) == [
+        "a expand", "a backfill", "a contract", "b expand", "b backfill", "b contract",
+      ])
+    var t = PhaseScheduler(plans: plans, states: done(["a": [.expand, .backfill]]))
+    let apply = t.apply(.expand, to: ["b"])
+    #expect(
+      apply.blocked == [
+        PhaseOrderProblem(intent: "b", phase: .expand, reason: .waitsFor(intent: "a", phase: .contract), recreates: named)
+      ])
+    #expect(
+      apply.blocked.first?.explanation
+        == "b expand waits for a: its contract phase drops \(named), which this expand creates again (`pgphase advance --to contract` runs a's contract first)"
+    )
+    // Once a is contracted, b goes on.
+    var u = PhaseScheduler(plans: plans, states: done(["a": Phase.allCases]))
+    #expect(u.apply(.expand, to: ["b"]).run == ["b"])
+  }
+
+  /// Other names, another table, or another schema: the usual order, contracts last.
+  @Test func unrelatedObjectsKeepTheUsualOrder() {
+    let products = QualifiedName(schema: "public", "products")
+    for (created, dropped) in [
+      (CreatedObject.table(QualifiedName(schema: "shop", "products")), Postcondition.tableAbsent(products)),
+      (.column(QualifiedName("orders"), "note"), .columnAbsent(QualifiedName("invoices"), "note")),
+      (.column(QualifiedName("orders"), "note"), .tableAbsent(QualifiedName("note"))),
+      (.table(products), .columnAbsent(products, "legacy")),
+    ] {
+      var s = PhaseScheduler(plans: [plan("a", drops: [dropped]), plan("b", creates: [created])], states: [:])
+      #expect(
+        s.advance(["a", "b"], to: .contract).run.map(\.description) == [
+          "a expand", "a backfill", "b expand", "b backfill", "a contract", "b contract",
+        ], "\(created) / \(dropped)")
+    }
+  }
 
   @Test func phasesOfAnIntentRunInOrder() {
     var s = PhaseScheduler(plans: plans, states: [:])

@@ -174,7 +174,9 @@ func runTool(_ command: [String]) throws -> (status: Int32, output: String) {
           #expect(r.stderr.contains("pooler in transaction mode") && r.stderr.contains("pool_mode = transaction"), "\(r.stderr)")
         }
         #expect(try db.connection.execute("SELECT to_regnamespace('pgphase') IS NULL").scalarBool() == true, "nothing written")
-        let advisory = try db.connection.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").scalarInt()
+        let advisory = try db.connection.execute(
+          "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).scalarInt()
         #expect(advisory == 0, "no runner lock was left on a pooled server connection")
       }
     }
@@ -235,7 +237,9 @@ func runTool(_ command: [String]) throws -> (status: Int32, output: String) {
         let repair = try runPGPhase(["repair", "--allow-pooler", "--dsn", dsn])
         #expect(repair.status == 3 && repair.stderr.contains("repair needs a session"), "\(repair.stderr)")
       }
-      let advisory = try db.connection.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").scalarInt()
+      let advisory = try db.connection.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+      ).scalarInt()
       #expect(advisory == 0, "no session lock was taken")
     }
   }

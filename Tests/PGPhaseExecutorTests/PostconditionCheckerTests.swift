@@ -168,6 +168,44 @@ struct PostconditionCheckerTests {
     }
   }
 
+  /// Defaults the server rewrites beyond casts (an `interval` literal, operators parenthesised)
+  /// are the same default as the plan wrote them; a different one still is not. Before the
+  /// server's normaliser, verify reported drift for each of the first three.
+  @Test func defaultsCompareInTheServersForm() throws {
+    try withTestDatabase { (db: TestDatabase) throws in
+      let c = db.connection
+      try c.executeScript(
+        """
+        CREATE SCHEMA app;
+        CREATE SEQUENCE app.ticket_seq;
+        CREATE TABLE tickets (
+          due_at timestamptz DEFAULT now() + interval '1 day',
+          opened date DEFAULT date '2026-01-01',
+          big boolean DEFAULT (2 > 1 AND 3 IN (1, 2, 3)),
+          ticket bigint DEFAULT nextval('app.ticket_seq')
+        );
+        """)
+      let tickets = QualifiedName(schema: "public", "tickets")
+      for (column, expected) in [
+        ("due_at", "now() + interval '1 day'"), ("due_at", "(now() + '1 day'::interval)"),
+        ("opened", "date '2026-01-01'"), ("opened", "'2026-01-01'"), ("big", "(2 > 1 AND 3 IN (1, 2, 3))"),
+        ("ticket", "nextval('app.ticket_seq')"), ("ticket", "nextval('app.ticket_seq'::regclass)"),
+      ] {
+        try expectHolds(.columnDefault(tickets, column, expected), c)
+      }
+      try expectViolated(
+        .columnDefault(tickets, "due_at", "now() + interval '2 days'"), c,
+        "column public.tickets.due_at has default (now() + '1 day'::interval), expected now() + interval '2 days'")
+      try expectViolated(
+        .columnDefault(tickets, "opened", "date '2026-01-02'"), c,
+        "column public.tickets.opened has default '2026-01-01'::date, expected date '2026-01-02'")
+      try expectViolated(
+        .columnDefault(tickets, "due_at", "nonsense("), c,
+        "column public.tickets.due_at has default (now() + '1 day'::interval), expected nonsense( (which the server does not take as a default of timestamp with time zone: syntax error at end of input)"
+      )
+    }
+  }
+
   @Test func defaultViolations() throws {
     try withTestDatabase { (db: TestDatabase) throws in
       let c = db.connection

@@ -4,14 +4,15 @@ import PGPhaseModel
 import PGPhasePlanner
 import Testing
 
-/// Parses intents given as YAML texts (named a.yaml, b.yaml, … in order) and plans them.
-func planIntents(_ yamls: [String]) -> (plans: [Plan], diagnostics: [Diagnostic]) {
+/// Parses intents given as YAML texts (named a0.yaml, b1.yaml, … in order) and plans them,
+/// against `schema` when given.
+func planIntents(_ yamls: [String], schema: SchemaSnapshot? = nil) -> (plans: [Plan], diagnostics: [Diagnostic]) {
   let sources = yamls.enumerated().map { i, text in
     IntentSource(path: "intents/\(Character(UnicodeScalar(UInt8(97 + i))))\(i).yaml", text: text)
   }
   let (intents, parseDiagnostics) = IntentLoader.load(sources)
   if parseDiagnostics.hasErrors { return ([], parseDiagnostics) }
-  return Planner.plan(intents)
+  return Planner.plan(intents, schema: schema)
 }
 
 /// Plans one intent whose `changes:` list is given, and fails the test on any diagnostic.
@@ -37,15 +38,44 @@ extension Plan {
 let repositoryRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
   .deletingLastPathComponent()
 
-/// The example intents, parsed and planned as `pgphase plan examples/intents` does.
-func examplePlans() throws -> [Plan] {
-  let dir = repositoryRoot.appendingPathComponent("examples/intents")
+/// The intents of a folder of the repository (`examples/intents`), parsed and planned as
+/// `pgphase plan FOLDER [--schema]` does; fails the test on any diagnostic.
+func folderPlans(_ folder: String, schema: SchemaSnapshot? = nil) throws -> [Plan] {
+  let dir = repositoryRoot.appendingPathComponent(folder)
   let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
   let sources = try names.map {
-    IntentSource(path: "examples/intents/\($0)", text: try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8))
+    IntentSource(path: "\(folder)/\($0)", text: try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8))
   }
   let (intents, d1) = IntentLoader.load(sources)
-  let (plans, d2) = Planner.plan(intents)
+  let (plans, d2) = Planner.plan(intents, schema: schema)
   #expect((d1 + d2).isEmpty, "\((d1 + d2).map(\.description))")
+  #expect(plans.count == names.count)
   return plans
+}
+
+/// The example intents, parsed and planned as `pgphase plan examples/intents` does.
+func examplePlans() throws -> [Plan] { try folderPlans("examples/intents") }
+
+/// Compares the files `plans` render to with those committed under `folder` (golden files):
+/// the differences, as unified diffs. `PGPHASE_RECORD=1` rewrites the files that differ.
+func goldenDifferences(_ plans: [Plan], folder: String) throws -> [String] {
+  let record = ProcessInfo.processInfo.environment["PGPHASE_RECORD"] == "1"
+  var stale: [String] = []
+  for plan in plans {
+    for (name, content) in try PlanRenderer.files(for: plan).sorted(by: { $0.key < $1.key }) {
+      let url = repositoryRoot.appendingPathComponent("\(folder)/\(plan.intent)/\(name)")
+      let onDisk = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+      if onDisk != content {
+        stale.append(
+          "\(folder)/\(plan.intent)/\(name)\n"
+            + LineDiff.unified(old: onDisk, new: content, oldName: "committed", newName: "planned"))
+        if record {
+          try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+          try content.write(to: url, atomically: true, encoding: .utf8)
+        }
+      }
+    }
+  }
+  #expect(!record, "PGPHASE_RECORD=1 rewrote the golden plans; rerun without it")
+  return stale
 }

@@ -293,7 +293,7 @@ struct CatalogReaderTests {
         ])
       let result = try runPGPhase(["schema", "dump", "--dsn", db.conninfo])
       #expect(result.status == 0)
-      #expect(result.stderr.contains("pgphase: warning: not in the dump: policy secrets_mine on public.secrets"))
+      #expect(result.stderr.contains("warning: not in the dump: policy secrets_mine on public.secrets"))
       #expect(result.stdout.contains("CREATE TABLE public.secrets"))
     }
   }

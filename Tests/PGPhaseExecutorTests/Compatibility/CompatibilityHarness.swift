@@ -85,8 +85,12 @@ enum CompatibilityHarness {
     }
 
     // During: each app on its own connection and thread, round after round, while the backfill runs.
+    // With a batched backfill the apps start once it has committed its first batch: started together, they could
+    // fill every pending row (they aim at pending rows) before the backfill looked, which would then
+    // find its work done and prove nothing about the two meeting.
     let stop = StopFlag()
     let started = DispatchSemaphore(value: 0)
+    let go = DispatchSemaphore(value: 0)
     var workers: [BackgroundWork<Void>] = []
     for (workload, connection) in [(old, oldConnection), (new, newConnection)] {
       let c = UnsafeTransfer(connection)
@@ -95,6 +99,7 @@ enum CompatibilityHarness {
         BackgroundWork {
           defer { hc.value.close() }
           started.signal()
+          go.wait()
           repeat {
             workload.round(on: c.value, harness: hc.value, phase: phases[1])
             ledger.count("during rounds")
@@ -108,6 +113,16 @@ enum CompatibilityHarness {
     let running = BackgroundWork {
       try backfill.value.apply(phase: .backfill, intents: [id], plans: plansToRun)
     }
+    let batched = lp.plan.steps(in: .backfill).contains { $0.backfill != nil }
+    let firstBatch = Date().addingTimeInterval(120)
+    while batched, !running.isFinished, Date() < firstBatch,
+      (try h.execute(
+        "SELECT coalesce(sum(batches), 0)::int FROM pgphase.steps WHERE intent = $1 AND step_id LIKE 'backfill/%'", [id]
+      ).scalarInt() ?? 0) == 0
+    {
+      Thread.sleep(forTimeInterval: 0.005)
+    }
+    for _ in workers { go.signal() }
     var backfillError: (any Error)?
     do { try running.wait(timeout: 600) } catch { backfillError = error }
     stop.stop()

@@ -1,4 +1,5 @@
-/// Did-you-mean suggestions by edit distance.
+/// Did-you-mean suggestions by edit distance: for misspelt keys and rule ids (YAML readers) and
+/// for names an intent uses that the schema does not have (planner).
 public enum Suggest {
   /// The candidate closest to `word`, if it is close enough to be a likely typo.
   public static func closest(to word: String, in candidates: [String]) -> String? {
