@@ -71,11 +71,13 @@ final class StreamingPair {
     "host='\(primary.directory)' port=\(standbyPort) user='\(primary.user)' dbname='\(database)'"
   }
 
-  /// Waits until the standby has replayed everything the primary had written when called.
+  /// Waits until the standby has replayed everything the primary had logged when called: up to
+  /// the insert position, not `pg_current_wal_lsn()` (the write position), which the commits of
+  /// a session with `synchronous_commit = off` (a backfill's) can still be ahead of.
   func waitForStandbyToCatchUp(database: String, timeout: Double = 60) throws {
     let p = try Connection.connect(dsn: primaryDSN(database: database), applicationName: "replica-test")
     defer { p.close() }
-    let lsn = try #require(try p.execute("SELECT pg_current_wal_lsn()::text").scalar)
+    let lsn = try #require(try p.execute("SELECT pg_current_wal_insert_lsn()::text").scalar)
     let s = try Connection.connect(dsn: standbyDSN(database: database), applicationName: "replica-test")
     defer { s.close() }
     try s.waitUntil("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", [lsn], timeout: timeout)
