@@ -26,25 +26,12 @@ DROP TABLE legacy; -- pgphase:ignore rename-table stale ignore
 """
 
 
-def pgphase_binary() -> pathlib.Path:
-    explicit = os.environ.get("PGPHASE_BIN")
-    if explicit:
-        return pathlib.Path(explicit)
-    bin_dir = subprocess.run(
-        ["swift", "build", "--show-bin-path"], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout.strip()
-    binary = pathlib.Path(bin_dir) / "pgphase"
-    if not binary.exists():
-        subprocess.run(["swift", "build", "--product", "pgphase"], cwd=ROOT, check=True)
-    return binary
-
-
 @pytest.fixture(scope="module")
-def sarif(tmp_path_factory):
+def sarif(tmp_path_factory, pgphase_bin):
     folder = tmp_path_factory.mktemp("migrations")
     (folder / "001 add token.sql").write_text(FIXTURE, encoding="utf-8")
     result = subprocess.run(
-        [str(pgphase_binary()), "lint", "--format", "sarif", "001 add token.sql"],
+        [str(pgphase_bin), "lint", "--format", "sarif", "001 add token.sql"],
         cwd=folder, capture_output=True, text=True,
     )
     assert result.returncode == 1, result.stderr

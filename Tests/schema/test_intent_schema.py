@@ -243,20 +243,16 @@ def test_a_63_character_name_is_valid(validator):
 
 
 CORPUS = sorted((ROOT / "Tests" / "fuzz" / "intents").glob("*.yaml"))
-PGPHASE = ROOT / ".build" / "debug" / "pgphase"
-
-
-def test_fuzz_corpus_every_intent_pgphase_plans_is_valid_against_the_schema(validator, tmp_path):
+def test_fuzz_corpus_every_intent_pgphase_plans_is_valid_against_the_schema(validator, tmp_path, pgphase_bin):
     """Agreement on the seeded fuzzing corpus: whatever pgphase accepts, the JSON Schema accepts
     (as PyYAML reads it). The schema is looser in places it cannot express (bytes, planner rules)."""
     import subprocess
 
-    assert PGPHASE.is_file(), "build pgphase first (scripts/test does)"
     assert len(CORPUS) >= 300
     accepted = 0
     for path in CORPUS:
         result = subprocess.run(
-            [str(PGPHASE), "plan", str(path), "--out", str(tmp_path / path.stem)], capture_output=True, text=True
+            [str(pgphase_bin), "plan", str(path), "--out", str(tmp_path / path.stem)], capture_output=True, text=True
         )
         assert result.returncode in (0, 2), f"{path.name}: exit {result.returncode}: {result.stderr}"
         if result.returncode != 0:
