@@ -58,6 +58,16 @@ struct DriftGuardTests {
       ?? -1
   }
 
+  /// Creates `liveSchema` in the database and dumps it (`schema dump`) into `live.sql` of a new
+  /// folder, which is returned.
+  func dumpLiveSchema(_ db: TestDatabase) throws -> URL {
+    try db.connection.executeScript(Self.liveSchema)
+    let dir = try makeTemporaryDirectory()
+    let dumped = try runPGPhase(["schema", "dump", "--dsn", db.conninfo, "--out", dir.appendingPathComponent("live.sql").path])
+    #expect(dumped.status == 0, "\(dumped.stderr)")
+    return dir
+  }
+
   func overrides(_ db: TestDatabase) throws -> [String] {
     let exists = try db.connection.execute("SELECT to_regclass('pgphase.events') IS NOT NULL").scalar == "t"
     guard exists else { return [] }
@@ -69,11 +79,8 @@ struct DriftGuardTests {
   @Test(arguments: intents)
   func anIndexAddedAfterPlanningRefusesTheIntentAndChangesNothing(intent: String) throws {
     try withTestDatabase { db in
-      try db.connection.executeScript(Self.liveSchema)
-      let dir = try makeTemporaryDirectory()
+      let dir = try dumpLiveSchema(db)
       defer { try? FileManager.default.removeItem(at: dir) }
-      let dumped = try runPGPhase(["schema", "dump", "--dsn", db.conninfo, "--out", dir.appendingPathComponent("live.sql").path])
-      #expect(dumped.status == 0, "\(dumped.stderr)")
       let project = try self.project(intent, schema: dir.appendingPathComponent("live.sql").path)
       defer { try? FileManager.default.removeItem(at: project) }
       let plan = try String(contentsOf: project.appendingPathComponent("plans/20270101_change/plan.json"), encoding: .utf8)
@@ -111,11 +118,9 @@ struct DriftGuardTests {
   @Test(arguments: intents)
   func forceRunsADriftedPlanAndJournalsTheOverride(intent: String) throws {
     try withTestDatabase { db in
-      try db.connection.executeScript(Self.liveSchema)
-      let dir = try makeTemporaryDirectory()
+      let dir = try dumpLiveSchema(db)
       defer { try? FileManager.default.removeItem(at: dir) }
       let schemaFile = dir.appendingPathComponent("live.sql").path
-      #expect(try runPGPhase(["schema", "dump", "--dsn", db.conninfo, "--out", schemaFile]).status == 0)
       let project = try self.project(intent, schema: schemaFile)
       defer { try? FileManager.default.removeItem(at: project) }
       // Drift on another column of the touched table: a new index, and a changed comment.
@@ -184,12 +189,10 @@ struct DriftGuardTests {
   /// with one is.
   @Test func aPlanWithoutASchemaIsNotChecked() throws {
     try withTestDatabase { db in
-      try db.connection.executeScript(Self.liveSchema)
-      let dir = try makeTemporaryDirectory()
+      let dir = try dumpLiveSchema(db)
       defer { try? FileManager.default.removeItem(at: dir) }
       let intent = "changes:\n  - add_column: {table: orders, column: {name: note, type: text}}\n"
       let schemaFile = dir.appendingPathComponent("live.sql").path
-      #expect(try runPGPhase(["schema", "dump", "--dsn", db.conninfo, "--out", schemaFile]).status == 0)
       let withSchema = try project(intent, schema: schemaFile)
       let without = try project(intent, schema: nil)
       defer {
@@ -214,11 +217,9 @@ struct DriftGuardTests {
   /// compared (the plan assumed it after that intent's contract), and the log says so.
   @Test func laterIntentsAssumeWhatEarlierOnesLeave() throws {
     try withTestDatabase { db in
-      try db.connection.executeScript(Self.liveSchema)
-      let dir = try makeTemporaryDirectory()
+      let dir = try dumpLiveSchema(db)
       defer { try? FileManager.default.removeItem(at: dir) }
       let schemaFile = dir.appendingPathComponent("live.sql").path
-      #expect(try runPGPhase(["schema", "dump", "--dsn", db.conninfo, "--out", schemaFile]).status == 0)
       let intents = dir.appendingPathComponent("intents")
       try FileManager.default.createDirectory(at: intents, withIntermediateDirectories: true)
       let files = [
