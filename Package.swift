@@ -113,7 +113,8 @@ let package = Package(
       name: "pgphase-schema-bench", dependencies: ["PGPhaseModel", "PGPhaseSQL", "PGPhaseSchema"], path: "bench/schema",
       exclude: ["README.md"], swiftSettings: swiftSettings),
     .testTarget(
-      name: "PGPhaseExecutorTests", dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseTestSupport"],
+      name: "PGPhaseExecutorTests",
+      dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseServer", "PGPhaseTestSupport"],
       exclude: ["Fixtures"],
       swiftSettings: swiftSettings),
     .testTarget(

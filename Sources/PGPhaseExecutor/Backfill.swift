@@ -400,7 +400,7 @@ struct BackfillRun {
 
 /// Sizes backfill batches so each takes about `target` seconds: from the cost per unit (row or
 /// block) of the batches so far, smoothed (a slower batch counts at once, a faster one only in
-/// part), growing at most 1.5x per batch, never above `limit` units nor below one.
+/// part), growing at most 1.5x (or by one unit) per batch, never above `limit` units nor below one.
 package struct BatchSizer: Equatable, Sendable {
   /// Seconds a batch should take.
   package var target: Double
@@ -421,7 +421,9 @@ package struct BatchSizer: Equatable, Sendable {
     let cost = costPerUnit.map { observed > $0 ? observed : 0.7 * $0 + 0.3 * observed } ?? observed
     costPerUnit = cost
     let ideal = target / max(cost, 1e-9)
-    let grown = min(ideal, Double(size) * 1.5, limit)
+    // At least one more unit: 1.5 times one row, rounded down, would keep a one-row batch (after
+    // one stalled batch) at one row for good.
+    let grown = min(ideal, max(Double(size) * 1.5, Double(size + 1)), limit)
     return max(1, Int64(grown.rounded(.down)))
   }
 }

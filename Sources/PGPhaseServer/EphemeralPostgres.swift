@@ -132,7 +132,14 @@ public final class EphemeralPostgres: @unchecked Sendable {
       try (rules + existing).write(toFile: staged, atomically: true, encoding: .utf8)
       try run(["/bin/cp", staged, hba], what: "writing pg_hba.conf")
     }
-    let settings = Self.defaultSettings.merging(options.settings) { _, mine in mine }
+    try startPostmaster(data: data, port: port, settings: options.settings, log: "\(directory)/server.log")
+  }
+
+  /// pg_ctl start on the data directory `data` (this server's, or another made with these
+  /// binaries, such as a standby's base backup), waiting until it accepts connections: its socket
+  /// in `directory` named for `port`, `defaultSettings` overridden by `settings`, its log in `log`.
+  public func startPostmaster(data: String, port: Int, settings: [String: String], log: String) throws {
+    let settings = Self.defaultSettings.merging(settings) { _, mine in mine }
     let flags =
       ["-k \(directory)", "-p \(port)"]
       + settings.keys.sorted().map { key in
@@ -140,10 +147,14 @@ public final class EphemeralPostgres: @unchecked Sendable {
         return "-c \(key)=\(value.isEmpty || value.contains(" ") ? "'\(value)'" : value)"
       }
     try run(
-      [
-        "\(binDirectory)/pg_ctl", "-D", data, "-l", "\(directory)/server.log", "-w", "-t", "60", "-o",
-        flags.joined(separator: " "), "start",
-      ], what: "pg_ctl start", log: "\(directory)/server.log")
+      ["\(binDirectory)/pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "-o", flags.joined(separator: " "), "start"],
+      what: "pg_ctl start", log: log)
+  }
+
+  /// Stops the postmaster of `data` at once (`-m immediate`), if one runs there.
+  public func stopPostmaster(data: String) {
+    guard FileManager.default.fileExists(atPath: "\(data)/postmaster.pid") else { return }
+    try? run(["\(binDirectory)/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"], what: "pg_ctl stop")
   }
 
   /// Stops the server at once and removes its folder. A second caller (the main thread after a
@@ -153,14 +164,13 @@ public final class EphemeralPostgres: @unchecked Sendable {
     defer { lock.unlock() }
     guard !stopped else { return }
     stopped = true
-    if FileManager.default.fileExists(atPath: "\(directory)/data/postmaster.pid") {
-      try? run(["\(binDirectory)/pg_ctl", "-D", "\(directory)/data", "-m", "immediate", "-w", "stop"], what: "pg_ctl stop")
-    }
+    stopPostmaster(data: "\(directory)/data")
     try? FileManager.default.removeItem(atPath: directory)
   }
 
-  /// Runs a server tool as the server's user, to completion, output to a file shown on failure.
-  private func run(_ command: [String], what: String, log: String? = nil) throws {
+  /// Runs a server tool (`initdb`, `pg_ctl`, `pg_basebackup`, ...) as the server's user, to
+  /// completion, its output into a file shown on failure (with `log`'s content appended).
+  public func run(_ command: [String], what: String, log: String? = nil) throws {
     let outPath = "\(directory)/\(UUID().uuidString).out"
     defer { try? FileManager.default.removeItem(atPath: outPath) }
     let code: Int32

@@ -37,6 +37,36 @@ struct BackfillJournal {
   }
 }
 
+/// `t (id int PRIMARY KEY, amount int NOT NULL)` with `rows` rows, analyzed: the table of
+/// `widenAmountPlan`.
+func widenAmountSetup(rows: Int) -> String {
+  """
+  CREATE TABLE t (id int PRIMARY KEY, amount int NOT NULL);
+  INSERT INTO t SELECT g, (g * 7919) % 100000 FROM generate_series(1, \(rows)) g;
+  ANALYZE t;
+  """
+}
+
+/// `t.amount` int -> bigint, the new value three times the old (so a copy that skipped the
+/// expression shows): expand adds `_pgphase_new_amount` and its sync trigger, backfill fills it.
+func widenAmountPlan() throws -> LoadedPlan {
+  try planIntent(
+    "20260101_widen",
+    """
+    schema: public
+    settings:
+      backfill_batch_size: 200
+    changes:
+      - alter_column:
+          table: t
+          column: amount
+          type: bigint
+          up: "amount::bigint * 3"
+          down: "(amount / 3)::integer"
+          nullable: false
+    """)
+}
+
 /// The id of the plan's (only) batched backfill step.
 func backfillStepID(_ lp: LoadedPlan) throws -> String {
   try #require(lp.plan.steps(in: .backfill).first { $0.backfill != nil }).id
@@ -568,26 +598,8 @@ struct BackfillTests {
   @Test(.enabled(if: TestServer.shouldRun))
   func resumesFromTheCheckpointAfterSIGKILL() throws {
     let rows = 200_000
-    let setup = """
-      CREATE TABLE t (id int PRIMARY KEY, amount int NOT NULL);
-      INSERT INTO t SELECT g, (g * 7919) % 100000 FROM generate_series(1, \(rows)) g;
-      ANALYZE t;
-      """
-    let lp = try planIntent(
-      "20260101_widen",
-      """
-      schema: public
-      settings:
-        backfill_batch_size: 200
-      changes:
-        - alter_column:
-            table: t
-            column: amount
-            type: bigint
-            up: "amount::bigint * 3"
-            down: "(amount / 3)::integer"
-            nullable: false
-      """)
+    let setup = widenAmountSetup(rows: rows)
+    let lp = try widenAmountPlan()
     let step = try backfillStepID(lp)
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-resume-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }

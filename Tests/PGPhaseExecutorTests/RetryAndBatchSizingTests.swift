@@ -38,6 +38,19 @@ import Testing
     #expect(sizer.next(after: 128, took: 128 * 0x1p-17, size: 128) == 182)
   }
 
+  /// One stalled batch (a lock wait, a checkpoint, a loaded machine) shrinks the next to a single
+  /// row; fast batches after it grow it back to the limit. (A one-row batch used to stay one row
+  /// for good: 1.5 times 1, rounded down, is 1. Measured: 29,000 batches for 45,000 rows.)
+  @Test func aOneRowBatchGrowsAgain() {
+    var sizer = BatchSizer(target: 0.1, limit: 5000)
+    var size = sizer.next(after: 500, took: 60, size: 500)
+    #expect(size == 1)
+    for _ in 0..<40 { size = sizer.next(after: size, took: Double(size) * 0.00001, size: size) }
+    #expect(size == 5000)
+    var fresh = BatchSizer(target: 0.1, limit: 5000)
+    #expect(fresh.next(after: 1, took: 0.00001, size: 1) == 2, "a fast one-row batch grows by one row")
+  }
+
   @Test func batchesStayWithinTheLimitAndAboveZero() {
     var sizer = BatchSizer(target: 0.1, limit: 5000)
     #expect(sizer.next(after: 4000, took: 0.0001, size: 4000) == 5000)

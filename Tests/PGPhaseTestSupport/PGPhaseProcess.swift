@@ -34,14 +34,18 @@ public struct RunResult: Sendable {
 }
 
 /// Starts `pgphase` with `arguments` in `directory` without waiting, for tests that signal it
-/// mid-run; its output goes to `stdout` (default: discarded) and stderr is discarded.
-public func startPGPhase(_ arguments: [String], in directory: URL? = nil, stdout: Pipe? = nil) throws -> Process {
+/// or watch it mid-run; its output goes to `stdout` (default: discarded) and stderr is
+/// discarded, unless `output` is given: then both go there, in the order written (a file the
+/// test reads while it runs).
+public func startPGPhase(_ arguments: [String], in directory: URL? = nil, stdout: Pipe? = nil, output: FileHandle? = nil)
+  throws -> Process
+{
   let process = Process()
   process.executableURL = URL(fileURLWithPath: try pgphaseBinary())
   process.arguments = arguments
   if let directory { process.currentDirectoryURL = directory }
-  process.standardOutput = stdout ?? FileHandle.nullDevice
-  process.standardError = FileHandle.nullDevice
+  process.standardOutput = output ?? stdout ?? FileHandle.nullDevice
+  process.standardError = output ?? FileHandle.nullDevice
   try process.run()
   return process
 }

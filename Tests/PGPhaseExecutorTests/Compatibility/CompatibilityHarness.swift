@@ -20,9 +20,11 @@ struct HarnessReport {
     let phases = CompatibilityHarness.phases.map { "\($0) \(count("\($0) statements"))" }.joined(separator: ", ")
     let pendingUpdates = CompatibilityHarness.phases.map { count("\($0) updates of not yet backfilled rows") }.reduce(0, +)
     let twoWay = CompatibilityHarness.phases.map { count("\($0) two-way writes checked") }.reduce(0, +)
+    let recomputed = CompatibilityHarness.phases.map { count("\($0) new-app values recomputed by the backfill") }.reduce(0, +)
     return
       "\(intent): \(statements) app statements (\(phases)), \(failed) failed, \(failures.count) problems; "
-      + "\(pendingUpdates) updates of not yet backfilled rows, \(twoWay) two-way writes checked, "
+      + "\(pendingUpdates) updates of not yet backfilled rows, \(twoWay) two-way writes checked"
+      + (recomputed > 0 ? " (\(recomputed) recomputed by the backfill as up(down(new)))" : "") + ", "
       + "\(count("during rounds")) rounds during \(backfillBatches) backfill batches; "
       + String(format: "%.1fs", seconds)
   }
