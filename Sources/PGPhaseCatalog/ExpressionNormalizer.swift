@@ -30,9 +30,9 @@ public struct ExpressionNormalizer {
     public var description: String { "\(object): \(text): \(error.message)" }
   }
 
-  /// `table` with every default, generation expression, CHECK and exclusion constraint
-  /// definition and index key and predicate in the server's form, and what could not be put in
-  /// it. Names in the expressions resolve along `searchPath` (nil: the session's), as they would
+  /// `table` with every column type (as `format_type` prints it), default, generation
+  /// expression, CHECK and exclusion constraint definition and index key and predicate in the
+  /// server's form, and what could not be put in it. Names in the expressions resolve along `searchPath` (nil: the session's), as they would
   /// where the expressions are used; the result names everything schema-qualified, as the live
   /// reader and pg_dump do. Keys, foreign keys, triggers and statistics are left as they are.
   public func normalize(_ table: SchemaSnapshot.Table, searchPath: [String]? = nil) throws -> (
@@ -214,6 +214,7 @@ private struct Run {
     }
     // Read back schema-qualified, as the live reader reads.
     try connection.execute("SELECT pg_catalog.set_config('search_path', '', true)")
+    try readTypes()
     for column in defaults {
       let expression = try connection.execute(
         """
@@ -244,6 +245,21 @@ private struct Run {
       table.indexes.insert(index)
     }
     try connection.execute("SELECT pg_catalog.set_config('search_path', $1, true)", [originalPath])
+  }
+
+  /// Each column's type as `format_type` prints it (`int` becomes `integer`, `varchar(40)`
+  /// `character varying(40)`), as the live reader has it.
+  mutating func readTypes() throws {
+    let rows = try connection.execute(
+      """
+      SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type FROM pg_catalog.pg_attribute a
+      WHERE a.attrelid = 'pg_temp.pgphase_normalize'::pg_catalog.regclass AND a.attnum > 0 AND NOT a.attisdropped
+      """
+    ).rows
+    for row in rows {
+      guard let name = row["attname"], let type = row["type"] else { continue }
+      table.updateColumn(name) { $0.type = type }
+    }
   }
 
   /// The keys and predicate of the scratch index as the server prints them.

@@ -110,7 +110,7 @@ public final class Executor {
         return
       }
       let byID = Dictionary(plans.map { ($0.plan.intent, $0) }, uniquingKeysWith: { first, _ in first })
-      try runSchedule(decision.run.compactMap { id in byID[id].map { (phase, $0) } }, runner: runner)
+      try runSchedule(decision.run.compactMap { id in byID[id].map { (phase, $0) } }, plans: plans, runner: runner)
     }
   }
 
@@ -133,7 +133,7 @@ public final class Executor {
         return
       }
       let byID = Dictionary(plans.map { ($0.plan.intent, $0) }, uniquingKeysWith: { first, _ in first })
-      try runSchedule(decision.run.compactMap { s in byID[s.intent].map { (s.phase, $0) } }, runner: runner)
+      try runSchedule(decision.run.compactMap { s in byID[s.intent].map { (s.phase, $0) } }, plans: plans, runner: runner)
     }
   }
 
@@ -255,7 +255,8 @@ public final class Executor {
 
   /// Runs scheduled (phase, intent) pairs in order. Consecutive pairs of the same phase form one
   /// group: `willRunPhase` before it (may refuse), `didRunPhase` after it or after its failure.
-  private func runSchedule(_ schedule: [(Phase, LoadedPlan)], runner: StepRunner) throws {
+  /// `plans`: every plan of the folder (the drift guard looks at earlier intents).
+  private func runSchedule(_ schedule: [(Phase, LoadedPlan)], plans: [LoadedPlan], runner: StepRunner) throws {
     var groups: [(Phase, [LoadedPlan])] = []
     for (phase, lp) in schedule {
       if let last = groups.last, last.0 == phase {
@@ -281,6 +282,7 @@ public final class Executor {
       do {
         for lp in group {
           let current = try Journal.steps(intent: lp.plan.intent, on: c)[lp.plan.intent] ?? [:]
+          try guardDrift(lp, phase: phase, journal: current, plans: plans, on: c)
           try Preflight(connection: c, plan: lp).checkBefore(phase, journal: current)
           try runner.runPhase(phase, of: lp, journal: current)
         }

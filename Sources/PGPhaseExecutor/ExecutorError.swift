@@ -86,7 +86,7 @@ public enum ExecutorError: Error, Sendable, Equatable, CustomStringConvertible {
       return problems.map {
         .error(
           "refusing to \(action) (nothing changed): \($0.message)", intent: intent, step: $0.step, object: $0.object,
-          hint: $0.grant.map { "as a role that may grant it, run: \($0)" })
+          hint: $0.grant.map { "as a role that may grant it, run: \($0)" } ?? ($0.kind == .drift ? DriftGuard.hint : nil))
       }
     case .journalUnusable(let problem):
       return [Diagnostic(.error, problem.description, at: nil, object: "schema pgphase", hint: problem.hint)]
@@ -132,6 +132,7 @@ public enum ExecutorError: Error, Sendable, Equatable, CustomStringConvertible {
     case .refusedBeforeStart(let intent, let action, let problems):
       "refusing to \(action) \(intent) (nothing changed): "
         + problems.map { $0.message + ($0.grant.map { " (grant it with: \($0))" } ?? "") }.joined(separator: "; ")
+        + (problems.contains { $0.kind == .drift } ? "; \(DriftGuard.hint)" : "")
     case .journalUnusable(let problem): problem.description + (problem.hint.map { "; \($0)" } ?? "")
     case .transactionPooler(let evidence):
       "refusing to run through a connection pooler in transaction mode (pool_mode = transaction): \(evidence). pgphase's runner lock is a session advisory lock, which such a pooler leaves on whichever server connection ran it, and two runners could both believe they hold it. Connect directly to PostgreSQL or through a pool in session mode (pool_mode = session); --allow-pooler runs only the steps that need no session"

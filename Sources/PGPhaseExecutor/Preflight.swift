@@ -12,6 +12,8 @@ public struct PreflightProblem: Sendable, Equatable, Codable, CustomStringConver
     case privilegeMissing = "privilege_missing"
     /// An undo would drop an object pgphase did not create.
     case notOwned = "not_owned"
+    /// A table the intent touches is not as its plan assumed (`DriftGuard`).
+    case drift
   }
 
   /// What stands in the way.

@@ -123,10 +123,17 @@ public struct Plan: Hashable, Sendable, Codable {
   public var backfillBatchSize: Int?
   /// Expand, backfill and contract, in that order (a phase may have no steps).
   public var phases: [PhasePlan]
+  /// The tables the steps touch that existed before the intent (in the schema the plan started
+  /// from, not made by this or an earlier intent), as the planner assumed them when the intent
+  /// starts, in name order: what the executor's drift guard compares with the live tables before
+  /// the intent's first step. Nil (and absent from plan.json) when planned without a schema, so
+  /// such plans, and their hashes, are as before.
+  public var assumes: [SchemaSnapshot.Table]?
 
   /// A plan in the current format.
   public init(
-    intent: String, description: String?, source: String, lockTimeout: String, backfillBatchSize: Int?, phases: [PhasePlan]
+    intent: String, description: String?, source: String, lockTimeout: String, backfillBatchSize: Int?, phases: [PhasePlan],
+    assumes: [SchemaSnapshot.Table]? = nil
   ) {
     self.format = Plan.currentFormat
     self.intent = intent
@@ -135,6 +142,7 @@ public struct Plan: Hashable, Sendable, Codable {
     self.lockTimeout = lockTimeout
     self.backfillBatchSize = backfillBatchSize
     self.phases = phases
+    self.assumes = assumes?.isEmpty == false ? assumes : nil
   }
 
   /// The steps of `phase`, empty when it has none.
@@ -145,8 +153,21 @@ public struct Plan: Hashable, Sendable, Codable {
   /// Every step in run order: expand, then backfill, then contract.
   public var allSteps: [Step] { phases.flatMap(\.steps) }
 
+  /// The relations the steps lock or backfill (tables, and the indexes and views some steps
+  /// lock), an unqualified name put in `defaultSchema` as the session's search_path does: the
+  /// tables an intent touches, for `assumes` and the drift guard.
+  public func touchedRelations(defaultSchema: String = "public") -> Set<QualifiedName> {
+    var names = Set<QualifiedName>()
+    func add(_ name: QualifiedName) { names.insert(name.schema == nil ? QualifiedName(schema: defaultSchema, name.name) : name) }
+    for step in allSteps {
+      for lock in step.locks { add(lock.relation) }
+      if case .backfill(let spec) = step.action { add(spec.table) }
+    }
+    return names
+  }
+
   enum CodingKeys: String, CodingKey {
-    case format, intent, description, source, phases
+    case format, intent, description, source, phases, assumes
     case lockTimeout = "lock_timeout"
     case backfillBatchSize = "backfill_batch_size"
   }
@@ -166,5 +187,6 @@ public struct Plan: Hashable, Sendable, Codable {
     lockTimeout = try c.decode(String.self, forKey: .lockTimeout)
     backfillBatchSize = try c.decodeIfPresent(Int.self, forKey: .backfillBatchSize)
     phases = try c.decode([PhasePlan].self, forKey: .phases)
+    assumes = try c.decodeIfPresent([SchemaSnapshot.Table].self, forKey: .assumes)
   }
 }

@@ -21,6 +21,7 @@ public enum Planner {
     for intent in intents.sorted(by: { $0.id < $1.id }) {
       // `consume`: the planner holds the only reference, so its changes do not copy the whole
       // model (all earlier intents' objects) once per intent.
+      model.beginIntent()
       var planner = IntentPlanner(intent: intent, model: consume model)
       planner.planAll()
       model = planner.model
@@ -85,10 +86,17 @@ struct IntentPlanner {
       }
       phases.append(PhasePlan(phase: phase, steps: steps))
     }
-    return Plan(
+    var plan = Plan(
       intent: intent.id, description: intent.description, source: intent.file,
       lockTimeout: intent.settings.lockTimeout ?? Planner.defaultLockTimeout,
       backfillBatchSize: intent.settings.backfillBatchSize, phases: phases)
+    // What the drift guard checks: the touched tables the schema had before this intent, as
+    // they were then. None without a starting schema (nothing is known of the tables).
+    if model.complete {
+      let assumed = plan.touchedRelations(defaultSchema: SchemaModel.defaultSchema).sorted().compactMap { model.assumed($0) }
+      plan.assumes = assumed.isEmpty ? nil : assumed
+    }
+    return plan
   }
 
   // MARK: - Emitting

@@ -26,6 +26,10 @@ struct SchemaModel {
   /// Every index of `schema` (those of constraints too) by its qualified name: index names are
   /// looked up without a table, and a scan of a thousand tables per lookup was most of planning.
   private(set) var indexes: [QualifiedName: IndexOwner] = [:]
+  /// Each table the current intent changed, as it was when the intent started (nil: it did not
+  /// exist then), recorded at its first change: what a plan's `assumes` is made of, without a
+  /// copy of the whole schema per intent.
+  private var startOfIntent: [QualifiedName: SchemaSnapshot.Table?] = [:]
 
   /// The relation an index is on, and whether it is the index of a key or exclusion constraint.
   struct IndexOwner: Equatable {
@@ -110,6 +114,34 @@ struct SchemaModel {
   /// Whether an earlier change dropped the object (its `use` error says so; no other is needed).
   func wasDropped(_ key: String) -> Bool { dropped[key] != nil }
 
+  // MARK: What an intent assumes
+
+  /// Starts recording the tables the next intent changes.
+  mutating func beginIntent() { startOfIntent = [:] }
+
+  /// Records `table` as it is now, unless the current intent changed it already.
+  private mutating func willChange(_ table: QualifiedName) {
+    let table = Self.resolve(table)
+    if startOfIntent[table] == nil { startOfIntent[table] = .some(schema.tables[table]) }
+  }
+
+  /// `table` as it was when the current intent started, when it existed then and no intent made
+  /// it (a table an intent of this run creates is not the schema's to drift from).
+  func assumed(_ table: QualifiedName) -> SchemaSnapshot.Table? {
+    let table = Self.resolve(table)
+    let before = startOfIntent[table] ?? schema.tables[table]
+    guard let before, !createdByIntent(before.name) else { return nil }
+    return before
+  }
+
+  /// Whether an intent of this run created (or renamed into) `table`: intents name tables with or
+  /// without the default schema, and the keys are as written.
+  private func createdByIntent(_ table: QualifiedName) -> Bool {
+    var spellings = [table]
+    if table.schema == Self.defaultSchema { spellings.append(QualifiedName(schema: nil, table.name)) }
+    return spellings.contains { created[Self.tableKey($0)] != nil }
+  }
+
   // MARK: Reading
 
   func table(_ name: QualifiedName) -> SchemaSnapshot.Table? { schema.tables[Self.resolve(name)] }
@@ -124,11 +156,13 @@ struct SchemaModel {
 
   mutating func addTable(_ name: QualifiedName, columns: [ColumnDefinition]) {
     let name = Self.resolve(name)
+    willChange(name)
     schema.tables.insert(SchemaSnapshot.Table(name: name, columns: columns.map { Self.column($0, table: name) }))
   }
 
   mutating func addColumn(_ table: QualifiedName, _ c: ColumnDefinition) {
     let table = Self.resolve(table)
+    willChange(table)
     schema.tables[table]?.columns.append(Self.column(c, table: table))
   }
 
@@ -145,12 +179,14 @@ struct SchemaModel {
   mutating func addConstraint(_ constraint: SchemaSnapshot.Constraint, on table: QualifiedName) {
     let table = Self.resolve(table)
     guard schema.tables.contains(table) else { return }
+    willChange(table)
     schema.tables[table]?.constraints.insert(constraint)
     if constraint.hasIndex { indexes[table.sibling(constraint.name)] = IndexOwner(relation: table, constraint: true) }
   }
 
   mutating func dropConstraint(_ table: QualifiedName, _ name: String) {
     let table = Self.resolve(table)
+    willChange(table)
     guard schema.tables[table]?.constraints.remove(name)?.hasIndex == true else { return }
     indexes[table.sibling(name)] = nil
   }
@@ -165,6 +201,7 @@ struct SchemaModel {
       }
     }
     let table = Self.resolve(index.table)
+    if schema.tables.contains(table) { willChange(table) }
     let inserted = schema.insert(
       index: SchemaSnapshot.Index(
         name: index.name, unique: index.unique, method: index.method ?? "btree", keys: keys, include: index.include,
@@ -177,6 +214,7 @@ struct SchemaModel {
     guard let relation = indexOwner(name)?.relation else { return }
     indexes[Self.resolve(name)] = nil
     if schema.tables.contains(relation) {
+      willChange(relation)
       schema.tables[relation]?.indexes.remove(name.name)
     } else {
       schema.views[relation]?.indexes.remove(name.name)
@@ -184,6 +222,9 @@ struct SchemaModel {
   }
 
   mutating func renameTable(_ from: QualifiedName, to: QualifiedName) {
+    guard schema.tables.contains(Self.resolve(from)) else { return }
+    willChange(from)
+    willChange(to)
     guard var t = schema.tables.remove(Self.resolve(from)) else { return }
     unregister(t)
     t.name = Self.resolve(to)
@@ -192,6 +233,7 @@ struct SchemaModel {
   }
 
   mutating func dropTable(_ name: QualifiedName) {
+    willChange(name)
     if let t = schema.tables.remove(Self.resolve(name)) { unregister(t) }
   }
 
@@ -199,6 +241,7 @@ struct SchemaModel {
   mutating func dropColumn(_ table: QualifiedName, _ column: String) {
     let key = Self.resolve(table)
     guard var t = schema.tables[key] else { return }
+    willChange(key)
     unregister(t)
     t.columns.removeAll { $0.name == column }
     for k in t.constraints where k.columns.contains(column) { t.constraints.remove(k.name) }
@@ -208,10 +251,12 @@ struct SchemaModel {
   }
 
   mutating func renameColumn(_ table: QualifiedName, from: String, to: String) {
+    willChange(table)
     schema.tables[Self.resolve(table)]?.updateColumn(from) { $0.name = to }
   }
 
   mutating func setColumn(_ table: QualifiedName, _ column: String, _ update: (inout Column) -> Void) {
+    willChange(table)
     schema.tables[Self.resolve(table)]?.updateColumn(column, update)
   }
 }

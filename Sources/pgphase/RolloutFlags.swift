@@ -12,7 +12,10 @@ struct RolloutFlags: ParsableArguments {
   )
   var guardWindow: String?
 
-  @Flag(help: "Contract despite recent check-ins of older releases (recorded in pgphase.events).")
+  @Flag(
+    help:
+      "Contract despite recent check-ins of older releases, and run an intent whose tables differ from what its plan assumed (the drift guard); each override is recorded in pgphase.events."
+  )
   var force = false
 
   @Option(
