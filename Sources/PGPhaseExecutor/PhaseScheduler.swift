@@ -21,9 +21,9 @@ package struct PhaseScheduler: Sendable {
   /// Every intent of the plans folder, sorted: the apply order.
   private let order: [String]
   /// Per intent, what its contract drops (its steps' `*_absent` postconditions).
-  private var contractDrops: [String: [ObjectName]] = [:]
+  private let contractDrops: [String: [ObjectName]]
   /// Per intent, what its expand and backfill create.
-  private var earlyCreates: [String: [ObjectName]] = [:]
+  private let earlyCreates: [String: [ObjectName]]
 
   /// - Parameter states: the journal's state of each step, by intent and step id.
   package init(plans: [Plan], states: [String: [String: StepState]]) {
@@ -31,11 +31,20 @@ package struct PhaseScheduler: Sendable {
     for plan in plans {
       let steps = states[plan.intent] ?? [:]
       done[plan.intent] = Set(Phase.allCases.filter { p in plan.steps(in: p).allSatisfy { steps[$0.id] == .done } })
-      contractDrops[plan.intent] = plan.steps(in: .contract).flatMap { $0.postconditions.compactMap(ObjectName.init(absent:)) }
-      earlyCreates[plan.intent] = (plan.steps(in: .expand) + plan.steps(in: .backfill)).flatMap {
-        $0.createdObjects.map(ObjectName.init(created:))
-      }
     }
+    contractDrops = Dictionary(
+      plans.map { plan in
+        (plan.intent, plan.steps(in: .contract).flatMap { $0.postconditions.compactMap(ObjectName.init(absent:)) })
+      }
+    ) { _, last in last }
+    earlyCreates = Dictionary(
+      plans.map { plan in
+        (
+          plan.intent,
+          (plan.steps(in: .expand) + plan.steps(in: .backfill)).flatMap { $0.createdObjects.map(ObjectName.init(created:)) }
+        )
+      }
+    ) { _, last in last }
   }
 
   /// An object as far as ordering cares: its kind, the table it is on, and its name. A name
@@ -46,6 +55,13 @@ package struct PhaseScheduler: Sendable {
     var table: QualifiedName?
     var name: QualifiedName
     var description: String
+
+    private init(kind: CreatedObject.Kind, table: QualifiedName?, name: QualifiedName, description: String) {
+      self.kind = kind
+      self.table = table
+      self.name = name
+      self.description = description
+    }
 
     init(created object: CreatedObject) {
       kind = object.kind
@@ -60,19 +76,18 @@ package struct PhaseScheduler: Sendable {
     }
 
     init?(absent condition: Postcondition) {
-      let object: CreatedObject
       switch condition {
-      case .tableAbsent(let t): object = .table(t)
-      case .viewAbsent(let v): object = .view(v)
-      case .functionAbsent(let f): object = .function(f)
-      case .indexAbsent(let i): object = .index(i, on: i)
-      case .columnAbsent(let t, let c): object = .column(t, c)
-      case .constraintAbsent(let t, let c): object = .constraint(t, c)
-      case .triggerAbsent(let t, let c): object = .trigger(t, c)
+      case .tableAbsent(let t): self.init(created: .table(t))
+      case .viewAbsent(let v): self.init(created: .view(v))
+      case .functionAbsent(let f): self.init(created: .function(f))
+      case .columnAbsent(let t, let c): self.init(created: .column(t, c))
+      case .constraintAbsent(let t, let c): self.init(created: .constraint(t, c))
+      case .triggerAbsent(let t, let c): self.init(created: .trigger(t, c))
+      case .indexAbsent(let i):
+        // The condition does not say the index's table; indexes are matched by name alone.
+        self.init(kind: .index, table: nil, name: i, description: "index \(i)")
       default: return nil
       }
-      self.init(created: object)
-      if case .indexAbsent(let i) = condition { description = "index \(i)" }
     }
 
     func matches(_ other: ObjectName) -> Bool {

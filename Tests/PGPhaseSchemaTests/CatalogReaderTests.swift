@@ -38,11 +38,9 @@ struct CatalogReaderTests {
   func dumpLoadDumpIsByteIdentical(_ which: String) throws {
     try withTestDatabase { original in
       let tools = try PostgresTools.matching(original.connection)
-      let files =
-        which == "broad"
-        ? broadFixtures(serverVersion: original.connection.serverVersionNumber)
-        : [repositoryRoot.appendingPathComponent("examples/schema.sql").path]
-      for file in files { try tools.load(file, into: original) }
+      for file in fixtureFiles(which, serverVersion: original.connection.serverVersionNumber) {
+        try tools.load(file, into: original)
+      }
       let first = try schemaDump(original)
       let snapshot = try read(original).snapshot
       #expect(first == snapshot.canonicalSQL())

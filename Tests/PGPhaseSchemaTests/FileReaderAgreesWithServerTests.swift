@@ -15,11 +15,7 @@ struct FileReaderAgreesWithServerTests {
   func liveDumpAndPgDumpGiveOneSnapshot(_ which: String) throws {
     try withTestDatabase { db in
       let tools = try PostgresTools.matching(db.connection)
-      let files =
-        which == "broad"
-        ? broadFixtures(serverVersion: db.connection.serverVersionNumber)
-        : [repositoryRoot.appendingPathComponent("examples/schema.sql").path]
-      for file in files { try tools.load(file, into: db) }
+      for file in fixtureFiles(which, serverVersion: db.connection.serverVersionNumber) { try tools.load(file, into: db) }
       let live = try CatalogSchemaReader(db.connection).read().snapshot
 
       let dump = try schemaDump(db)

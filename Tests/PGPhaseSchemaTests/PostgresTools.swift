@@ -77,6 +77,13 @@ func broadFixtures(serverVersion: Int) -> [String] {
   [fixture("broad.sql")] + (serverVersion >= 180000 ? [fixture("broad-18.sql")] : [])
 }
 
+/// The SQL files of a named fixture: `broad` (every object kind, with the PostgreSQL 18 extras on
+/// 18), or `examples` (the example app's schema).
+func fixtureFiles(_ which: String, serverVersion: Int) -> [String] {
+  which == "broad"
+    ? broadFixtures(serverVersion: serverVersion) : [repositoryRoot.appendingPathComponent("examples/schema.sql").path]
+}
+
 /// `pgphase schema dump` of a database, through the command line, written with --out.
 func schemaDump(_ database: TestDatabase) throws -> String {
   let file = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-dump-\(UUID().uuidString).sql")

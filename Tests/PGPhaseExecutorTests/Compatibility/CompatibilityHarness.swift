@@ -115,12 +115,16 @@ enum CompatibilityHarness {
     let running = BackgroundWork {
       try backfill.value.apply(phase: .backfill, intents: [id], plans: plansToRun)
     }
+    /// Backfill batches the journal counts for the intent so far.
+    func batchesDone() throws -> Int {
+      try h.execute(
+        "SELECT coalesce(sum(batches), 0)::int FROM pgphase.steps WHERE intent = $1 AND step_id LIKE 'backfill/%'", [id]
+      ).scalarInt() ?? 0
+    }
     let batched = lp.plan.steps(in: .backfill).contains { $0.backfill != nil }
     let firstBatch = Date().addingTimeInterval(120)
     while batched, !running.isFinished, Date() < firstBatch,
-      (try h.execute(
-        "SELECT coalesce(sum(batches), 0)::int FROM pgphase.steps WHERE intent = $1 AND step_id LIKE 'backfill/%'", [id]
-      ).scalarInt() ?? 0) == 0
+      try batchesDone() == 0
     {
       Thread.sleep(forTimeInterval: 0.005)
     }
@@ -135,10 +139,7 @@ enum CompatibilityHarness {
       throw HarnessError(
         description: "\(id) backfill failed while the apps wrote: \(backfillError)\n\(log.all.joined(separator: "\n"))")
     }
-    let batches =
-      try h.execute(
-        "SELECT coalesce(sum(batches), 0)::int FROM pgphase.steps WHERE intent = $1 AND step_id LIKE 'backfill/%'", [id]
-      ).scalarInt() ?? 0
+    let batches = try batchesDone()
 
     for _ in 0..<rounds {
       old.round(on: oldConnection, harness: h, phase: phases[2])
