@@ -114,13 +114,17 @@ let package = Package(
       exclude: ["README.md"], swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseExecutorTests",
-      dependencies: ["PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseServer", "PGPhaseTestSupport"],
+      dependencies: [
+        "PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseServer", "PGPhaseTestSupport", "PGPhaseCatalog",
+        "PGPhaseSQL",
+      ],
       exclude: ["Fixtures"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "PGPhaseLockTruthTests",
       dependencies: [
         "PGPhaseModel", "PGPhaseIntents", "PGPhasePlanner", "PGPhaseLint", "PGPhaseSQL", "PGPhasePostgres", "PGPhaseTestSupport",
+        "PGPhaseSchema",
       ],
       swiftSettings: swiftSettings),
     .testTarget(

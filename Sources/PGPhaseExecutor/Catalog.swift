@@ -111,9 +111,37 @@ package struct Catalog {
   /// `pg_constraint` row (contype `n`, e.g. `checks_url_not_null`) that depends on the column;
   /// 15 and 17 only set `attnotnull`.
   package func dependents(of column: String, in table: QualifiedName) throws -> [String] {
+    try dependentObjects(of: column, in: table).map(\.description)
+  }
+
+  /// An object that depends on a column: how `pg_describe_object` names it, and its key as
+  /// `CarriedObject` spells it (nil for kinds a plan never carries over, such as views).
+  package struct ColumnDependent: Sendable, Equatable {
+    package var description: String
+    package var key: String?
+  }
+
+  /// What depends on `column` of `table` (indexes, constraints of it and of other tables, column
+  /// triggers, statistics, views, owned sequences, generated columns), sorted by description.
+  package func dependentObjects(of column: String, in table: QualifiedName) throws -> [ColumnDependent] {
     let result = try connection.execute(
       """
-      SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS what
+      SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS what,
+        CASE
+          WHEN d.classid = 'pg_class'::regclass AND d.objsubid = 0 THEN
+            (SELECT CASE r.relkind WHEN 'i' THEN 'index:' || r.relname WHEN 'I' THEN 'index:' || r.relname
+                      WHEN 'S' THEN 'sequence:' || ns.nspname || '.' || r.relname END
+             FROM pg_class r JOIN pg_namespace ns ON ns.oid = r.relnamespace WHERE r.oid = d.objid)
+          WHEN d.classid = 'pg_constraint'::regclass THEN
+            (SELECT 'constraint:' || ns.nspname || '.' || r.relname || ':' || k.conname
+             FROM pg_constraint k JOIN pg_class r ON r.oid = k.conrelid JOIN pg_namespace ns ON ns.oid = r.relnamespace
+             WHERE k.oid = d.objid)
+          WHEN d.classid = 'pg_trigger'::regclass THEN
+            (SELECT 'trigger:' || g.tgname FROM pg_trigger g WHERE g.oid = d.objid)
+          WHEN d.classid = 'pg_statistic_ext'::regclass THEN
+            (SELECT 'statistics:' || ns.nspname || '.' || x.stxname
+             FROM pg_statistic_ext x JOIN pg_namespace ns ON ns.oid = x.stxnamespace WHERE x.oid = d.objid)
+        END AS key
       FROM pg_attribute a
       JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
       WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped
@@ -122,10 +150,11 @@ package struct Catalog {
                  AND EXISTS (SELECT 1 FROM pg_constraint n WHERE n.oid = d.objid AND n.contype = 'n'))
       """, [table.sql, column])
     // A view's dependency is its rewrite rule: "rule _RETURN on view v" reads better as "view v".
-    return result.rows.compactMap { $0["what"] }.map { what in
+    return result.rows.compactMap { row -> ColumnDependent? in
+      guard let what = row["what"] else { return nil }
       let rule = "rule _RETURN on "
-      return what.hasPrefix(rule) ? String(what.dropFirst(rule.count)) : what
-    }.sorted()
+      return ColumnDependent(description: what.hasPrefix(rule) ? String(what.dropFirst(rule.count)) : what, key: row["key"])
+    }.sorted { $0.description < $1.description }
   }
 
   /// The server's canonical spelling of a type as written (`int` → `integer`,

@@ -265,16 +265,20 @@ package enum PostconditionChecker {
   package static func check(_ p: Precondition, on connection: Connection) throws -> PostconditionResult {
     let catalog = Catalog(connection)
     switch p {
-    case .columnReplaceable(let table, let column, let nullable, let expression):
+    case .columnReplaceable(let table, let column, let nullable, let expression, let carried):
       let name = "\(table).\(SQL.quoteIdentifier(column))"
       guard let info = try catalog.column(column, of: table) else {
         return .violated(.missing, "column \(name) does not exist")
       }
       var lost: [String] = []
-      let dependents = try catalog.dependents(of: column, in: table)
+      // What the plan carries over to the new column is not lost; anything else is.
+      let carriedKeys = Set(carried)
+      let dependents = try catalog.dependentObjects(of: column, in: table).filter { dependent in
+        dependent.key.map { !carriedKeys.contains($0) } ?? true
+      }.map(\.description)
       if !dependents.isEmpty {
         lost.append(
-          "\(dependents.joined(separator: ", ")) depend\(dependents.count == 1 ? "s" : "") on it and would be dropped with it at contract, or stop the drop (pgphase does not recreate them on the new column)"
+          "\(dependents.joined(separator: ", ")) depend\(dependents.count == 1 ? "s" : "") on it and would be dropped with it at contract, or stop the drop (the plan does not carry them over to the new column: plan with a `--schema` that has them, a `pgphase schema dump`, and it does)"
         )
       }
       if info.notNull, nullable {

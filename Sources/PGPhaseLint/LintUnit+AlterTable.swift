@@ -243,7 +243,8 @@ extension LintUnit {
     {
       return
     }
-    let checkName = "\(table)_\(column)_not_null"
+    // Not `<table>_<column>_not_null`, the name PostgreSQL 18 gives the NOT NULL itself.
+    let checkName = "\(table)_\(column)_not_null_check"
     if pgVersion < 12 {
       emit(
         .setNotNullWithoutCheck, at: nil,

@@ -223,9 +223,10 @@ public enum Postcondition: Hashable, Sendable, Codable {
 /// anything of the step runs: when one does not hold, the step is refused and nothing changes.
 public enum Precondition: Hashable, Sendable, Codable {
   /// `column` of the table can be replaced by a new column without losing anything dropping it
-  /// takes along (indexes, constraints, foreign keys, views, owned sequences), and the new column
+  /// takes along (indexes, constraints, foreign keys, views, owned sequences) but what the plan
+  /// carries over to the new column (`carried`, as `CarriedObject` keys), and the new column
   /// keeps its NOT NULL (`nullable` false) and its default (`default` set).
-  case columnReplaceable(QualifiedName, String, nullable: Bool, default: String?)
+  case columnReplaceable(QualifiedName, String, nullable: Bool, default: String?, carried: [String] = [])
 
   /// The precondition's name in plan.json.
   public enum Kind: String, Sendable, Codable, CaseIterable {
@@ -235,7 +236,7 @@ public enum Precondition: Hashable, Sendable, Codable {
   /// The table the condition is about.
   public var table: QualifiedName {
     switch self {
-    case .columnReplaceable(let t, _, _, _): t
+    case .columnReplaceable(let t, _, _, _, _): t
     }
   }
 
@@ -251,9 +252,10 @@ public enum Precondition: Hashable, Sendable, Codable {
     let c = try ConditionFields(decoder)
     switch try c.kind(Kind.self) {
     case .columnReplaceable:
-      try c.allow(.table, .column, .nullable, .defaultExpression)
+      try c.allow(.table, .column, .nullable, .defaultExpression, .carried)
       self = .columnReplaceable(
-        try c.table(), try c.string(.column), nullable: try c.bool(.nullable), default: try c.optionalString(.defaultExpression))
+        try c.table(), try c.string(.column), nullable: try c.bool(.nullable), default: try c.optionalString(.defaultExpression),
+        carried: try c.c.decodeIfPresent([String].self, forKey: .carried) ?? [])
     }
   }
 
@@ -262,18 +264,32 @@ public enum Precondition: Hashable, Sendable, Codable {
     var c = encoder.container(keyedBy: ConditionKey.self)
     try c.encode(kind.rawValue, forKey: .kind)
     switch self {
-    case .columnReplaceable(let t, let column, let nullable, let expression):
+    case .columnReplaceable(let t, let column, let nullable, let expression, let carried):
       try c.encode(t, forKey: .table)
       try c.encode(column, forKey: .column)
       try c.encode(nullable, forKey: .nullable)
       try c.encodeIfPresent(expression, forKey: .defaultExpression)
+      if !carried.isEmpty { try c.encode(carried, forKey: .carried) }
     }
   }
 }
 
+/// The key of an object that depends on a column, as `Precondition.columnReplaceable` lists
+/// what a plan carries over and the executor names what the live catalog has: one spelling on
+/// both sides: exact names, `schema.name` where an object is schema-qualified (an unqualified
+/// name is in `public`).
+public enum CarriedObject {
+  public static func index(_ name: String) -> String { "index:\(name)" }
+  public static func constraint(_ table: QualifiedName, _ name: String) -> String { "constraint:\(path(table)):\(name)" }
+  public static func trigger(_ name: String) -> String { "trigger:\(name)" }
+  public static func statistics(_ name: QualifiedName) -> String { "statistics:\(path(name))" }
+  public static func sequence(_ name: QualifiedName) -> String { "sequence:\(path(name))" }
+  private static func path(_ name: QualifiedName) -> String { "\(name.schema ?? "public").\(name.name)" }
+}
+
 /// The JSON keys of postconditions and preconditions.
 enum ConditionKey: String, CodingKey, CaseIterable {
-  case kind, object, table, column, name, type, nullable, validated, valid, unique, predicate
+  case kind, object, table, column, name, type, nullable, validated, valid, unique, predicate, carried
   case defaultExpression = "default"
 }
 

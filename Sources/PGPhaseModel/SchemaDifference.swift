@@ -259,6 +259,25 @@ extension SchemaSnapshot {
 
 /// Every column's dependents, found in one pass over a snapshot (other tables' foreign keys and
 /// views are indexed once instead of searched for each column).
+extension SchemaSnapshot.Constraint {
+  /// The INCLUDE columns of a primary key or unique constraint (its index has them, `conkey`
+  /// does not), read from the definition as `pg_get_constraintdef` prints it.
+  var includedColumns: [String] {
+    guard kind == .primaryKey || kind == .unique else { return [] }
+    let marker = Array(" INCLUDE (")
+    let text = Array(definition)
+    guard
+      let start = (0...max(0, text.count - marker.count)).first(where: {
+        text[$0..<min(text.count, $0 + marker.count)].elementsEqual(marker)
+      }),
+      start + marker.count <= text.count
+    else { return [] }
+    let rest = text[(start + marker.count)...]
+    guard let end = rest.firstIndex(of: ")") else { return [] }
+    return SQL.splitQuoted(String(rest[..<end]), separator: ",", skippingWhitespace: true) ?? []
+  }
+}
+
 struct ColumnDependents {
   var incoming: [SchemaSnapshot.ColumnPath: [SchemaSnapshot.ColumnDependent]] = [:]
 
@@ -290,7 +309,8 @@ struct ColumnDependents {
     var out: [SchemaSnapshot.ColumnDependent] = []
     if let t = snapshot.tables[table] {
       for index in t.indexes where index.columns.contains(column) { out.append(.index(index.name)) }
-      for constraint in t.constraints where constraint.columns.contains(column) {
+      for constraint in t.constraints
+      where constraint.columns.contains(column) || constraint.includedColumns.contains(column) {
         out.append(.constraint(constraint.name, kind: constraint.kind))
       }
       for trigger in t.triggers where trigger.columns.contains(column) { out.append(.trigger(trigger.name)) }

@@ -426,8 +426,13 @@ extension SchemaSnapshot.Index {
   /// DISTINCT] [WITH (...)] [WHERE ...]`, without a semicolon: for an index read from a server,
   /// exactly what `pg_get_indexdef` prints. `only` for the index of a partitioned table.
   public func createStatement(on table: QualifiedName, only: Bool = false) -> String {
-    var text = "CREATE \(unique ? "UNIQUE " : "")INDEX \(SQL.quoteIdentifier(name)) ON \(only ? "ONLY " : "")"
-    text += "\(table.sql) USING \(method) (\(keys.map(\.sql).joined(separator: ", ")))"
+    "CREATE \(unique ? "UNIQUE " : "")INDEX \(SQL.quoteIdentifier(name)) ON \(only ? "ONLY " : "")\(table.sql) \(definition)"
+  }
+
+  /// What follows the table in CREATE INDEX: `USING method (keys) [INCLUDE (...)] [NULLS NOT
+  /// DISTINCT] [WITH (...)] [WHERE ...]`, as `IndexBuild.definition` holds it.
+  public var definition: String {
+    var text = "USING \(method) (\(keys.map(\.sql).joined(separator: ", ")))"
     if !include.isEmpty { text += " INCLUDE (\(include.map(SQL.quoteIdentifier).joined(separator: ", ")))" }
     if nullsNotDistinct { text += " NULLS NOT DISTINCT" }
     if !options.isEmpty { text += " WITH (\(SchemaSnapshot.settingsSQL(options)))" }

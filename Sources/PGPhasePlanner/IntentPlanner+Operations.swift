@@ -402,8 +402,11 @@ extension IntentPlanner {
       up: .column(op.from), down: .column(op.to), upSQL: SQL.quoteIdentifier(op.from), renameShadowTo: nil, kind: "rename")
     model.drop(SchemaModel.columnKey(t, op.from), origin)
     model.renameColumn(t, from: op.from, to: op.to)
+    model.moveColumnToEnd(t, op.to)
     model.setColumn(t, op.to) {
       $0.type = type
+      // The new column's NOT NULL is its own, named after it.
+      $0.notNull = nil
       $0.setNullable(nullable, table: t)
       $0.defaultExpression = defaultExpression
     }
@@ -470,8 +473,10 @@ extension IntentPlanner {
       model.drop(SchemaModel.columnKey(t, op.column), origin)
       model.renameColumn(t, from: op.column, to: newName)
     }
+    model.moveColumnToEnd(t, finalName)
     model.setColumn(t, finalName) {
       $0.type = newType
+      $0.notNull = nil
       $0.setNullable(nullable, table: t)
       $0.defaultExpression = defaultExpression
     }
@@ -486,13 +491,17 @@ extension IntentPlanner {
     kind: String
   ) {
     let s = SQL.quoteIdentifier(shadow)
-    // Dropping the old column at contract takes its indexes and constraints along, which the
-    // planner cannot see: checked before expand starts, and again before the drop.
-    let replaceable = [Precondition.columnReplaceable(t, old, nullable: nullable, default: defaultExpression)]
+    // What depends on the old column is carried over to the new one (as far as the model knows
+    // it: the whole schema with `--schema`); dropping the old column at contract takes the rest
+    // along, so the live column is checked before expand starts, and again before the drop.
+    let carry = carryOver(table: t, old: old, shadow: shadow, finalName: finalName, nullable: nullable)
+    let replaceable = [
+      Precondition.columnReplaceable(t, old, nullable: nullable, default: defaultExpression, carried: carry.carried)
+    ]
     // When this intent renamed the table, its view under the old name reads the old column until
     // contract drops the view (first): check before the rename, against the table's old name.
     let checkedAtRename = requireBeforeRename(of: t) {
-      [.columnReplaceable($0, old, nullable: nullable, default: defaultExpression)]
+      [.columnReplaceable($0, old, nullable: nullable, default: defaultExpression, carried: carry.carried)]
     }
     emitCatalogAlter(
       .expand, ["add-column", shadow],
@@ -510,18 +519,20 @@ extension IntentPlanner {
     let syncTrigger = emitSyncTrigger(table: t, old: old, new: shadow, finalName: finalName, up: up, down: down, kind: kind)
     let check = Self.notNullCheckName(t, shadow)
     if !nullable { emitNotNullCheck(.expand, table: t, column: shadow, why: "the trigger fills new rows") }
+    emitCarryOverExpand(carry, table: t)
     emitBatchedUpdate(
       .backfill, ["copy", old, shadow], "Copy \(old) into \(shadow) in small batches (resumable; only rows not yet in sync)",
       table: t, assignments: [Assignment(column: shadow, expression: upSQL)], pending: "\(s) IS DISTINCT FROM \(upSQL)",
-      bypassTrigger: syncTrigger)
+      bypassTrigger: syncTrigger, references: carry.referenced)
     if !nullable { emitValidate(.backfill, table: t, constraint: check, slug: ["validate-not-null-check", shadow]) }
+    emitCarryOverBackfill(carry)
     if let d = defaultExpression {
       emitCatalogAlter(
         .contract, ["set-default", shadow], "Give \(shadow) its default now that only the new app writes", table: t,
         "ALTER COLUMN \(s) SET DEFAULT \(d)", undo: nil, post: [.columnDefault(t, shadow, d)])
     }
     let trig = takeTriggerDrops()
-    var sql = trig.sql + ["ALTER TABLE \(t.sql) DROP COLUMN \(SQL.quoteIdentifier(old))"]
+    var sql = trig.sql + carry.beforeDrop + ["ALTER TABLE \(t.sql) DROP COLUMN \(SQL.quoteIdentifier(old))"]
     var post = trig.post
     if let target = renameShadowTo {
       // The old name now holds the converted column: its type is the proof of the swap.
@@ -530,13 +541,27 @@ extension IntentPlanner {
     } else {
       post.append(.columnAbsent(t, old))
     }
-    emit(
-      .contract, ["drop-old-column", old],
+    // A primary key needs NOT NULL first; in this transaction, so the table is never without it.
+    let notNullHere = carry.primaryKey && !nullable
+    if notNullHere {
+      let f = SQL.quoteIdentifier(finalName)
+      sql += [
+        "ALTER TABLE \(t.sql) ALTER COLUMN \(f) SET NOT NULL",
+        "ALTER TABLE \(t.sql) DROP CONSTRAINT \(SQL.quoteIdentifier(check))",
+      ]
+      post += [.columnExists(t, finalName, type: nil, nullable: false), .constraintAbsent(t, check)]
+    }
+    sql += carry.afterDrop
+    post += carry.post
+    var summary =
       renameShadowTo == nil
-        ? "Drop the sync trigger and the old column \(old) in one transaction (irreversible)"
-        : "Drop the sync trigger and old \(old), and rename \(shadow) to \(old), in one transaction (irreversible)",
-      sql: sql, locks: [LockedRelation(t, .accessExclusive)], cost: .catalogOnly, undo: nil, post: post, pre: replaceable)
-    if !nullable { emitSetNotNull(.contract, table: t, column: finalName, check: check, undoable: false) }
+      ? "Drop the sync trigger and the old column \(old) in one transaction (irreversible)"
+      : "Drop the sync trigger and old \(old), and rename \(shadow) to \(old), in one transaction (irreversible)"
+    if !carry.carried.isEmpty { summary += "; give what was carried over its original names" }
+    emit(
+      .contract, ["drop-old-column", old], summary, sql: sql, locks: [LockedRelation(t, .accessExclusive)] + carry.locks,
+      cost: .catalogOnly, undo: nil, post: post, pre: replaceable)
+    if !nullable && !notNullHere { emitSetNotNull(.contract, table: t, column: finalName, check: check, undoable: false) }
   }
 
   private mutating func setNotNull(table t: QualifiedName, column: String, backfill: String?) {

@@ -48,8 +48,10 @@ public enum PlanRenderer {
   /// A precondition as a comment: pgphase checks it first; someone running the file by hand must.
   static func requirement(_ p: Precondition) -> String {
     switch p {
-    case .columnReplaceable(let table, let column, let nullable, let expression):
-      "-- requires: nothing depends on \(table.sql).\(SQL.quoteIdentifier(column)) (no index, constraint, foreign key, view or owned sequence)"
+    case .columnReplaceable(let table, let column, let nullable, let expression, let carried):
+      (carried.isEmpty
+        ? "-- requires: nothing depends on \(table.sql).\(SQL.quoteIdentifier(column)) (no index, constraint, foreign key, view or owned sequence)"
+        : "-- requires: nothing depends on \(table.sql).\(SQL.quoteIdentifier(column)) but what this plan carries over (\(carried.joined(separator: ", ")))")
         + (nullable ? ", it is nullable" : "") + (expression == nil ? ", it has no default" : "")
     }
   }

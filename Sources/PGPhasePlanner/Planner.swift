@@ -169,8 +169,10 @@ struct IntentPlanner {
   }
 
   /// The CHECK (c IS NOT NULL) that stands in for NOT NULL until it is validated.
+  /// Not `<table>_<column>_not_null`: PostgreSQL 18 gives that name to the NOT NULL constraint
+  /// SET NOT NULL creates, and with the CHECK still holding it would name it `..._not_null1`.
   static func notNullCheckName(_ table: QualifiedName, _ column: String) -> String {
-    Names.fit("\(table.name)_\(column)_not_null")
+    Names.fit("\(table.name)_\(column)_not_null_check")
   }
 
   /// CHECK (c IS NOT NULL) NOT VALID: enforced on new rows at once, existing rows are not scanned.

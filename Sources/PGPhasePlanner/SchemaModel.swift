@@ -1,4 +1,5 @@
 import PGPhaseModel
+import PGPhaseSQL
 
 /// What the planner knows of the schema, in apply order: a `SchemaSnapshot` that starts as the
 /// schema the intents start from (`plan --schema`), or empty without one, and that every change
@@ -250,9 +251,78 @@ struct SchemaModel {
     register(t)
   }
 
+  /// Renames the column and, as PostgreSQL does (it keeps column numbers, not names), every
+  /// reference to it: its table's constraints, indexes, triggers and statistics, and other
+  /// tables' foreign keys to it.
   mutating func renameColumn(_ table: QualifiedName, from: String, to: String) {
+    let key = Self.resolve(table)
     willChange(table)
-    schema.tables[Self.resolve(table)]?.updateColumn(from) { $0.name = to }
+    guard var t = schema.tables[key] else { return }
+    t.updateColumn(from) { $0.name = to }
+    func rename(_ names: [String]) -> [String] { names.map { $0 == from ? to : $0 } }
+    for var k in t.constraints where k.columns.contains(from) {
+      k.definition = ColumnRename.constraint(k.definition, from: from, to: to) ?? k.definition
+      k.columns = rename(k.columns)
+      t.constraints.insert(k)
+    }
+    for var i in t.indexes where i.columns.contains(from) {
+      for (n, k) in i.keys.enumerated() {
+        if k.column == from { i.keys[n].column = to }
+        if let e = k.expression { i.keys[n].expression = ColumnRename.expression(e, from: from, to: to) ?? e }
+      }
+      i.include = rename(i.include)
+      i.predicate = i.predicate.map { ColumnRename.expression($0, from: from, to: to) ?? $0 }
+      i.columns = rename(i.columns)
+      t.indexes.insert(i)
+    }
+    for var g in t.triggers where g.columns.contains(from) || g.definition.contains(from) {
+      g.definition = ColumnRename.statement(g.definition, from: from, to: to) ?? g.definition
+      g.columns = rename(g.columns)
+      t.triggers.insert(g)
+    }
+    for var x in t.statistics where x.columns.contains(from) {
+      x.definition = ColumnRename.statement(x.definition, from: from, to: to) ?? x.definition
+      x.columns = rename(x.columns)
+      t.statistics.insert(x)
+    }
+    schema.tables[key] = t
+    for other in schema.tables {
+      for var k in other.constraints where k.kind == .foreignKey && k.references?.table == key {
+        guard let columns = k.references?.columns, columns.contains(from) else { continue }
+        willChange(other.name)
+        k.definition = ColumnRename.referencedColumn(k.definition, from: from, to: to) ?? k.definition
+        k.references?.columns = rename(columns)
+        schema.tables[other.name]?.constraints.insert(k)
+      }
+    }
+  }
+
+  /// Moves the column to the end, as replacing it by a new column does, and puts the lists kept
+  /// in column order (a CHECK's columns, an index's, a trigger's, a statistics object's) in the
+  /// new order.
+  mutating func moveColumnToEnd(_ table: QualifiedName, _ column: String) {
+    let key = Self.resolve(table)
+    willChange(table)
+    guard var t = schema.tables[key], let index = t.columnIndex(column) else { return }
+    t.columns.append(t.columns.remove(at: index))
+    for var k in t.constraints where k.kind == .check && k.columns.contains(column) {
+      k.columns = t.inColumnOrder(k.columns)
+      t.constraints.insert(k)
+    }
+    for var i in t.indexes where i.columns.contains(column) {
+      i.columns = t.inColumnOrder(i.columns)
+      t.indexes.insert(i)
+    }
+    for var g in t.triggers where g.columns.contains(column) {
+      g.columns = t.inColumnOrder(g.columns)
+      t.triggers.insert(g)
+    }
+    for var x in t.statistics where x.columns.contains(column) {
+      x.columns = t.inColumnOrder(x.columns)
+      x.definition = ColumnRename.statisticsInColumnOrder(x.definition, order: t.columns.map(\.name)) ?? x.definition
+      t.statistics.insert(x)
+    }
+    schema.tables[key] = t
   }
 
   mutating func setColumn(_ table: QualifiedName, _ column: String, _ update: (inout Column) -> Void) {

@@ -33,7 +33,7 @@ struct ColumnReplacementTests {
         """)
       let lose = "column public.accounts.%@ cannot be replaced without losing what it has: "
       let dropped =
-        " and would be dropped with it at contract, or stop the drop (pgphase does not recreate them on the new column)"
+        " and would be dropped with it at contract, or stop the drop (the plan does not carry them over to the new column: plan with a `--schema` that has them, a `pgphase schema dump`, and it does)"
       func reason(_ column: String, _ parts: String) -> PostconditionResult {
         .violated(.init(.notReplaceable, lose.replacingOccurrences(of: "%@", with: column) + parts))
       }

@@ -2,6 +2,7 @@ import Foundation
 import PGPhaseIntents
 import PGPhaseModel
 import PGPhasePlanner
+import PGPhaseSchema
 import PGPhaseTestSupport
 
 /// Intents whose plans the lock-truth suite runs: every operation of docs/intents.md, and for
@@ -41,6 +42,9 @@ enum Corpus {
   struct Entry {
     var id: String
     var changes: String
+    /// Planned against `schema` (read as `plan --schema` reads a file): what only a planner that
+    /// sees the schema emits, such as carrying indexes and constraints over to a new column.
+    var withSchema = false
   }
 
   /// Every generated intent, with ids that say what varies.
@@ -203,6 +207,15 @@ enum Corpus {
       "sql_volatile_default",
       "- sql: {phase: expand, up: \"ALTER TABLE items ADD COLUMN seen timestamptz DEFAULT clock_timestamp()\"}")
     add("sql_blocking_index", "- sql: {phase: expand, up: \"CREATE INDEX items_note_idx ON items (note)\"}")
+    // Carried over to the new column (planned against the schema): an index and a CHECK; a
+    // primary key with another table's foreign key to it; a foreign key to another table.
+    func addWithSchema(_ name: String, _ changes: String) {
+      out.append(Entry(id: "20300101_\(name)", changes: changes, withSchema: true))
+    }
+    addWithSchema(
+      "alter_column_carries_index_and_check", #"- alter_column: {table: items, column: legacy, type: "character varying(200)"}"#)
+    addWithSchema("rename_column_carries_key_and_incoming_fk", "- rename_column: {table: parents, from: id, to: pid}")
+    addWithSchema("alter_column_carries_outgoing_fk", "- alter_column: {table: archive, column: parent_id, type: integer}")
     add(
       "sql_validating_foreign_key",
       "- sql: {phase: expand, up: \"ALTER TABLE items ADD CONSTRAINT items_parent_fkey FOREIGN KEY (parent_id) REFERENCES parents (id)\"}"
@@ -212,10 +225,14 @@ enum Corpus {
 
   /// Plans every entry on its own.
   static func plans() throws -> [Plan] {
-    try entries.map { entry in
+    let reading = SchemaFileReader.read(schema, file: "corpus/schema.sql")
+    guard !reading.hasErrors else {
+      throw CorpusError(description: "the corpus schema does not read: \(reading.diagnostics.map(\.description))")
+    }
+    return try entries.map { entry in
       let source = IntentSource(path: "corpus/\(entry.id).yaml", text: "schema: public\nchanges:\n\(entry.changes)\n")
       let (intents, d1) = IntentLoader.load([source])
-      let (plans, d2) = Planner.plan(intents)
+      let (plans, d2) = Planner.plan(intents, schema: entry.withSchema ? reading.snapshot : nil)
       guard (d1 + d2).isEmpty, let plan = plans.first else {
         throw CorpusError(description: "\(entry.id) does not plan: \((d1 + d2).map(\.description).joined(separator: "; "))")
       }

@@ -22,7 +22,7 @@ struct CreatedObjectsTests {
       "  - alter_column: {table: t, column: c, type: bigint, up: \"c::bigint\", down: \"c::int\", nullable: false}")
     #expect(alter.map(\.kind) == [.column, .function, .trigger, .constraint])
     #expect(alter.first == .column(t, "_pgphase_new_c"))
-    #expect(alter.last == .constraint(t, "t__pgphase_new_c_not_null"))
+    #expect(alter.last == .constraint(t, "t__pgphase_new_c_not_null_check"))
     if case .trigger(let table, let name) = alter[2], case .function(let function) = alter[1] {
       #expect(table == t && function == t.sibling(name), "the sync trigger and its function share a name")
     }
@@ -32,7 +32,7 @@ struct CreatedObjectsTests {
         == [.index(QualifiedName(schema: "public", "t_c_key"), on: t), .constraint(t, "t_c_key")])
     #expect(creates("  - create_index: {table: t, name: t_c_idx, columns: [c]}") == [.index(t.sibling("t_c_idx"), on: t)])
     #expect(creates("  - add_check: {table: t, name: t_c_check, expression: \"c > 0\"}") == [.constraint(t, "t_c_check")])
-    #expect(creates("  - set_not_null: {table: t, column: c}") == [.constraint(t, "t_c_not_null")])
+    #expect(creates("  - set_not_null: {table: t, column: c}") == [.constraint(t, "t_c_not_null_check")])
     for nothing in [
       "  - drop_column: {table: t, column: c}", "  - set_default: {table: t, column: c, default: \"1\"}",
       "  - drop_not_null: {table: t, column: c}", "  - drop_constraint: {table: t, name: k}", "  - drop_index: {name: i}",

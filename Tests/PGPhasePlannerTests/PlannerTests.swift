@@ -121,7 +121,7 @@ import Testing
     #expect(expand[1] == "ALTER TABLE public.t ALTER COLUMN c SET DEFAULT \(defaultExpression)")
     #expect(expand[2].contains("SELECT (\(defaultExpression)) INTO _pgphase_value FROM (SELECT NEW.*) AS _pgphase_row"))
     #expect(expand[3].hasPrefix("CREATE TRIGGER pgphase_fill_t_c_"))
-    #expect(expand[4] == "ALTER TABLE public.t ADD CONSTRAINT t_c_not_null CHECK (c IS NOT NULL) NOT VALID")
+    #expect(expand[4] == "ALTER TABLE public.t ADD CONSTRAINT t_c_not_null_check CHECK (c IS NOT NULL) NOT VALID")
     let trigger = try #require(plan.steps(in: .expand)[2].postconditions.first { $0.kind == .triggerExists }?.name)
     let backfill = plan.steps(in: .backfill)
     let batch = try #require(backfill.first)
@@ -135,9 +135,9 @@ import Testing
     #expect(
       backfill.map { $0.sql[0] } == [
         "UPDATE public.t SET c = (\(defaultExpression)) WHERE c IS NULL",
-        "ALTER TABLE public.t VALIDATE CONSTRAINT t_c_not_null",
+        "ALTER TABLE public.t VALIDATE CONSTRAINT t_c_not_null_check",
         "ALTER TABLE public.t ALTER COLUMN c SET NOT NULL",
-        "ALTER TABLE public.t DROP CONSTRAINT t_c_not_null",
+        "ALTER TABLE public.t DROP CONSTRAINT t_c_not_null_check",
       ])
     #expect(backfill[1].strongestLock == .shareUpdateExclusive)
   }
@@ -149,7 +149,7 @@ import Testing
     #expect(expand.map(\.operation) == ["add_column", "add_column", "add_column"])
     #expect(expand[1].sql[0].contains("SELECT (length(title)) INTO _pgphase_value FROM (SELECT NEW.*) AS _pgphase_row"))
     #expect(expand[1].sql[1].hasPrefix("CREATE TRIGGER pgphase_fill_t_c_"))
-    #expect(expand[2].sql == ["ALTER TABLE public.t ADD CONSTRAINT t_c_not_null CHECK (c IS NOT NULL) NOT VALID"])
+    #expect(expand[2].sql == ["ALTER TABLE public.t ADD CONSTRAINT t_c_not_null_check CHECK (c IS NOT NULL) NOT VALID"])
     #expect(plan.steps(in: .contract).count == 1)
     #expect(plan.sql(.contract)[0].hasPrefix("DROP TRIGGER IF EXISTS pgphase_fill_t_c_"))
   }
@@ -159,10 +159,10 @@ import Testing
     #expect(plan.shape == [.expand: 0, .backfill: 0, .contract: 4])
     #expect(
       plan.sql(.contract) == [
-        "ALTER TABLE public.checks ADD CONSTRAINT checks_name_not_null CHECK (name IS NOT NULL) NOT VALID",
-        "ALTER TABLE public.checks VALIDATE CONSTRAINT checks_name_not_null",
+        "ALTER TABLE public.checks ADD CONSTRAINT checks_name_not_null_check CHECK (name IS NOT NULL) NOT VALID",
+        "ALTER TABLE public.checks VALIDATE CONSTRAINT checks_name_not_null_check",
         "ALTER TABLE public.checks ALTER COLUMN name SET NOT NULL",
-        "ALTER TABLE public.checks DROP CONSTRAINT checks_name_not_null",
+        "ALTER TABLE public.checks DROP CONSTRAINT checks_name_not_null_check",
       ])
   }
 
@@ -172,9 +172,9 @@ import Testing
     #expect(
       plan.steps(in: .backfill).map { $0.sql[0] } == [
         "UPDATE public.checks SET name = ('check-' || id) WHERE name IS NULL",
-        "ALTER TABLE public.checks VALIDATE CONSTRAINT checks_name_not_null",
+        "ALTER TABLE public.checks VALIDATE CONSTRAINT checks_name_not_null_check",
         "ALTER TABLE public.checks ALTER COLUMN name SET NOT NULL",
-        "ALTER TABLE public.checks DROP CONSTRAINT checks_name_not_null",
+        "ALTER TABLE public.checks DROP CONSTRAINT checks_name_not_null_check",
       ])
   }
 
@@ -243,7 +243,7 @@ import Testing
     #expect(expand[1].sql[0].contains("_pgphase_up := NEW.url;"))
     #expect(
       expand[2].sql == [
-        "ALTER TABLE public.checks ADD CONSTRAINT checks_endpoint_not_null CHECK (endpoint IS NOT NULL) NOT VALID"
+        "ALTER TABLE public.checks ADD CONSTRAINT checks_endpoint_not_null_check CHECK (endpoint IS NOT NULL) NOT VALID"
       ])
     #expect(plan.steps(in: .backfill)[0].sql == ["UPDATE public.checks SET endpoint = (url) WHERE endpoint IS DISTINCT FROM url"])
     let contract = plan.sql(.contract)

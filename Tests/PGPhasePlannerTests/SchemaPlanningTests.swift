@@ -298,7 +298,12 @@ func planChangesWithSchema(_ changes: String, sourceLocation: Testing.SourceLoca
     #expect(sql.contains("ALTER TABLE orders ADD COLUMN total integer"))
     #expect(sql.contains("ALTER TABLE orders ALTER COLUMN total SET DEFAULT 0"))
     #expect(sql.contains("ALTER TABLE orders ALTER COLUMN total SET NOT NULL"))
-    #expect(plan.steps(in: .expand)[0].preconditions == [.columnReplaceable(orders, "amount", nullable: false, default: "0")])
+    // The CHECK on amount is carried over to the new column: the precondition expects it.
+    #expect(
+      plan.steps(in: .expand)[0].preconditions == [
+        .columnReplaceable(
+          orders, "amount", nullable: false, default: "0", carried: ["constraint:public.orders:orders_amount_check"])
+      ])
     // No comment on amount: no comment step.
     #expect(!sql.contains { $0.hasPrefix("COMMENT") })
   }
@@ -324,7 +329,10 @@ func planChangesWithSchema(_ changes: String, sourceLocation: Testing.SourceLoca
     #expect(sql.contains("ALTER TABLE orders ALTER COLUMN _pgphase_new_amount SET DEFAULT 0"))
     #expect(sql.contains("ALTER TABLE orders ALTER COLUMN amount SET NOT NULL"))
     #expect(
-      plan.steps(in: .expand)[0].preconditions == [.columnReplaceable(orders, "amount", nullable: false, default: "0")])
+      plan.steps(in: .expand)[0].preconditions == [
+        .columnReplaceable(
+          orders, "amount", nullable: false, default: "0", carried: ["constraint:public.orders:orders_amount_check"])
+      ])
   }
 
   @Test func alterColumnKeepsTheComment() {

@@ -10,8 +10,8 @@ SET lock_timeout = '2s';
 -- The executor runs this in keyset batches; shown here as the single statement it is equivalent to.
 UPDATE checks SET endpoint = (url) WHERE endpoint IS DISTINCT FROM url;
 
--- [backfill/02-validate-not-null-check-endpoint] VALIDATE CONSTRAINT checks_endpoint_not_null: scans existing rows without blocking reads or writes
+-- [backfill/02-validate-not-null-check-endpoint] VALIDATE CONSTRAINT checks_endpoint_not_null_check: scans existing rows without blocking reads or writes
 -- lock: SHARE UPDATE EXCLUSIVE on checks | cost: scan-no-write-block | transactional
 BEGIN;
-ALTER TABLE checks VALIDATE CONSTRAINT checks_endpoint_not_null;
+ALTER TABLE checks VALIDATE CONSTRAINT checks_endpoint_not_null_check;
 COMMIT;

@@ -23,5 +23,5 @@ COMMIT;
 -- [contract/03-drop-not-null-check-endpoint] Drop the CHECK, now redundant with NOT NULL
 -- lock: ACCESS EXCLUSIVE on checks | cost: catalog-only | transactional
 BEGIN;
-ALTER TABLE checks DROP CONSTRAINT checks_endpoint_not_null;
+ALTER TABLE checks DROP CONSTRAINT checks_endpoint_not_null_check;
 COMMIT;

@@ -48,5 +48,5 @@ COMMIT;
 -- [expand/03-add-not-null-check-endpoint] Add CHECK (endpoint IS NOT NULL) NOT VALID: the trigger fills new rows
 -- lock: ACCESS EXCLUSIVE on checks | cost: catalog-only | transactional
 BEGIN;
-ALTER TABLE checks ADD CONSTRAINT checks_endpoint_not_null CHECK (endpoint IS NOT NULL) NOT VALID;
+ALTER TABLE checks ADD CONSTRAINT checks_endpoint_not_null_check CHECK (endpoint IS NOT NULL) NOT VALID;
 COMMIT;

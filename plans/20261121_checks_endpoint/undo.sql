@@ -7,7 +7,7 @@ SET lock_timeout = '2s';
 
 -- undo [expand/03-add-not-null-check-endpoint] Add CHECK (endpoint IS NOT NULL) NOT VALID: the trigger fills new rows
 BEGIN;
-ALTER TABLE checks DROP CONSTRAINT IF EXISTS checks_endpoint_not_null;
+ALTER TABLE checks DROP CONSTRAINT IF EXISTS checks_endpoint_not_null_check;
 COMMIT;
 
 -- undo [expand/02-sync-trigger-url-endpoint] Trigger that keeps url and endpoint in sync both ways, so old and new app can both write (rename)

@@ -10,8 +10,8 @@ SET lock_timeout = '2s';
 -- The executor runs this in keyset batches; shown here as the single statement it is equivalent to.
 UPDATE incidents SET _pgphase_new_impact = ((impact::bigint)) WHERE _pgphase_new_impact IS DISTINCT FROM (impact::bigint);
 
--- [backfill/02-validate-not-null-check-pgphase-new-impact] VALIDATE CONSTRAINT incidents__pgphase_new_impact_not_null: scans existing rows without blocking reads or writes
+-- [backfill/02-validate-not-null-check-pgphase-new-impact] VALIDATE CONSTRAINT incidents__pgphase_new_impact_not_null_check: scans existing rows without blocking reads or writes
 -- lock: SHARE UPDATE EXCLUSIVE on incidents | cost: scan-no-write-block | transactional
 BEGIN;
-ALTER TABLE incidents VALIDATE CONSTRAINT incidents__pgphase_new_impact_not_null;
+ALTER TABLE incidents VALIDATE CONSTRAINT incidents__pgphase_new_impact_not_null_check;
 COMMIT;

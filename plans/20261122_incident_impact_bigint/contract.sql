@@ -30,5 +30,5 @@ COMMIT;
 -- [contract/04-drop-not-null-check-impact] Drop the CHECK, now redundant with NOT NULL
 -- lock: ACCESS EXCLUSIVE on incidents | cost: catalog-only | transactional
 BEGIN;
-ALTER TABLE incidents DROP CONSTRAINT incidents__pgphase_new_impact_not_null;
+ALTER TABLE incidents DROP CONSTRAINT incidents__pgphase_new_impact_not_null_check;
 COMMIT;

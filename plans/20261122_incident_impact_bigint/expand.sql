@@ -48,5 +48,5 @@ COMMIT;
 -- [expand/03-add-not-null-check-pgphase-new-impact] Add CHECK (_pgphase_new_impact IS NOT NULL) NOT VALID: the trigger fills new rows
 -- lock: ACCESS EXCLUSIVE on incidents | cost: catalog-only | transactional
 BEGIN;
-ALTER TABLE incidents ADD CONSTRAINT incidents__pgphase_new_impact_not_null CHECK (_pgphase_new_impact IS NOT NULL) NOT VALID;
+ALTER TABLE incidents ADD CONSTRAINT incidents__pgphase_new_impact_not_null_check CHECK (_pgphase_new_impact IS NOT NULL) NOT VALID;
 COMMIT;

@@ -7,7 +7,7 @@ SET lock_timeout = '2s';
 
 -- undo [expand/03-add-not-null-check-pgphase-new-impact] Add CHECK (_pgphase_new_impact IS NOT NULL) NOT VALID: the trigger fills new rows
 BEGIN;
-ALTER TABLE incidents DROP CONSTRAINT IF EXISTS incidents__pgphase_new_impact_not_null;
+ALTER TABLE incidents DROP CONSTRAINT IF EXISTS incidents__pgphase_new_impact_not_null_check;
 COMMIT;
 
 -- undo [expand/02-sync-trigger-impact-pgphase-new-impact] Trigger that keeps impact and _pgphase_new_impact in sync both ways, so old and new app can both write (type change, swapped in at contract)

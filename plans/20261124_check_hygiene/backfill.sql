@@ -15,10 +15,10 @@ UPDATE checks SET name = (name || ' (' || id || ')') WHERE (id NOT IN (SELECT mi
 -- The executor runs this in keyset batches; shown here as the single statement it is equivalent to.
 UPDATE checks SET interval_seconds = (60) WHERE interval_seconds IS NULL;
 
--- [backfill/03-validate-not-null-check-interval-seconds] VALIDATE CONSTRAINT checks_interval_seconds_not_null: scans existing rows without blocking reads or writes
+-- [backfill/03-validate-not-null-check-interval-seconds] VALIDATE CONSTRAINT checks_interval_seconds_not_null_check: scans existing rows without blocking reads or writes
 -- lock: SHARE UPDATE EXCLUSIVE on checks | cost: scan-no-write-block | transactional
 BEGIN;
-ALTER TABLE checks VALIDATE CONSTRAINT checks_interval_seconds_not_null;
+ALTER TABLE checks VALIDATE CONSTRAINT checks_interval_seconds_not_null_check;
 COMMIT;
 
 -- [backfill/04-set-not-null-interval-seconds] SET NOT NULL on interval_seconds: the validated check lets PostgreSQL skip the scan
@@ -30,5 +30,5 @@ COMMIT;
 -- [backfill/05-drop-not-null-check-interval-seconds] Drop the CHECK, now redundant with NOT NULL
 -- lock: ACCESS EXCLUSIVE on checks | cost: catalog-only | transactional
 BEGIN;
-ALTER TABLE checks DROP CONSTRAINT checks_interval_seconds_not_null;
+ALTER TABLE checks DROP CONSTRAINT checks_interval_seconds_not_null_check;
 COMMIT;

@@ -31,5 +31,5 @@ COMMIT;
 -- [expand/03-add-not-null-check-interval-seconds] Add CHECK (interval_seconds IS NOT NULL) NOT VALID: the fill trigger covers new writes, existing rows are backfilled first
 -- lock: ACCESS EXCLUSIVE on checks | cost: catalog-only | transactional
 BEGIN;
-ALTER TABLE checks ADD CONSTRAINT checks_interval_seconds_not_null CHECK (interval_seconds IS NOT NULL) NOT VALID;
+ALTER TABLE checks ADD CONSTRAINT checks_interval_seconds_not_null_check CHECK (interval_seconds IS NOT NULL) NOT VALID;
 COMMIT;

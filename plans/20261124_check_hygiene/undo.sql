@@ -12,7 +12,7 @@ COMMIT;
 
 -- undo [expand/03-add-not-null-check-interval-seconds] Add CHECK (interval_seconds IS NOT NULL) NOT VALID: the fill trigger covers new writes, existing rows are backfilled first
 BEGIN;
-ALTER TABLE checks DROP CONSTRAINT IF EXISTS checks_interval_seconds_not_null;
+ALTER TABLE checks DROP CONSTRAINT IF EXISTS checks_interval_seconds_not_null_check;
 COMMIT;
 
 -- undo [expand/02-fill-trigger-interval-seconds] Trigger that fills interval_seconds from `60` when a write leaves it NULL (old-app inserts, and updates of rows not yet backfilled, keep working)

@@ -22,10 +22,10 @@ BEGIN;
 ALTER TABLE checks VALIDATE CONSTRAINT checks_timeout_ms_check;
 COMMIT;
 
--- [backfill/04-validate-not-null-check-timeout-ms] VALIDATE CONSTRAINT checks_timeout_ms_not_null: scans existing rows without blocking reads or writes
+-- [backfill/04-validate-not-null-check-timeout-ms] VALIDATE CONSTRAINT checks_timeout_ms_not_null_check: scans existing rows without blocking reads or writes
 -- lock: SHARE UPDATE EXCLUSIVE on checks | cost: scan-no-write-block | transactional
 BEGIN;
-ALTER TABLE checks VALIDATE CONSTRAINT checks_timeout_ms_not_null;
+ALTER TABLE checks VALIDATE CONSTRAINT checks_timeout_ms_not_null_check;
 COMMIT;
 
 -- [backfill/05-set-not-null-timeout-ms] SET NOT NULL on timeout_ms: the validated check lets PostgreSQL skip the scan; old-app inserts are still filled
@@ -37,5 +37,5 @@ COMMIT;
 -- [backfill/06-drop-not-null-check-timeout-ms] Drop the CHECK, now redundant with NOT NULL
 -- lock: ACCESS EXCLUSIVE on checks | cost: catalog-only | transactional
 BEGIN;
-ALTER TABLE checks DROP CONSTRAINT checks_timeout_ms_not_null;
+ALTER TABLE checks DROP CONSTRAINT checks_timeout_ms_not_null_check;
 COMMIT;

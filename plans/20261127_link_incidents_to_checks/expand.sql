@@ -68,7 +68,7 @@ COMMIT;
 -- [expand/08-add-not-null-check-timeout-ms] Add CHECK (timeout_ms IS NOT NULL) NOT VALID: new rows are covered (default or fill trigger), existing ones are backfilled first
 -- lock: ACCESS EXCLUSIVE on checks | cost: catalog-only | transactional
 BEGIN;
-ALTER TABLE checks ADD CONSTRAINT checks_timeout_ms_not_null CHECK (timeout_ms IS NOT NULL) NOT VALID;
+ALTER TABLE checks ADD CONSTRAINT checks_timeout_ms_not_null_check CHECK (timeout_ms IS NOT NULL) NOT VALID;
 COMMIT;
 
 -- [expand/09-add-check-checks-timeout-ms-check] Add CHECK checks_timeout_ms_check NOT VALID: enforced on new rows, no scan

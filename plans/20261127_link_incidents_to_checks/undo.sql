@@ -17,7 +17,7 @@ COMMIT;
 
 -- undo [expand/08-add-not-null-check-timeout-ms] Add CHECK (timeout_ms IS NOT NULL) NOT VALID: new rows are covered (default or fill trigger), existing ones are backfilled first
 BEGIN;
-ALTER TABLE checks DROP CONSTRAINT IF EXISTS checks_timeout_ms_not_null;
+ALTER TABLE checks DROP CONSTRAINT IF EXISTS checks_timeout_ms_not_null_check;
 COMMIT;
 
 -- undo [expand/06-fill-trigger-timeout-ms] Trigger that fills timeout_ms from `least(interval_seconds * 500, 30000)` when a write leaves it NULL (old-app inserts, and updates of rows not yet backfilled, keep working)

@@ -11,14 +11,15 @@ BEGIN;
 ALTER TABLE orders ALTER COLUMN _pgphase_new_amount SET DEFAULT 0;
 COMMIT;
 
--- [contract/02-drop-old-column-amount] Drop the sync trigger and old amount, and rename _pgphase_new_amount to amount, in one transaction (irreversible)
+-- [contract/02-drop-old-column-amount] Drop the sync trigger and old amount, and rename _pgphase_new_amount to amount, in one transaction (irreversible); give what was carried over its original names
 -- lock: ACCESS EXCLUSIVE on orders | cost: catalog-only | transactional
--- requires: nothing depends on orders.amount (no index, constraint, foreign key, view or owned sequence)
+-- requires: nothing depends on orders.amount but what this plan carries over (constraint:public.orders:orders_amount_check)
 BEGIN;
 DROP TRIGGER IF EXISTS pgphase_sync_orders_amount_7f9ea9e2 ON orders;
 DROP FUNCTION IF EXISTS pgphase_sync_orders_amount_7f9ea9e2();
 ALTER TABLE orders DROP COLUMN amount;
 ALTER TABLE orders RENAME COLUMN _pgphase_new_amount TO amount;
+ALTER TABLE orders RENAME CONSTRAINT _pgphase_new_orders_amount_check TO orders_amount_check;
 COMMIT;
 
 -- [contract/03-set-not-null-amount] SET NOT NULL on amount: the validated check lets PostgreSQL skip the scan
@@ -30,5 +31,5 @@ COMMIT;
 -- [contract/04-drop-not-null-check-amount] Drop the CHECK, now redundant with NOT NULL
 -- lock: ACCESS EXCLUSIVE on orders | cost: catalog-only | transactional
 BEGIN;
-ALTER TABLE orders DROP CONSTRAINT orders__pgphase_new_amount_not_null;
+ALTER TABLE orders DROP CONSTRAINT orders__pgphase_new_amount_not_null_check;
 COMMIT;

@@ -5,9 +5,14 @@
 
 SET lock_timeout = '2s';
 
+-- undo [expand/04-carry-pgphase-new-orders-amount-check] Add check constraint orders_amount_check to the new column as _pgphase_new_orders_amount_check NOT VALID: enforced on new writes, no scan
+BEGIN;
+ALTER TABLE orders DROP CONSTRAINT IF EXISTS _pgphase_new_orders_amount_check;
+COMMIT;
+
 -- undo [expand/03-add-not-null-check-pgphase-new-amount] Add CHECK (_pgphase_new_amount IS NOT NULL) NOT VALID: the trigger fills new rows
 BEGIN;
-ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders__pgphase_new_amount_not_null;
+ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders__pgphase_new_amount_not_null_check;
 COMMIT;
 
 -- undo [expand/02-sync-trigger-amount-pgphase-new-amount] Trigger that keeps amount and _pgphase_new_amount in sync both ways, so old and new app can both write (type change, swapped in at contract)

@@ -10,8 +10,8 @@ SET lock_timeout = '2s';
 -- The executor runs this in keyset batches; shown here as the single statement it is equivalent to.
 UPDATE orders SET state = (status) WHERE state IS DISTINCT FROM status;
 
--- [backfill/02-validate-not-null-check-state] VALIDATE CONSTRAINT orders_state_not_null: scans existing rows without blocking reads or writes
+-- [backfill/02-validate-not-null-check-state] VALIDATE CONSTRAINT orders_state_not_null_check: scans existing rows without blocking reads or writes
 -- lock: SHARE UPDATE EXCLUSIVE on orders | cost: scan-no-write-block | transactional
 BEGIN;
-ALTER TABLE orders VALIDATE CONSTRAINT orders_state_not_null;
+ALTER TABLE orders VALIDATE CONSTRAINT orders_state_not_null_check;
 COMMIT;

@@ -29,5 +29,5 @@ COMMIT;
 -- [contract/04-drop-not-null-check-state] Drop the CHECK, now redundant with NOT NULL
 -- lock: ACCESS EXCLUSIVE on orders | cost: catalog-only | transactional
 BEGIN;
-ALTER TABLE orders DROP CONSTRAINT orders_state_not_null;
+ALTER TABLE orders DROP CONSTRAINT orders_state_not_null_check;
 COMMIT;

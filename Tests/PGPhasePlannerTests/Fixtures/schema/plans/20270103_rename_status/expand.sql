@@ -48,7 +48,7 @@ COMMIT;
 -- [expand/03-add-not-null-check-state] Add CHECK (state IS NOT NULL) NOT VALID: the trigger fills new rows
 -- lock: ACCESS EXCLUSIVE on orders | cost: catalog-only | transactional
 BEGIN;
-ALTER TABLE orders ADD CONSTRAINT orders_state_not_null CHECK (state IS NOT NULL) NOT VALID;
+ALTER TABLE orders ADD CONSTRAINT orders_state_not_null_check CHECK (state IS NOT NULL) NOT VALID;
 COMMIT;
 
 -- [expand/04-create-index-orders-state-idx] Build index orders_state_idx concurrently: outside a transaction, without blocking writes; the executor checks it is valid

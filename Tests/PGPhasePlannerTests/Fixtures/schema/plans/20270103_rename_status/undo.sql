@@ -12,7 +12,7 @@ SET lock_timeout = '2s';
 
 -- undo [expand/03-add-not-null-check-state] Add CHECK (state IS NOT NULL) NOT VALID: the trigger fills new rows
 BEGIN;
-ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_state_not_null;
+ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_state_not_null_check;
 COMMIT;
 
 -- undo [expand/02-sync-trigger-status-state] Trigger that keeps status and state in sync both ways, so old and new app can both write (rename)
