@@ -67,6 +67,7 @@ public struct Linter: Sendable {
           ahead.wait()
           guard let i = slots.claim() else {
             ahead.signal()
+            slots.emptyTrashUntilFinished()
             return
           }
           slots.put(i, load(i).map(Self.prepare))
@@ -86,6 +87,7 @@ public struct Linter: Sendable {
       results.append(lint(prepared: file))
       slots.discard(file)
     }
+    slots.finish()
     return results
   }
 
@@ -300,10 +302,14 @@ private final class PreparedSlots: @unchecked Sendable {
     condition.unlock()
   }
 
+  /// Set when the rules have checked every file.
+  private var finished = false
+
   /// Hands a checked file over to be freed by a worker.
   func discard(_ file: consuming Linter.PreparedFile) {
     condition.lock()
     trash.append(file)
+    condition.broadcast()
     condition.unlock()
   }
 
@@ -313,7 +319,35 @@ private final class PreparedSlots: @unchecked Sendable {
     let files = trash
     trash = []
     condition.unlock()
-    _ = files
+    _ = consume files
+  }
+
+  /// For a worker with no file left to parse: frees checked files as they come, until the rules
+  /// are done (else the last files' trees would be freed on the rules' thread).
+  func emptyTrashUntilFinished() {
+    condition.lock()
+    while true {
+      if !trash.isEmpty {
+        let files = trash
+        trash = []
+        condition.unlock()
+        _ = consume files
+        condition.lock()
+      } else if finished {
+        condition.unlock()
+        return
+      } else {
+        condition.wait()
+      }
+    }
+  }
+
+  /// The rules are done: the workers still freeing files stop.
+  func finish() {
+    condition.lock()
+    finished = true
+    condition.broadcast()
+    condition.unlock()
   }
 
   /// Waits until file `index` is parsed, and takes it.
