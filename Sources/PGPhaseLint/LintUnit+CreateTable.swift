@@ -3,7 +3,8 @@ import PGPhaseSQL
 
 /// CREATE TABLE, CREATE TABLE AS, CREATE INDEX, and the column style rules.
 extension LintUnit {
-  func checkCreateTable(_ f: JSONValue) {
+  /// `locks`: the statement's, whose referenced tables are its REFERENCES clauses' (found once).
+  func checkCreateTable(_ f: JSONValue, locks: [StatementLock]) {
     guard let table = f["relation"]?.relationName else { return }
     createdTables.insert(table)
     var columns: [String: TypeRef] = [:]
@@ -22,7 +23,7 @@ extension LintUnit {
       }
     }
     schema.columns[table] = columns
-    let references = LockFacts.foreignKeyTargets(in: f).map(\.name)
+    let references = locks.filter { $0.role == .referenced }.compactMap(\.relation)
     if !references.isEmpty { schema.foreignKeys[table, default: []].formUnion(references) }
     if f["partspec"] != nil { schema.partitioned.insert(table) }
     if f["partbound"] != nil, let parent = f["inhRelations"]?.array.first?.qualifiedName?.name {

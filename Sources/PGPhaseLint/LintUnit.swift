@@ -179,7 +179,7 @@ final class LintUnit {
     }
 
     switch type {
-    case "CreateStmt": checkCreateTable(f)
+    case "CreateStmt": checkCreateTable(f, locks: locks)
     case "ViewStmt":
       if let view = f["view"]?.relationName, let index = txRenamedTables[view] {
         withdraw(index)

@@ -135,24 +135,36 @@ struct LintCommand: ParsableCommand {
     var linter = Linter(options: options)
     var findings: [Finding] = []
     var files: [String] = []
-    var sqlInputs: [(path: String, input: Linter.Input)] = []
-    // Consecutive .sql files are linted as one batch, parsed in parallel.
+    var sqlPaths: [String] = []
+    // Consecutive .sql files are linted as one batch: read and parsed on worker threads ahead of
+    // the rules. A file that cannot be read is reported after the batch, in path order.
     func flushSQL() {
-      guard !sqlInputs.isEmpty else { return }
-      for result in linter.lint(sqlInputs.map(\.input)) { findings += result }
-      sqlInputs = []
+      guard !sqlPaths.isEmpty else { return }
+      let paths = sqlPaths
+      let problems = LoadProblems(count: paths.count)
+      let results = linter.lint(count: paths.count) { i in
+        switch Self.readText(paths[i]) {
+        case .problem(let problem):
+          problems.set(i, problem)
+          return nil
+        case .text(let text):
+          let path = paths[i]
+          let transactional = MigrationTools.transactional(path: path) ?? lintConfig.transactional(path: path)
+          return Linter.Input(source: SQLSource(file: path, text: text), transactional: transactional)
+        }
+      }
+      for result in results { findings += result ?? [] }
+      for problem in problems.all {
+        report(problem)
+        inputError = true
+      }
+      sqlPaths = []
     }
     for input in inputs {
       files.append(input.path)
       switch input.kind {
       case .sql:
-        guard let text = read(input.path) else {
-          inputError = true
-          continue
-        }
-        let transactional = MigrationTools.transactional(path: input.path) ?? lintConfig.transactional(path: input.path)
-        sqlInputs.append(
-          (input.path, Linter.Input(source: SQLSource(file: input.path, text: text), transactional: transactional)))
+        sqlPaths.append(input.path)
       case .plan:
         flushSQL()
         guard let text = read(input.path) else {
@@ -177,29 +189,42 @@ struct LintCommand: ParsableCommand {
       }
     }
     flushSQL()
-    var report = LintReport(findings: findings, files: files)
+    var lintReport = LintReport(findings: findings, files: files)
     if traceOptions.trace {
       let sqlFiles = inputs.filter { $0.kind == .sql }.map(\.path)
       let traced = try traceOptions.run(
         files: sqlFiles, options: options, config: lintConfig, staticFindings: findings, read: read)
-      report = traced.merged(into: report)
+      lintReport = traced.merged(into: lintReport)
     }
     let color = format == "text" && isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-    printOut(report.render(LintReport.Format(rawValue: format)!, color: color), terminator: "")
-    let code = inputError ? ExitStatus.badInput : report.exitCode
+    printOut(lintReport.render(LintReport.Format(rawValue: format)!, color: color), terminator: "")
+    let code = inputError ? ExitStatus.badInput : lintReport.exitCode
     if code != 0 { throw ExitCode(code) }
   }
 
   func read(_ path: String) -> String? {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      report(fileProblem(path, "cannot read the file"))
+    switch Self.readText(path) {
+    case .text(let text): return text
+    case .problem(let problem):
+      report(problem)
       return nil
+    }
+  }
+
+  enum FileText {
+    case text(String)
+    case problem(Diagnostic)
+  }
+
+  /// A file's text, or the problem to report; safe on any thread.
+  static func readText(_ path: String) -> FileText {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      return .problem(fileProblem(path, "cannot read the file"))
     }
     guard let text = String(data: data, encoding: .utf8) else {
-      report(fileProblem(path, "the file is not UTF-8 text"))
-      return nil
+      return .problem(fileProblem(path, "the file is not UTF-8 text"))
     }
-    return text
+    return .text(text)
   }
 
   func loadConfig() throws -> LintConfig {
@@ -278,5 +303,27 @@ struct LintCommand: ParsableCommand {
       }
     }
     return inputs
+  }
+}
+
+/// The files of a lint batch that could not be read, filled in by the reading threads.
+private final class LoadProblems: @unchecked Sendable {
+  // Safety: every access holds `lock`.
+  private var problems: [Diagnostic?]
+  private let lock = NSLock()
+
+  init(count: Int) { problems = Array(repeating: nil, count: count) }
+
+  func set(_ index: Int, _ problem: Diagnostic) {
+    lock.lock()
+    problems[index] = problem
+    lock.unlock()
+  }
+
+  /// The problems in file order.
+  var all: [Diagnostic] {
+    lock.lock()
+    defer { lock.unlock() }
+    return problems.compactMap { $0 }
   }
 }
