@@ -51,7 +51,7 @@ let package = Package(
     .target(name: "PGPhaseIntents", dependencies: ["PGPhaseModel", "PGPhaseYAML"], swiftSettings: swiftSettings),
     .target(name: "PGPhaseConfig", dependencies: ["PGPhaseModel", "PGPhaseYAML", "PGPhaseLint"], swiftSettings: swiftSettings),
     .target(name: "PGPhaseSQL", dependencies: ["PGPhaseModel", "CPgQuery"], swiftSettings: swiftSettings),
-    .target(name: "PGPhasePlanner", dependencies: ["PGPhaseModel", "PGPhaseSQL"], swiftSettings: swiftSettings),
+    .target(name: "PGPhasePlanner", dependencies: ["PGPhaseModel", "PGPhaseSQL", "PGPhaseSchema"], swiftSettings: swiftSettings),
     .target(name: "PGPhaseLint", dependencies: ["PGPhaseModel", "PGPhaseSQL"], swiftSettings: swiftSettings),
     .target(
       name: "PGPhaseTrace", dependencies: ["PGPhaseModel", "PGPhaseSQL", "PGPhaseLint", "PGPhasePostgres"],

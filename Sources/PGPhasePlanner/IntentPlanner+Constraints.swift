@@ -24,7 +24,9 @@ extension IntentPlanner {
     }
     creatingConstraint(t, op.name)
     model.addConstraint(
-      .intentForeignKey(op.name, op.columns, .init(table: op.references.table, columns: op.references.columns)), on: t)
+      .intentForeignKey(
+        op.name, op.columns, .init(table: op.references.table, columns: op.references.columns), onDelete: op.onDelete,
+        onUpdate: op.onUpdate), on: t)
     let k = SQL.quoteIdentifier(op.name)
     var clause =
       "ADD CONSTRAINT \(k) FOREIGN KEY (\(op.columns.map(SQL.quoteIdentifier).joined(separator: ", "))) REFERENCES \(op.references.table.sql) (\(op.references.columns.map(SQL.quoteIdentifier).joined(separator: ", ")))"

@@ -107,7 +107,9 @@ extension IntentPlanner {
       if let r = c.references {
         post.append(.constraintExists(t, Self.foreignKeyName(t, c.name), validated: true))
         constraints.append(
-          .intentForeignKey(Self.foreignKeyName(t, c.name), [c.name], .init(table: r.table, columns: [r.column])))
+          .intentForeignKey(
+            Self.foreignKeyName(t, c.name), [c.name], .init(table: r.table, columns: [r.column]), onDelete: r.onDelete,
+            onUpdate: r.onUpdate))
         locks.append(LockedRelation(r.table, .shareRowExclusive))
         checkReference(
           r.table, [r.column], of: t, columns: seen, tablePath: "columns[\(i)].references.table",
@@ -132,7 +134,9 @@ extension IntentPlanner {
         if let a = onDelete { line += " ON DELETE \(a.sql)" }
         if let a = onUpdate { line += " ON UPDATE \(a.sql)" }
         locks.append(LockedRelation(target.table, .shareRowExclusive))
-        constraints.append(.intentForeignKey(k.name, cols, .init(table: target.table, columns: target.columns)))
+        constraints.append(
+          .intentForeignKey(
+            k.name, cols, .init(table: target.table, columns: target.columns), onDelete: onDelete, onUpdate: onUpdate))
         for (j, c) in cols.enumerated() where !seen.contains(c) {
           error("`\(t.name)` has no column `\(c)`", at: "constraints[\(i)].columns[\(j)]")
         }
@@ -359,7 +363,9 @@ extension IntentPlanner {
     if let check = c.check { model.addConstraint(.intentCheck(Self.checkName(t, c.name), check, columns: [c.name]), on: t) }
     if let r = c.references {
       model.addConstraint(
-        .intentForeignKey(Self.foreignKeyName(t, c.name), [c.name], .init(table: r.table, columns: [r.column])), on: t)
+        .intentForeignKey(
+          Self.foreignKeyName(t, c.name), [c.name], .init(table: r.table, columns: [r.column]), onDelete: r.onDelete,
+          onUpdate: r.onUpdate), on: t)
     }
   }
 

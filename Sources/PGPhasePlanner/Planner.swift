@@ -15,6 +15,24 @@ public enum Planner {
   ///   of an existing column (type, NOT NULL, default, comment) comes from it. Without it only
   ///   what intents create is known.
   public static func plan(_ intents: [Intent], schema: SchemaSnapshot? = nil) -> (plans: [Plan], diagnostics: [Diagnostic]) {
+    let outcome = planning(intents, schema: schema)
+    return (outcome.plans, outcome.diagnostics)
+  }
+
+  /// What planning gave: the plans, the diagnostics, and the schema after them.
+  public struct Outcome: Sendable {
+    /// Empty when any diagnostic is an error.
+    public var plans: [Plan]
+    public var diagnostics: [Diagnostic]
+    /// The schema every change of every intent, through contract, leaves: the starting schema
+    /// with the changes applied (objects intents create as the intents write them, types as
+    /// `format_type` prints them). Without a starting schema it holds only what intents create,
+    /// and what they change of that. `sql` changes are not looked into.
+    public var schema: SchemaSnapshot
+  }
+
+  /// `plan(_:schema:)`, with the schema the intents leave (what `plans/schema.sql` renders).
+  public static func planning(_ intents: [Intent], schema: SchemaSnapshot? = nil) -> Outcome {
     var model = SchemaModel(schema: schema)
     var plans: [Plan] = []
     var diagnostics: [Diagnostic] = []
@@ -28,7 +46,7 @@ public enum Planner {
       diagnostics += planner.diagnostics
       plans.append(planner.makePlan())
     }
-    return (diagnostics.hasErrors ? [] : plans, diagnostics)
+    return Outcome(plans: diagnostics.hasErrors ? [] : plans, diagnostics: diagnostics, schema: model.schema)
   }
 }
 

@@ -1,5 +1,6 @@
 import PGPhaseModel
 import PGPhaseSQL
+import PGPhaseSchema
 
 /// What the planner knows of the schema, in apply order: a `SchemaSnapshot` that starts as the
 /// schema the intents start from (`plan --schema`), or empty without one, and that every change
@@ -158,22 +159,43 @@ struct SchemaModel {
   mutating func addTable(_ name: QualifiedName, columns: [ColumnDefinition]) {
     let name = Self.resolve(name)
     willChange(name)
-    schema.tables.insert(SchemaSnapshot.Table(name: name, columns: columns.map { Self.column($0, table: name) }))
+    schema.tables.insert(SchemaSnapshot.Table(name: name))
+    for c in columns {
+      let made = column(c, table: name)
+      schema.tables[name]?.columns.append(made)
+    }
   }
 
   mutating func addColumn(_ table: QualifiedName, _ c: ColumnDefinition) {
     let table = Self.resolve(table)
     willChange(table)
-    schema.tables[table]?.columns.append(Self.column(c, table: table))
+    guard schema.tables.contains(table) else { return }
+    let made = column(c, table: table)
+    schema.tables[table]?.columns.append(made)
   }
 
-  /// A column as an intent defines it: the type and default as written.
-  static func column(_ c: ColumnDefinition, table: QualifiedName) -> Column {
-    Column(
-      name: c.name, type: c.type,
-      notNull: c.nullable && !c.primaryKey
+  /// A type as an intent writes it, spelled as the server's `format_type` prints it (`timestamptz`
+  /// is `timestamp with time zone`), as a dump of the result spells it.
+  static func displayType(_ written: String) -> String {
+    WrittenSQL.formatType(written, defaultSchema: defaultSchema)
+  }
+
+  /// A column as an intent defines it: the default as written, the type as the server prints it,
+  /// an identity with the sequence the server would name for it.
+  func column(_ c: ColumnDefinition, table: QualifiedName) -> Column {
+    let type = Self.displayType(c.type)
+    let identity = c.identity.map { kind in
+      SchemaSnapshot.Identity(
+        kind: kind,
+        sequence: table.sibling(
+          SQL.chooseName(table.name, c.name, label: "seq") { schema.relationKind(table.sibling($0)) != nil }),
+        options: SchemaSnapshot.SequenceOptions(dataType: type))
+    }
+    return Column(
+      name: c.name, type: type,
+      notNull: c.nullable && !c.primaryKey && c.identity == nil
         ? nil : .init(name: SchemaSnapshot.NotNull.defaultName(table: table.name, column: c.name)),
-      defaultExpression: c.defaultExpression, comment: c.comment)
+      defaultExpression: c.defaultExpression, identity: identity, comment: c.comment)
   }
 
   /// Records a constraint an intent adds.
@@ -181,6 +203,12 @@ struct SchemaModel {
     let table = Self.resolve(table)
     guard schema.tables.contains(table) else { return }
     willChange(table)
+    var constraint = constraint
+    if constraint.kind == .check, let t = schema.tables[table] {
+      // Every column the expression reads, as the catalog lists a CHECK's columns.
+      let expression = constraint.definition.dropFirst("CHECK (".count).dropLast()
+      constraint.columns = t.inColumnOrder(constraint.columns + WrittenSQL.columnReferences(String(expression)))
+    }
     schema.tables[table]?.constraints.insert(constraint)
     if constraint.hasIndex { indexes[table.sibling(constraint.name)] = IndexOwner(relation: table, constraint: true) }
   }
@@ -193,8 +221,15 @@ struct SchemaModel {
   }
 
   mutating func addIndex(_ index: CreateIndex) {
+    // Every column the index uses: keys, expressions, INCLUDE and the predicate.
     var columns: [String] = index.include
-    for case .column(let c) in index.keys { columns.append(c) }
+    for key in index.keys {
+      switch key {
+      case .column(let c): columns.append(c)
+      case .expression(let e): columns += WrittenSQL.columnReferences(e)
+      }
+    }
+    if let predicate = index.predicate { columns += WrittenSQL.columnReferences(predicate) }
     let keys = index.keys.map { key in
       switch key {
       case .column(let c): SchemaSnapshot.IndexKey(column: c)
@@ -235,7 +270,10 @@ struct SchemaModel {
 
   mutating func dropTable(_ name: QualifiedName) {
     willChange(name)
-    if let t = schema.tables.remove(Self.resolve(name)) { unregister(t) }
+    guard let t = schema.tables.remove(Self.resolve(name)) else { return }
+    unregister(t)
+    // Its serial sequences go with it, as PostgreSQL drops what a table's columns own.
+    for sequence in schema.sequences where sequence.ownedBy?.table == t.name { schema.sequences.remove(sequence.name) }
   }
 
   /// Drops the column and, as PostgreSQL does, the indexes and constraints of its table that use it.
@@ -245,6 +283,9 @@ struct SchemaModel {
     willChange(key)
     unregister(t)
     t.columns.removeAll { $0.name == column }
+    for sequence in schema.sequences where sequence.ownedBy == .init(table: key, column: column) {
+      schema.sequences.remove(sequence.name)
+    }
     for k in t.constraints where k.columns.contains(column) { t.constraints.remove(k.name) }
     for i in t.indexes where i.columns.contains(column) { t.indexes.remove(i.name) }
     schema.tables[key] = t
@@ -327,7 +368,10 @@ struct SchemaModel {
 
   mutating func setColumn(_ table: QualifiedName, _ column: String, _ update: (inout Column) -> Void) {
     willChange(table)
-    schema.tables[Self.resolve(table)]?.updateColumn(column, update)
+    schema.tables[Self.resolve(table)]?.updateColumn(column) {
+      update(&$0)
+      $0.type = Self.displayType($0.type)
+    }
   }
 }
 
@@ -359,12 +403,16 @@ extension SchemaSnapshot.Constraint {
     Self(name: name, kind: .check, definition: "CHECK (\(expression))", columns: columns)
   }
 
-  /// A foreign key an intent adds.
-  static func intentForeignKey(_ name: String, _ columns: [String], _ target: SchemaSnapshot.ForeignKeyTarget) -> Self {
+  /// A foreign key an intent adds, with its actions.
+  static func intentForeignKey(
+    _ name: String, _ columns: [String], _ target: SchemaSnapshot.ForeignKeyTarget, onDelete: ReferentialAction? = nil,
+    onUpdate: ReferentialAction? = nil
+  ) -> Self {
     var target = target
     target.table = SchemaModel.resolve(target.table)
     return Self(
-      name: name, kind: .foreignKey, definition: foreignKeyDefinition(columns: columns, references: target), columns: columns,
-      references: target)
+      name: name, kind: .foreignKey,
+      definition: foreignKeyDefinition(columns: columns, references: target, onUpdate: onUpdate?.sql, onDelete: onDelete?.sql),
+      columns: columns, references: target)
   }
 }

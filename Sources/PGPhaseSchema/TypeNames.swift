@@ -81,3 +81,22 @@ extension Array where Element == String {
   /// `[a, b]` as `(a, b)`, `[a]` as `(a, "")`.
   fileprivate var pairOrSelf: (String, String) { (first ?? "", count > 1 ? self[1] : "") }
 }
+
+/// What the planner needs of a schema file's rules, for objects intents write: the same spelling
+/// and column lists the reader gives, so the planner's snapshot agrees with a dump of the result.
+package enum WrittenSQL {
+  /// A type as written (`timestamptz`, `varchar(20)`, `int[]`) spelled as `format_type` prints
+  /// it; the text unchanged when it does not parse as a type.
+  package static func formatType(_ written: String, defaultSchema: String) -> String {
+    guard case .success(let statements) = SQLParser.parse("CREATE TABLE t (c \(written))"), statements.count == 1,
+      let column = statements[0].fields["tableElts"]?.array.first?.node("ColumnDef"), let typeName = column["typeName"],
+      (column["constraints"]?.array ?? []).isEmpty
+    else { return written }
+    return TypeNames.serial(typeName) ?? TypeNames.format(typeName, defaultSchema: defaultSchema, written: written)
+  }
+
+  /// The columns an expression reads (every `ColumnRef`'s last name); none when it does not parse.
+  package static func columnReferences(_ expression: String) -> [String] {
+    Reader.columnReferences(SQLParser.parseExpression(expression))
+  }
+}

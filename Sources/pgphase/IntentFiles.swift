@@ -52,6 +52,13 @@ enum IntentFiles {
 
   /// - Parameter schema: the schema the intents start from (`plan --schema`), if any.
   static func plan(_ inputs: Inputs, paths: [String], schema: SchemaSnapshot? = nil) throws -> [Plan] {
+    try planning(inputs, paths: paths, schema: schema).plans
+  }
+
+  /// `plan`, with the schema the intents leave (`Planner.Outcome.schema`).
+  static func planning(_ inputs: Inputs, paths: [String], schema: SchemaSnapshot? = nil) throws -> (
+    plans: [Plan], schema: SchemaSnapshot
+  ) {
     if inputs.files.isEmpty {
       report(
         Diagnostic(
@@ -71,10 +78,12 @@ enum IntentFiles {
     let (intents, parseDiagnostics) = IntentLoader.load(sources)
     var diagnostics = parseDiagnostics
     var plans: [Plan] = []
+    var after = SchemaSnapshot()
     if !parseDiagnostics.hasErrors {
-      let result = Planner.plan(intents, schema: schema)
+      let result = Planner.planning(intents, schema: schema)
       diagnostics += result.diagnostics
       plans = result.plans
+      after = result.schema
     }
     for d in diagnostics { report(d) }
     if diagnostics.hasErrors {
@@ -82,7 +91,7 @@ enum IntentFiles {
       printError("\(count) error\(count == 1 ? "" : "s"); nothing was planned or written")
       throw ExitCodeError(ExitStatus.badInput)
     }
-    return plans
+    return (plans, after)
   }
 }
 

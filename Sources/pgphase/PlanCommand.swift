@@ -12,6 +12,10 @@ struct PlanCommand: ParsableCommand {
       contract.sql (psql-runnable, each step annotated with its lock, cost and transactional flag), \
       and undo.sql. Output is deterministic, so plans/ can be committed and reviewed.
 
+      With a starting schema, plan also writes schema.sql into the plans folder: the schema after \
+      every intent through contract, in `pgphase schema dump`'s canonical form, so a review shows \
+      the schema diff beside the plans.
+
       With --schema (or `schema:` in .pgphase.yaml) the intents are planned against the schema \
       they start from, a `pgphase schema dump` or `pg_dump --schema-only` file: every table, \
       column, index and constraint an intent names must exist (in the schema, or made by an \
@@ -23,7 +27,7 @@ struct PlanCommand: ParsableCommand {
         pgphase plan examples/intents --out plans
         pgphase plan --check examples/intents     # CI: exit 1 with a diff if plans/ is stale
         pgphase schema dump --dsn "$DATABASE_URL" --out schema.sql
-        pgphase plan --schema schema.sql intents/
+        pgphase plan --schema schema.sql intents/      # also writes plans/schema.sql
       """
   )
 
@@ -47,43 +51,76 @@ struct PlanCommand: ParsableCommand {
 
   func run() throws {
     do {
-      let snapshot = try SchemaInput.read(flag: schema, config: config)
+      let start = try SchemaInput.read(flag: schema, config: config)
       let inputs = try IntentFiles.find(paths)
-      let plans = try IntentFiles.plan(inputs, paths: paths, schema: snapshot)
+      let (plans, after) = try IntentFiles.planning(inputs, paths: paths, schema: start?.snapshot)
       var rendered: [(plan: Plan, files: [String: String])] = []
       for plan in plans { rendered.append((plan, try PlanRenderer.files(for: plan))) }
       let writer = PlanWriter(out: out, generatedNames: Set(rendered.flatMap(\.files.keys)))
+      // The schema after the intents, only with the schema they start from: without it the
+      // planner knows only what intents create, and a file of that would read as the whole schema.
+      var topLevel: [String: String] = [:]
+      if let start {
+        try checkSchemaOutput(start: start.path, plans: plans)
+        topLevel[PlanWriter.schemaFileName] = after.canonicalSQL()
+      }
       if check {
-        try runCheck(rendered, writer: writer, stale: inputs.onlyFolders)
+        try runCheck(rendered, topLevel: topLevel, writer: writer, stale: inputs.onlyFolders)
       } else {
-        try write(rendered, writer: writer, removeStale: inputs.onlyFolders)
+        try write(rendered, topLevel: topLevel, writer: writer, removeStale: inputs.onlyFolders)
       }
     } catch let e as ExitCodeError {
       throw ExitCode(e.code)
     }
   }
 
-  func runCheck(_ rendered: [(plan: Plan, files: [String: String])], writer: PlanWriter, stale: Bool) throws {
+  /// Refuses to write PLANS/schema.sql over the schema the intents start from, or where an
+  /// intent's plan folder of that name would go.
+  func checkSchemaOutput(start: String, plans: [Plan]) throws {
+    let target = "\(out)/\(PlanWriter.schemaFileName)"
+    if URL(fileURLWithPath: start).resolvingSymlinksInPath().path == URL(fileURLWithPath: target).resolvingSymlinksInPath().path {
+      report(
+        fileProblem(
+          start,
+          "the starting schema is \(target), where plan writes the schema after the intents; keep the starting schema outside \(out)/"
+        ))
+      throw ExitCodeError(ExitStatus.badInput)
+    }
+    if let plan = plans.first(where: { $0.intent == PlanWriter.schemaFileName }) {
+      report(
+        fileProblem(
+          plan.source,
+          "intent id `\(plan.intent)` would name its plan folder \(target), where plan writes the schema after the intents"
+        ))
+      throw ExitCodeError(ExitStatus.badInput)
+    }
+  }
+
+  func runCheck(
+    _ rendered: [(plan: Plan, files: [String: String])], topLevel: [String: String], writer: PlanWriter, stale: Bool
+  ) throws {
     var problems = 0
     let wanted = Set(rendered.map(\.plan.intent))
-    for (plan, files) in rendered {
-      for (name, content) in files.sorted(by: { $0.key < $1.key }) {
-        let path = "\(out)/\(plan.intent)/\(name)"
-        guard let data = FileManager.default.contents(atPath: path) else {
-          printOut("missing: \(path)")
-          problems += 1
-          continue
-        }
-        let onDisk = String(decoding: data, as: UTF8.self)
-        if onDisk != content {
-          printOut("stale: \(path)")
-          printOut(
-            LineDiff.unified(old: onDisk, new: content, oldName: "\(path) (committed)", newName: "\(path) (from intents)"),
-            terminator: "")
-          problems += 1
-        }
+    func compare(_ path: String, _ content: String) {
+      guard let data = FileManager.default.contents(atPath: path) else {
+        printOut("missing: \(path)")
+        problems += 1
+        return
+      }
+      let onDisk = String(decoding: data, as: UTF8.self)
+      if onDisk != content {
+        printOut("stale: \(path)")
+        printOut(
+          LineDiff.unified(old: onDisk, new: content, oldName: "\(path) (committed)", newName: "\(path) (from intents)"),
+          terminator: "")
+        problems += 1
       }
     }
+    for (plan, files) in rendered {
+      for (name, content) in files.sorted(by: { $0.key < $1.key }) { compare("\(out)/\(plan.intent)/\(name)", content) }
+    }
+    for (name, content) in topLevel.sorted(by: { $0.key < $1.key }) { compare("\(out)/\(name)", content) }
+    noteUnwrittenSchema(topLevel)
     // Only a run over whole folders knows that an intent is gone.
     if stale {
       for id in writer.existingPlanFolders() where !wanted.contains(id) {
@@ -102,10 +139,23 @@ struct PlanCommand: ParsableCommand {
     printOut("plans in \(out)/ are up to date (\(rendered.count) intent\(rendered.count == 1 ? "" : "s"))")
   }
 
-  func write(_ rendered: [(plan: Plan, files: [String: String])], writer: PlanWriter, removeStale: Bool) throws {
+  /// Without a starting schema a PLANS/schema.sql of an earlier run is left as it was, and said so.
+  func noteUnwrittenSchema(_ topLevel: [String: String]) {
+    let path = "\(out)/\(PlanWriter.schemaFileName)"
+    guard topLevel[PlanWriter.schemaFileName] == nil, FileManager.default.fileExists(atPath: path) else { return }
+    report(
+      fileProblem(
+        path,
+        "left as it was: without the schema the intents start from (--schema, or `schema:` in .pgphase.yaml) the schema after them is not known",
+        .warning))
+  }
+
+  func write(
+    _ rendered: [(plan: Plan, files: [String: String])], topLevel: [String: String], writer: PlanWriter, removeStale: Bool
+  ) throws {
     let outcome: PlanWriter.Outcome
     do {
-      outcome = try writer.write(rendered.map { ($0.plan.intent, $0.files) }, removeStale: removeStale)
+      outcome = try writer.write(rendered.map { ($0.plan.intent, $0.files) }, topLevel: topLevel, removeStale: removeStale)
     } catch {
       report(fileProblem(out, "\(error)"))
       throw ExitCode(ExitStatus.problems)
@@ -115,6 +165,10 @@ struct PlanCommand: ParsableCommand {
       let counts = Phase.allCases.map { "\(plan.steps(in: $0).count) \($0.rawValue)" }.joined(separator: ", ")
       printOut("\(plan.intent): \(counts) → \(out)/\(plan.intent)/\(written.contains(plan.intent) ? "" : " (unchanged)")")
     }
+    for name in topLevel.keys.sorted() {
+      printOut("\(out)/\(name)\(outcome.writtenTopLevel.contains(name) ? "" : " (unchanged)")")
+    }
+    noteUnwrittenSchema(topLevel)
     for id in outcome.removed { printOut("removed \(out)/\(id)/ (no intent any more)") }
     for (id, others) in outcome.kept {
       report(

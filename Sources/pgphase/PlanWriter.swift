@@ -18,8 +18,12 @@ import PGPhaseModel
 /// Then each folder is swapped into place with rename(2), so a reader sees the old folder or the
 /// new one, never a mix. A folder that also holds files pgphase did not write (a user's
 /// NOTES.md) is updated file by file instead, each file replaced atomically, and the user's files
-/// stay.
+/// stay. Files of the output folder itself (schema.sql) are staged with the rest and renamed over
+/// the old ones in the same step.
 struct PlanWriter {
+  /// The schema after the intents, beside the plan folders.
+  static let schemaFileName = "schema.sql"
+
   let out: String
   /// Names of the files a plan folder is made of (plan.json, the phase scripts, undo.sql).
   let generatedNames: Set<String>
@@ -71,16 +75,21 @@ struct PlanWriter {
 
   struct Outcome {
     var written: [String] = []
+    /// Files of the output folder itself (`topLevel`) that were written.
+    var writtenTopLevel: [String] = []
     var unchanged: [String] = []
     var removed: [String] = []
     /// Stale folders kept because they hold other files, with those files.
     var kept: [(id: String, others: [String])] = []
   }
 
-  /// Writes `plans` (intent id → file name → content). With `removeStale`, plan folders whose
-  /// intent is not among `plans` are removed when they hold only generated files, and reported
-  /// otherwise.
-  func write(_ plans: [(id: String, files: [String: String])], removeStale: Bool) throws -> Outcome {
+  /// Writes `plans` (intent id → file name → content) and `topLevel` (file name → content, in
+  /// the output folder itself). With `removeStale`, plan folders whose intent is not among
+  /// `plans` are removed when they hold only generated files, and reported otherwise; files of
+  /// the output folder are never removed.
+  func write(
+    _ plans: [(id: String, files: [String: String])], topLevel: [String: String] = [:], removeStale: Bool
+  ) throws -> Outcome {
     var outcome = Outcome()
     do {
       try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -104,6 +113,16 @@ struct PlanWriter {
         changed.append((id, files, current))
       }
     }
+    var changedTopLevel: [String] = []
+    for (name, content) in topLevel.sorted(by: { $0.key < $1.key }) {
+      let path = "\(out)/\(name)"
+      var isDirectory: ObjCBool = false
+      if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+        if isDirectory.boolValue { throw Failure(description: "cannot write \(path): a folder of that name is in the way") }
+        if fm.contents(atPath: path) == Data(content.utf8) { continue }
+      }
+      changedTopLevel.append(name)
+    }
     let wanted = Set(plans.map(\.id))
     var stale: [String] = []
     if removeStale {
@@ -118,13 +137,18 @@ struct PlanWriter {
 
     // 2. Write every changed folder into staging; on failure remove it and stop.
     do {
-      if !changed.isEmpty { try fm.createDirectory(atPath: staging, withIntermediateDirectories: false) }
+      if !changed.isEmpty || !changedTopLevel.isEmpty {
+        try fm.createDirectory(atPath: staging, withIntermediateDirectories: false)
+      }
       for (id, files, _) in changed {
         try fm.createDirectory(atPath: "\(staging)/\(id)", withIntermediateDirectories: false)
         for (name, content) in files {
           try Self.createFile("\(staging)/\(id)/\(name)", content)
         }
       }
+      // Intent ids never start with `.`, so this folder is no plan's.
+      if !changedTopLevel.isEmpty { try fm.createDirectory(atPath: "\(staging)/.top", withIntermediateDirectories: false) }
+      for name in changedTopLevel { try Self.createFile("\(staging)/.top/\(name)", topLevel[name]!) }
     } catch {
       try? fm.removeItem(atPath: staging)
       throw Failure(description: "cannot write the plans into \(out)/ (nothing was changed): \(Self.reason(error))")
@@ -157,6 +181,10 @@ struct PlanWriter {
           break
         }
         outcome.written.append(id)
+      }
+      for name in changedTopLevel {
+        try Self.rename("\(staging)/.top/\(name)", "\(out)/\(name)")
+        outcome.writtenTopLevel.append(name)
       }
       for id in stale {
         try toTrash(id)

@@ -5,10 +5,10 @@ import PGPhaseSchema
 
 /// The schema `plan` starts from: the file `--schema` names, else the config's `schema:`.
 enum SchemaInput {
-  /// Reads and parses the schema file; nil when neither names one. Its warnings are printed;
+  /// Reads and parses the schema file (and says which file it was); nil when neither names one. Its warnings are printed;
   /// an error (a file that cannot be read, a statement the reader cannot take) stops with exit 2,
   /// each at its file:line:column.
-  static func read(flag: String?, config: String?) throws -> SchemaSnapshot? {
+  static func read(flag: String?, config: String?) throws -> (snapshot: SchemaSnapshot, path: String)? {
     let path: String
     var namedAt: SourceLocation?
     if let flag {
@@ -42,6 +42,6 @@ enum SchemaInput {
       printError("\(count) error\(count == 1 ? "" : "s") in the schema file; nothing was planned or written")
       throw ExitCodeError(ExitStatus.badInput)
     }
-    return reading.snapshot
+    return (reading.snapshot, path)
   }
 }

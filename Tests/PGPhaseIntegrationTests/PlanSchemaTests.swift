@@ -38,6 +38,79 @@ import Testing
     #expect(without.status == 2 && without.stderr.contains("needs the type of `titel`"), "\(without.stderr)")
   }
 
+  /// With a starting schema, plan writes PLANS/schema.sql: the schema after the intents, in
+  /// `schema dump`'s canonical form; --check reports it when it differs; without a schema the
+  /// file is not written, and one already there is left as it was.
+  @Test func planWritesTheSchemaAfterTheIntentsAndCheckCoversIt() throws {
+    let dir = try project(
+      intent: """
+        changes:
+          - add_column:
+              table: orders
+              column: {name: placed_at, type: timestamptz, nullable: false, default: "now()"}
+          - create_index: {table: orders, name: orders_placed_idx, columns: [placed_at], where: "amount > 0"}
+          - rename_column: {table: orders, from: title, to: summary}
+        """)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let result = try runPGPhase(["plan", "intents", "--schema", "schema.sql", "--out", "plans"], in: dir)
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("plans/schema.sql\n"), "\(result.stdout)")
+    let path = dir.appendingPathComponent("plans/schema.sql")
+    let written = try String(contentsOf: path, encoding: .utf8)
+    #expect(written.hasPrefix("-- "), "\(written)")
+    // The type as the server prints it; the renamed column last (a new column replaced it).
+    #expect(
+      written.contains(
+        """
+        CREATE TABLE public.orders (
+            id bigint NOT NULL,
+            amount integer DEFAULT 0 NOT NULL,
+            placed_at timestamp with time zone DEFAULT now() NOT NULL,
+            summary character varying(200)
+        );
+        COMMENT ON COLUMN public.orders.summary IS 'Shown on the invoice';
+        """), "\(written)")
+    #expect(
+      written.contains("CREATE INDEX orders_placed_idx ON public.orders USING btree (placed_at) WHERE amount > 0;"),
+      "\(written)")
+    // Nothing staged is left, and a second run writes nothing.
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("plans").path).sorted() == [
+        "20270101_a", "schema.sql",
+      ])
+    let again = try runPGPhase(["plan", "intents", "--schema", "schema.sql", "--out", "plans"], in: dir)
+    #expect(again.stdout.contains("plans/schema.sql (unchanged)"), "\(again.stdout)")
+
+    try (written + "-- edited\n").write(to: path, atomically: true, encoding: .utf8)
+    let check = try runPGPhase(["plan", "intents", "--schema", "schema.sql", "--out", "plans", "--check"], in: dir)
+    #expect(check.status == 1, "\(check.stdout)\(check.stderr)")
+    #expect(check.stdout.contains("stale: plans/schema.sql"), "\(check.stdout)")
+    #expect(check.stdout.contains("-- edited"), "\(check.stdout)")
+    try FileManager.default.removeItem(at: path)
+    let missing = try runPGPhase(["plan", "intents", "--schema", "schema.sql", "--out", "plans", "--check"], in: dir)
+    #expect(missing.status == 1 && missing.stdout.contains("missing: plans/schema.sql"), "\(missing.stdout)")
+
+    // Without a schema: not written, and a file already there is kept and said to be.
+    let plain = try project(intent: "changes:\n  - create_table: {table: t, columns: [{name: id, type: int}]}\n")
+    defer { try? FileManager.default.removeItem(at: plain) }
+    try FileManager.default.createDirectory(at: plain.appendingPathComponent("plans"), withIntermediateDirectories: true)
+    try "-- mine\n".write(to: plain.appendingPathComponent("plans/schema.sql"), atomically: true, encoding: .utf8)
+    let kept = try runPGPhase(["plan", "intents", "--out", "plans"], in: plain)
+    #expect(kept.status == 0, "\(kept.stderr)")
+    #expect(kept.stderr.contains("plans/schema.sql: warning: left as it was"), "\(kept.stderr)")
+    #expect(try String(contentsOf: plain.appendingPathComponent("plans/schema.sql"), encoding: .utf8) == "-- mine\n")
+  }
+
+  /// plan never writes the schema after the intents over the schema they start from.
+  @Test func theStartingSchemaIsNeverOverwritten() throws {
+    let dir = try project(intent: "changes:\n  - create_table: {table: t, columns: [{name: id, type: int}]}\n")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let result = try runPGPhase(["plan", "intents", "--schema", "schema.sql", "--out", "."], in: dir)
+    #expect(result.status == 2, "\(result.stdout)\(result.stderr)")
+    #expect(result.stderr.contains("where plan writes the schema after the intents"), "\(result.stderr)")
+    #expect(try String(contentsOf: dir.appendingPathComponent("schema.sql"), encoding: .utf8) == Self.schema)
+  }
+
   @Test func theSchemaGivesTheTypeAndComment() throws {
     let dir = try project(intent: "changes:\n  - rename_column: {table: orders, from: title, to: summary}\n")
     defer { try? FileManager.default.removeItem(at: dir) }

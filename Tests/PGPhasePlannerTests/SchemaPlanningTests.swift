@@ -1,4 +1,5 @@
 import Foundation
+import PGPhaseIntents
 import PGPhaseModel
 import PGPhasePlanner
 import PGPhaseSchema
@@ -360,5 +361,86 @@ func planChangesWithSchema(_ changes: String, sourceLocation: Testing.SourceLoca
     let d = try #require(planErrors("  - rename_column: {table: t, from: a, to: b}\n").first)
     #expect(d.message.contains("no schema was given (`plan --schema`)"))
     #expect(d.hint?.contains("plan with `--schema`") == true)
+  }
+}
+
+/// The schema the planner leaves (what `plans/schema.sql` renders) holds what intents create as a
+/// dump of the migrated database reads it: types as `format_type` prints them, identity sequences,
+/// foreign key actions, every column an index or CHECK uses, columns replaced by rename_column and
+/// alter_column last, serial sequences gone with their table. Each of these differed from the
+/// reader's snapshot of the same DDL, and the drift guard refused the example plans planned
+/// against examples/schema.sql for the index's columns.
+@Suite struct SchemaAfterTests {
+  @Test func objectsIntentsCreateAreWhatTheServerWouldHold() throws {
+    let start = SchemaFileReader.read(
+      """
+      CREATE TABLE public.parents (id bigint NOT NULL, CONSTRAINT parents_pkey PRIMARY KEY (id));
+      CREATE TABLE public.notes (id serial NOT NULL, body text, label text NOT NULL, qty integer);
+      """, file: "start.sql")
+    #expect(!start.hasErrors, "\(start.diagnostics.map(\.description))")
+    let intents = """
+      changes:
+        - create_table:
+            table: items
+            columns:
+              - {name: id, type: int8, identity: always, primary_key: true}
+              - {name: parent_id, type: bigint, references: {table: parents, column: id, on_delete: cascade}}
+              - {name: code, type: varchar(20), nullable: false}
+              - {name: at, type: timestamptz, default: "now()"}
+            constraints:
+              - {name: items_code_check, check: "length(code) > 1 AND code <> 'x'"}
+        - create_index: {table: items, name: items_lower_code_idx, columns: ["lower(code)"], where: "at IS NOT NULL"}
+        - add_foreign_key:
+            table: items
+            name: items_parent_fkey2
+            columns: [parent_id]
+            references: {table: parents, columns: [id]}
+            on_update: restrict
+        - alter_column: {table: notes, column: qty, type: int8, up: "qty::bigint", down: "qty::integer"}
+        - rename_column: {table: notes, from: label, to: title}
+      """
+    let sources = [IntentSource(path: "intents/a.yaml", text: intents)]
+    let (loaded, parseDiagnostics) = IntentLoader.load(sources)
+    #expect(parseDiagnostics.isEmpty, "\(parseDiagnostics.map(\.description))")
+    let outcome = Planner.planning(loaded, schema: start.snapshot)
+    #expect(outcome.diagnostics.isEmpty, "\(outcome.diagnostics.map(\.description))")
+
+    // The same objects as a dump of the migrated database writes them.
+    let expected = SchemaFileReader.read(
+      """
+      CREATE TABLE public.items (
+          id bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME public.items_id_seq START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1) NOT NULL,
+          parent_id bigint,
+          code character varying(20) NOT NULL,
+          at timestamp with time zone DEFAULT now(),
+          CONSTRAINT items_code_check CHECK (length(code) > 1 AND code <> 'x')
+      );
+      CREATE TABLE public.notes (id integer DEFAULT nextval('public.notes_id_seq'::regclass) NOT NULL, body text, qty bigint, title text NOT NULL);
+      CREATE SEQUENCE public.notes_id_seq AS integer START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1;
+      ALTER SEQUENCE public.notes_id_seq OWNED BY public.notes.id;
+      ALTER TABLE ONLY public.items ADD CONSTRAINT items_pkey PRIMARY KEY (id);
+      CREATE INDEX items_lower_code_idx ON public.items USING btree (lower(code)) WHERE at IS NOT NULL;
+      ALTER TABLE ONLY public.items ADD CONSTRAINT items_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.parents(id) ON DELETE CASCADE;
+      ALTER TABLE ONLY public.items ADD CONSTRAINT items_parent_fkey2 FOREIGN KEY (parent_id) REFERENCES public.parents(id) ON UPDATE RESTRICT;
+      """, file: "expected.sql")
+    #expect(!expected.hasErrors, "\(expected.diagnostics.map(\.description))")
+    for name in ["items", "notes"] {
+      let key = QualifiedName(schema: "public", name)
+      let planned = outcome.schema.tables[key]
+      let dumped = expected.snapshot.tables[key]
+      #expect(planned == dumped, "\(name):\nplanned \(String(describing: planned))\ndumped  \(String(describing: dumped))")
+    }
+  }
+
+  @Test func droppingATableDropsTheSequencesItsColumnsOwn() throws {
+    let start = SchemaFileReader.read("CREATE TABLE public.notes (id serial PRIMARY KEY, body text);", file: "start.sql")
+    #expect(start.snapshot.sequences.count == 1)
+    let (loaded, _) = IntentLoader.load([
+      IntentSource(path: "intents/a.yaml", text: "changes:\n  - drop_table: {table: notes}\n")
+    ])
+    let outcome = Planner.planning(loaded, schema: start.snapshot)
+    #expect(outcome.diagnostics.isEmpty, "\(outcome.diagnostics.map(\.description))")
+    #expect(outcome.schema.sequences.isEmpty)
+    #expect(outcome.schema.canonicalSQL() == SchemaSnapshot().canonicalSQL())
   }
 }
