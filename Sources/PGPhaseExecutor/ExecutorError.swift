@@ -158,16 +158,24 @@ public struct PhaseOrderProblem: Sendable, Equatable, CustomStringConvertible {
   public var phase: Phase
   /// What stands in the way.
   public var reason: Reason
-  /// With `.waitsFor` a contract: what that contract drops and this phase creates again
-  /// (`table public.products`); nil when the wait is the id-order rule.
-  public var recreates: String?
+  /// With `.waitsFor` a contract: the object both touch; nil when the wait is the id-order rule.
+  public var conflict: Conflict?
+
+  /// Why a phase waits for an earlier intent's contract.
+  public enum Conflict: Sendable, Equatable {
+    /// The contract drops what this phase creates again (`table public.products`).
+    case recreates(String)
+    /// The contract replaces a column this intent uses (`column public.orders.amount`): what this
+    /// phase makes on it would be dropped with the old column.
+    case uses(String)
+  }
 
   /// A problem of `intent` running `phase`.
-  public init(intent: String, phase: Phase, reason: Reason, recreates: String? = nil) {
+  public init(intent: String, phase: Phase, reason: Reason, conflict: Conflict? = nil) {
     self.intent = intent
     self.phase = phase
     self.reason = reason
-    self.recreates = recreates
+    self.conflict = conflict
   }
 
   /// For a diagnostic, whose place already names the intent.
@@ -175,9 +183,12 @@ public struct PhaseOrderProblem: Sendable, Equatable, CustomStringConvertible {
     switch reason {
     case .earlierPhase(let next): "cannot apply \(phase.rawValue): its \(next.rawValue) phase is not done"
     case .waitsFor(let other, let missing):
-      if let recreates {
-        "\(phase.rawValue) waits for \(other): its \(missing.rawValue) phase drops \(recreates), which this \(phase.rawValue) creates again"
-      } else {
+      switch conflict {
+      case .recreates(let object):
+        "\(phase.rawValue) waits for \(other): its \(missing.rawValue) phase drops \(object), which this \(phase.rawValue) creates again"
+      case .uses(let object):
+        "\(phase.rawValue) waits for \(other): its \(missing.rawValue) phase replaces \(object), which this intent uses"
+      case nil:
         "\(phase.rawValue) waits for \(other): its \(missing.rawValue) phase is not done"
       }
     }
@@ -191,7 +202,7 @@ public struct PhaseOrderProblem: Sendable, Equatable, CustomStringConvertible {
     switch reason {
     case .earlierPhase(let next):
       "cannot apply \(phase.rawValue) of \(intent): its \(next.rawValue) phase is not done (run `pgphase apply --phase \(next.rawValue) --intent \(intent)` first)"
-    case .waitsFor(let other, _) where recreates != nil:
+    case .waitsFor(let other, _) where conflict != nil:
       "\(summary) (`pgphase advance --to contract` runs \(other)'s contract first)"
     case .waitsFor:
       "\(summary) (intents apply in id order; `pgphase advance --to \(phase == .contract ? "contract" : "backfill")` runs them in that order)"

@@ -24,6 +24,11 @@ package struct PhaseScheduler: Sendable {
   private let contractDrops: [String: [ObjectName]]
   /// Per intent, what its expand and backfill create.
   private let earlyCreates: [String: [ObjectName]]
+  /// Per intent, the columns its contract replaces (drops the old column of, in favour of a new
+  /// one): what a later intent's objects on those columns would be dropped with.
+  private let contractReplaces: [String: [SchemaSnapshot.ColumnPath]]
+  /// Per intent, the columns its changes use (the plan's `uses`).
+  private let uses: [String: [SchemaSnapshot.ColumnPath]]
 
   /// - Parameter states: the journal's state of each step, by intent and step id.
   package init(plans: [Plan], states: [String: [String: StepState]]) {
@@ -45,6 +50,19 @@ package struct PhaseScheduler: Sendable {
         )
       }
     ) { _, last in last }
+    contractReplaces = Dictionary(
+      plans.map { plan in
+        (
+          plan.intent,
+          plan.steps(in: .contract).flatMap(\.preconditions).map { p in
+            switch p {
+            case .columnReplaceable(let t, let c, _, _, _): SchemaSnapshot.ColumnPath(table: t, column: c)
+            }
+          }
+        )
+      }
+    ) { _, last in last }
+    uses = Dictionary(plans.map { ($0.intent, $0.uses ?? []) }) { _, last in last }
   }
 
   /// An object as far as ordering cares: its kind, the table it is on, and its name. A name
@@ -111,26 +129,38 @@ package struct PhaseScheduler: Sendable {
 
   /// The earliest (intent, phase) that must finish before `intent` may run `phase`, and, when
   /// it is a contract, what that contract drops and `phase` creates again.
-  package func blocker(for phase: Phase, of intent: String) -> (intent: String, phase: Phase, recreates: String?)? {
+  package func blocker(for phase: Phase, of intent: String) -> (
+    intent: String, phase: Phase, conflict: PhaseOrderProblem.Conflict?
+  )? {
     let needed: [Phase] = phase == .contract ? Phase.allCases : [.expand, .backfill]
     for earlier in order where earlier < intent {
       if let missing = needed.first(where: { !isDone($0, of: earlier) }) { return (earlier, missing, nil) }
     }
     guard phase != .contract else { return nil }
     let creates = earlyCreates[intent] ?? []
+    let used = uses[intent] ?? []
     for earlier in order where earlier < intent && !isDone(.contract, of: earlier) {
       if let dropped = (contractDrops[earlier] ?? []).first(where: { d in creates.contains { $0.matches(d) } }) {
-        return (earlier, .contract, dropped.description)
+        return (earlier, .contract, .recreates(dropped.description))
+      }
+      if let replaced = (contractReplaces[earlier] ?? []).first(where: { r in used.contains { Self.same($0, r) } }) {
+        return (earlier, .contract, .uses("column \(replaced)"))
       }
     }
     return nil
   }
 
-  private func problem(_ intent: String, _ phase: Phase, _ wait: (intent: String, phase: Phase, recreates: String?))
-    -> PhaseOrderProblem
-  {
+  /// The same column, a name without a schema matching the name in any schema (as `ObjectName`).
+  private static func same(_ a: SchemaSnapshot.ColumnPath, _ b: SchemaSnapshot.ColumnPath) -> Bool {
+    a.column == b.column && a.table.name == b.table.name
+      && (a.table.schema == nil || b.table.schema == nil || a.table.schema == b.table.schema)
+  }
+
+  private func problem(
+    _ intent: String, _ phase: Phase, _ wait: (intent: String, phase: Phase, conflict: PhaseOrderProblem.Conflict?)
+  ) -> PhaseOrderProblem {
     PhaseOrderProblem(
-      intent: intent, phase: phase, reason: .waitsFor(intent: wait.intent, phase: wait.phase), recreates: wait.recreates)
+      intent: intent, phase: phase, reason: .waitsFor(intent: wait.intent, phase: wait.phase), conflict: wait.conflict)
   }
 
   /// What `apply --phase` does with each of `selected` (in order).

@@ -129,11 +129,15 @@ public struct Plan: Hashable, Sendable, Codable {
   /// the intent's first step. Nil (and absent from plan.json) when planned without a schema, so
   /// such plans, and their hashes, are as before.
   public var assumes: [SchemaSnapshot.Table]?
+  /// The columns the intent's changes name (its own and its expressions'), sorted: a later
+  /// intent's expand waits for an earlier contract that replaces one of them (docs/executor.md).
+  /// Nil (and absent from plan.json) when there are none.
+  public var uses: [SchemaSnapshot.ColumnPath]?
 
   /// A plan in the current format.
   public init(
     intent: String, description: String?, source: String, lockTimeout: String, backfillBatchSize: Int?, phases: [PhasePlan],
-    assumes: [SchemaSnapshot.Table]? = nil
+    assumes: [SchemaSnapshot.Table]? = nil, uses: [SchemaSnapshot.ColumnPath]? = nil
   ) {
     self.format = Plan.currentFormat
     self.intent = intent
@@ -143,6 +147,7 @@ public struct Plan: Hashable, Sendable, Codable {
     self.backfillBatchSize = backfillBatchSize
     self.phases = phases
     self.assumes = assumes?.isEmpty == false ? assumes : nil
+    self.uses = uses?.isEmpty == false ? uses : nil
   }
 
   /// The steps of `phase`, empty when it has none.
@@ -167,7 +172,7 @@ public struct Plan: Hashable, Sendable, Codable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case format, intent, description, source, phases, assumes
+    case format, intent, description, source, phases, assumes, uses
     case lockTimeout = "lock_timeout"
     case backfillBatchSize = "backfill_batch_size"
   }
@@ -188,5 +193,6 @@ public struct Plan: Hashable, Sendable, Codable {
     backfillBatchSize = try c.decodeIfPresent(Int.self, forKey: .backfillBatchSize)
     phases = try c.decode([PhasePlan].self, forKey: .phases)
     assumes = try c.decodeIfPresent([SchemaSnapshot.Table].self, forKey: .assumes)
+    uses = try c.decodeIfPresent([SchemaSnapshot.ColumnPath].self, forKey: .uses)
   }
 }

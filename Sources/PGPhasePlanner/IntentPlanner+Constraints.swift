@@ -5,7 +5,7 @@ extension IntentPlanner {
   // MARK: constraints and indexes
 
   mutating func addCheck(table t: QualifiedName, name: String, expression: String) {
-    useTable(t)
+    if useTable(t) { useExpression(t, expression, path: "expression", checked: true) }
     creatingConstraint(t, name)
     model.addConstraint(.intentCheck(name, expression, columns: []), on: t)
     let k = SQL.quoteIdentifier(name)
@@ -80,9 +80,13 @@ extension IntentPlanner {
   mutating func createIndex(_ op: CreateIndex) {
     if useTable(op.table) {
       for (i, key) in op.keys.enumerated() {
-        if case .column(let c) = key { useColumn(op.table, c, path: "columns[\(i)]") }
+        switch key {
+        case .column(let c): useColumn(op.table, c, path: "columns[\(i)]")
+        case .expression(let e): useExpression(op.table, e, path: "columns[\(i)]", checked: true)
+        }
       }
       useColumns(op.table, op.include, path: "include")
+      if let predicate = op.predicate { useExpression(op.table, predicate, path: "where", checked: true) }
     }
     let name = op.table.sibling(op.name)
     creating(SchemaModel.indexKey(name), exists: relationExists(name), path: "name", object: name.description)
@@ -116,7 +120,11 @@ extension IntentPlanner {
 
   mutating func backfill(_ op: Backfill) {
     if useTable(op.table) {
-      for a in op.assignments { useColumn(op.table, a.column, path: "set.\(a.column)") }
+      for a in op.assignments {
+        useColumn(op.table, a.column, path: "set.\(a.column)")
+        useExpression(op.table, a.expression, path: "set.\(a.column)", checked: false)
+      }
+      if let w = op.predicate { useExpression(op.table, w, path: "where", checked: false) }
     }
     let differs = op.assignments.map { "\(SQL.quoteIdentifier($0.column)) IS DISTINCT FROM (\($0.expression))" }
     var pending = differs.count == 1 ? differs[0] : "(" + differs.joined(separator: " OR ") + ")"

@@ -1,4 +1,5 @@
 import PGPhaseModel
+import PGPhaseSQL
 
 /// The names a change uses and creates, checked where the change runs: against what earlier
 /// changes dropped, and, when planning from a schema, against the schema as the earlier changes
@@ -38,6 +39,7 @@ extension IntentPlanner {
     -> Bool
   {
     guard useTable(table, path: tablePath) else { return false }
+    usedColumns.insert(SchemaSnapshot.ColumnPath(table: SchemaModel.resolve(table), column: column))
     if let d = model.use(SchemaModel.columnKey(table, column), at: change.location(of: path)) {
       diagnostics.append(d)
       return false
@@ -47,6 +49,21 @@ extension IntentPlanner {
       "table `\(t.name)` has no column `\(column)`", at: path, object: "\(t.name).\(SQL.quoteIdentifier(column))",
       hint: Self.didYouMean(column, in: t.columns.map(\.name)) ?? "its columns: \(t.columns.map(\.name).joined(separator: ", "))")
     return false
+  }
+
+  /// The columns `expression` names (outside subqueries), as `useColumn` uses them. With
+  /// `checked` (a CHECK's or an index's expression, where every name is a column of the table)
+  /// an unknown one is a located error; otherwise (a backfill's value, which may name a function's
+  /// argument or an outer query) they are only recorded.
+  mutating func useExpression(_ table: QualifiedName, _ expression: String, path: String, checked: Bool) {
+    guard let names = ColumnRename.columnReferences(inExpression: expression) else { return }
+    for name in names {
+      if checked {
+        useColumn(table, name, path: path)
+      } else if model.table(table)?.column(name) != nil || !model.complete {
+        usedColumns.insert(SchemaSnapshot.ColumnPath(table: SchemaModel.resolve(table), column: name))
+      }
+    }
   }
 
   /// `useColumn` for each column of a list field (`columns: [a, b]`), each located at its item.

@@ -68,6 +68,8 @@ struct IntentPlanner {
   private var renameSteps: [SchemaModel.TableKey: (draft: Int, before: QualifiedName)] = [:]
   private var changeIndex = 0
   private(set) var change: Change!
+  /// The columns this intent's changes name: the plan's `uses`.
+  var usedColumns: Set<SchemaSnapshot.ColumnPath> = []
 
   init(intent: Intent, model: SchemaModel) {
     self.intent = intent
@@ -108,6 +110,7 @@ struct IntentPlanner {
       intent: intent.id, description: intent.description, source: intent.file,
       lockTimeout: intent.settings.lockTimeout ?? Planner.defaultLockTimeout,
       backfillBatchSize: intent.settings.backfillBatchSize, phases: phases)
+    plan.uses = usedColumns.isEmpty ? nil : usedColumns.sorted()
     // What the drift guard checks: the touched tables the schema had before this intent, as
     // they were then. None without a starting schema (nothing is known of the tables).
     if model.complete {

@@ -215,3 +215,30 @@ extension ColumnRename {
     return head + list + tail
   }
 }
+
+extension ColumnRename {
+  /// The columns an expression names (a ColumnRef's last name; `t.c` gives `c`), outside
+  /// subqueries, which name other tables' columns; nil when it does not parse. For a CHECK or an
+  /// index expression, every one is a column of the table.
+  public static func columnReferences(inExpression expression: String) -> [String]? {
+    guard let tree = SQLParser.parseExpression(expression) else { return nil }
+    var names: [String] = []
+    func visit(_ value: JSONValue) {
+      if let n = value.node {
+        if n.type == "SubLink" { return }
+        if n.type == "ColumnRef" {
+          let fields = n.fields["fields"]?.array ?? []
+          if let last = fields.last?.node("String")?["sval"]?.string, !names.contains(last) { names.append(last) }
+          return
+        }
+      }
+      switch value {
+      case .array(let items): for item in items { visit(item) }
+      case .object(let members): for (_, member) in members { visit(member) }
+      default: break
+      }
+    }
+    visit(tree)
+    return names
+  }
+}

@@ -64,4 +64,58 @@ struct IntentOrderTests {
       #expect(verify.status == 0, "\(verify.stdout)\n\(verify.stderr)")
     }
   }
+
+  /// b builds an index on the column a's alter_column replaces (int to bigint, same name). Before
+  /// the scheduler knew the columns intents use, `advance --to contract` built b's index on the
+  /// old column during a's window, and a's contract then refused to drop it (the index was
+  /// nothing a's plan carried over): the rollout stopped. Now b waits for a's contract.
+  @Test func anIndexOnAReplacedColumnIsBuiltAfterTheReplacement() throws {
+    _ = try pgphaseBinary()
+    try withTestDatabase { db in
+      try db.connection.executeScript(
+        """
+        CREATE TABLE orders (id bigint PRIMARY KEY, amount int NOT NULL DEFAULT 0);
+        INSERT INTO orders SELECT g, g FROM generate_series(1, 50) g;
+        """)
+      let plans = try planIntents([
+        (
+          "20261201_widen_amount",
+          """
+          schema: public
+          changes:
+            - alter_column: {table: orders, column: amount, type: bigint, up: "amount::bigint", down: "amount::integer", nullable: false, default: "0"}
+          """
+        ),
+        (
+          "20261202_index_amount",
+          """
+          schema: public
+          changes:
+            - create_index: {table: orders, name: orders_amount_half_idx, columns: [{expression: "(amount / 2)"}], where: "amount > 10"}
+          """
+        ),
+      ])
+      #expect(plans[1].plan.uses == [.init(table: QualifiedName(schema: "public", "orders"), column: "amount")])
+      let dir = try writePlans(plans)
+      defer { try? FileManager.default.removeItem(at: dir) }
+      let advance = try runPGPhase(["advance", "--to", "contract", "--dsn", db.conninfo, dir.path])
+      #expect(advance.status == 0, "\(advance.stdout)\n\(advance.stderr)")
+      let order = try db.connection.execute(
+        "SELECT string_agg(intent || ' ' || phase, ', ' ORDER BY finished_at) FROM (SELECT intent, split_part(step_id, '/', 1) AS phase, max(finished_at) AS finished_at FROM pgphase.steps GROUP BY 1, 2) p"
+      ).scalar
+      #expect(
+        order
+          == "20261201_widen_amount expand, 20261201_widen_amount backfill, 20261201_widen_amount contract, 20261202_index_amount expand",
+        "\(advance.stdout)")
+      #expect(
+        try db.connection.execute(
+          "SELECT pg_get_indexdef('orders_amount_half_idx'::regclass)"
+        ).scalar == "CREATE INDEX orders_amount_half_idx ON public.orders USING btree (((amount / 2))) WHERE (amount > 10)")
+      #expect(
+        try db.connection.execute(
+          "SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'amount'"
+        )
+        .scalar == "bigint")
+    }
+  }
 }

@@ -69,7 +69,8 @@ private func done(_ phases: [String: [Phase]]) -> [String: [String: StepState]] 
     let apply = t.apply(.expand, to: ["b"])
     #expect(
       apply.blocked == [
-        PhaseOrderProblem(intent: "b", phase: .expand, reason: .waitsFor(intent: "a", phase: .contract), recreates: named)
+        PhaseOrderProblem(
+          intent: "b", phase: .expand, reason: .waitsFor(intent: "a", phase: .contract), conflict: .recreates(named))
       ])
     #expect(
       apply.blocked.first?.explanation
@@ -78,6 +79,42 @@ private func done(_ phases: [String: [Phase]]) -> [String: [String: StepState]] 
     // Once a is contracted, b goes on.
     var u = PhaseScheduler(plans: plans, states: done(["a": Phase.allCases]))
     #expect(u.apply(.expand, to: ["b"]).run == ["b"])
+  }
+
+  /// b uses a column whose old version a's contract drops for a new one (a type change keeps
+  /// the name): what b's expand makes on it (an index, a check) would go with the old column, so
+  /// it waits for that contract. Another column, or another table's, keeps the usual order.
+  @Test func aLaterIntentUsingAReplacedColumnWaitsForTheContract() {
+    let orders = QualifiedName(schema: "public", "orders")
+    func pair(uses: SchemaSnapshot.ColumnPath) -> [Plan] {
+      var a = plan("a")
+      a.phases[2].steps[0].preconditions = [.columnReplaceable(orders, "amount", nullable: true, default: nil)]
+      var b = plan("b")
+      b.uses = [uses]
+      return [a, b]
+    }
+    var s = PhaseScheduler(plans: pair(uses: .init(table: QualifiedName("orders"), column: "amount")), states: [:])
+    #expect(
+      s.advance(["a", "b"], to: .contract).run.map(\.description) == [
+        "a expand", "a backfill", "a contract", "b expand", "b backfill", "b contract",
+      ])
+    var t = PhaseScheduler(
+      plans: pair(uses: .init(table: orders, column: "amount")), states: done(["a": [.expand, .backfill]]))
+    #expect(
+      t.apply(.expand, to: ["b"]).blocked.first?.explanation
+        == "b expand waits for a: its contract phase replaces column public.orders.amount, which this intent uses (`pgphase advance --to contract` runs a's contract first)"
+    )
+    for other in [
+      SchemaSnapshot.ColumnPath(table: orders, column: "note"),
+      SchemaSnapshot.ColumnPath(table: QualifiedName(schema: "public", "invoices"), column: "amount"),
+      SchemaSnapshot.ColumnPath(table: QualifiedName(schema: "shop", "orders"), column: "amount"),
+    ] {
+      var u = PhaseScheduler(plans: pair(uses: other), states: [:])
+      #expect(
+        u.advance(["a", "b"], to: .contract).run.map(\.description) == [
+          "a expand", "a backfill", "b expand", "b backfill", "a contract", "b contract",
+        ], "\(other)")
+    }
   }
 
   /// Other names, another table, or another schema: the usual order, contracts last.

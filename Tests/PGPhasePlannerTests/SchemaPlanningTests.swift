@@ -73,6 +73,32 @@ func planChangesWithSchema(_ changes: String, sourceLocation: Testing.SourceLoca
     #expect(d.hint == "did you mean `amount`?")
   }
 
+  /// A CHECK's or an index's expression names only the table's columns: a misspelt one is
+  /// located at the field that holds the expression, with the closest column.
+  @Test func aColumnMisspeltInAnExpressionIsLocated() throws {
+    let check = try #require(
+      only(schemaErrors("  - add_check: {table: orders, name: orders_amount_pos, expression: \"amout > 0\"}\n")))
+    #expect(check.message == "table `public.orders` has no column `amout`")
+    #expect(check.location == SourceLocation(file: "intents/a0.yaml", line: 2, column: 69))
+    #expect(check.hint == "did you mean `amount`?")
+    let index = try #require(
+      only(
+        schemaErrors(
+          "  - create_index: {table: orders, name: orders_t_idx, columns: [{expression: \"lower(titel)\"}], where: \"stauts = 'open'\"}\n"
+        )
+        .filter { $0.message.contains("titel") }))
+    #expect(index.hint == "did you mean `title`?")
+    #expect(
+      schemaErrors(
+        "  - create_index: {table: orders, name: orders_t_idx, columns: [{expression: \"lower(title)\"}], where: \"stauts = 'open'\"}\n"
+      ).map(\.message) == ["table `public.orders` has no column `stauts`"])
+    // A backfill's value may name an outer query's columns: recorded, never an error.
+    #expect(
+      schemaErrors(
+        "  - backfill: {table: orders, set: {title: \"(SELECT c.email FROM customers c WHERE c.id = customer_id)\"}}\n"
+      ).isEmpty)
+  }
+
   @Test func aColumnFarFromEveryNameListsTheColumns() throws {
     let d = try #require(only(schemaErrors("  - drop_not_null: {table: orders, column: zzzzzzzz}\n")))
     #expect(d.hint == "its columns: id, customer_id, amount, title, status")
