@@ -116,7 +116,7 @@ let package = Package(
       name: "PGPhaseExecutorTests",
       dependencies: [
         "PGPhaseExecutor", "PGPhasePlanner", "PGPhaseIntents", "PGPhaseServer", "PGPhaseTestSupport", "PGPhaseCatalog",
-        "PGPhaseSQL",
+        "PGPhaseSQL", "PGPhaseSchema",
       ],
       exclude: ["Fixtures"],
       swiftSettings: swiftSettings),

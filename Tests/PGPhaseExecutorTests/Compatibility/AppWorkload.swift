@@ -161,7 +161,11 @@ struct AppWorkload: Sendable {
     let maintained = promises.maintained(r.physicalKey)
     let filled = promises.filled(r.physicalKey)
     for column in r.columns where maintained.contains(column.name) && !column.readOnly {
-      guard let row = (pendingQueue.popFirst() ?? doneQueue.popFirst() ?? sources.first) else { break }
+      // A key other tables reference (or its other side, which the trigger writes through to it)
+      // changes only on a row of this round, which nothing references.
+      let referenced = r.columns.contains { maintained.contains($0.name) && $0.referenced }
+      let unreferenced = referenced ? inserted.popLast() : nil
+      guard let row = (unreferenced ?? pendingQueue.popFirst() ?? doneQueue.popFirst() ?? sources.first) else { break }
       let wasPending = pendingRows.contains(row)
       let source = sources[((sources.firstIndex(of: row) ?? 0) + 1) % sources.count]
       guard

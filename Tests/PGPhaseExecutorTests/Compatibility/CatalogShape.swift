@@ -21,6 +21,9 @@ struct ShapeColumn: Sendable, Equatable {
   /// Named in a CHECK constraint (so the harness never alters its value's text).
   var inCheck: Bool
   var inForeignKey: Bool
+  /// Another table's foreign key references it: changing its value in a referenced row fails
+  /// whatever pgphase does (the app would not do it).
+  var referenced: Bool = false
 
   var sql: String { SQL.quoteIdentifier(name) }
   /// The database numbers or computes it: an app's INSERT never names it.
@@ -75,7 +78,9 @@ struct CatalogShape: Sendable {
              EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'c' AND a.attnum = ANY (k.conkey))
                AS in_check,
              EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'f' AND a.attnum = ANY (k.conkey))
-               AS in_fk
+               AS in_fk,
+             EXISTS (SELECT 1 FROM pg_constraint k WHERE k.confrelid = c.oid AND k.contype = 'f' AND a.attnum = ANY (k.confkey))
+               AS referenced
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       JOIN pg_type t ON t.oid = a.atttypid
@@ -91,7 +96,7 @@ struct CatalogShape: Sendable {
         hasDefault: try row.bool("atthasdef") ?? false, identity: row["identity"] ?? "",
         generated: try row.bool("generated") ?? false, serial: try row.bool("serial") ?? false,
         category: row["category"] ?? "", typeName: row["typname"] ?? "", inCheck: try row.bool("in_check") ?? false,
-        inForeignKey: try row.bool("in_fk") ?? false)
+        inForeignKey: try row.bool("in_fk") ?? false, referenced: try row.bool("referenced") ?? false)
       relations[
         key(name),
         default: ShapeRelation(
