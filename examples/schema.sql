@@ -1,56 +1,104 @@
--- Base schema of the example status-page app, before any intent under examples/intents/ runs.
--- Apply with: psql -v ON_ERROR_STOP=1 -X -q -f examples/schema.sql
+-- Base schema of the example status-page app, before any intent under examples/intents/ runs,
+-- followed by its seed data. Apply with: psql -v ON_ERROR_STOP=1 -X -q -f examples/schema.sql
+--
+-- The schema part is `pgphase schema dump` of a database loaded with this file (its canonical
+-- form), so `plan --schema examples/schema.sql` writes plans/schema.sql with the base objects as
+-- the dump of the migrated database prints them. To change it: edit, load into an empty database,
+-- `pgphase schema dump --out FILE`, and put FILE's text above the seed data again.
+--
+-- What the intents do with it:
+--   checks.url                       renamed to endpoint by 20261121_checks_endpoint
+--   checks.interval_seconds          NULL for some legacy rows; 20261124_check_hygiene backfills it
+--                                    and makes it NOT NULL
+--   checks_interval_whitelist        legacy whitelist of intervals, dropped by 20261128_drop_legacy
+--   checks.region's default          the implicit us-east-1, dropped by 20261128_drop_legacy
+--   incidents.reporter_email         mixed case and sometimes NULL; 20261123_reporter_email_lowercase
+--                                    normalises it
+--   incidents.impact                 customer-minutes affected; 20261122_incident_impact_bigint widens
+--                                    it to bigint
+--   incidents.check_id               which check opened the incident; no foreign key yet
+--                                    (20261127_link_incidents_to_checks adds one)
+--   incidents.legacy_priority        unused since the severity column; dropped by 20261128_drop_legacy
+--   check_results.latency_ms         NOT NULL for now; 20261126_check_result_timeouts relaxes it
+--   check_results_checked_at_legacy_idx  superseded by the partial index of 20261126; dropped by
+--                                    20261128_drop_legacy
+--   incident_notes_legacy            free-text notes from the previous status page, replaced by
+--                                    incident_updates; dropped by 20261128_drop_legacy
+--   check_results                    renamed to check_runs by 20261129_rename_check_results
+--
 -- Seed data is deterministic (no random()) so demos and tests see the same rows every time.
 
-CREATE TABLE checks (
-  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  name text NOT NULL,
-  url text NOT NULL,
-  -- NULL for some legacy rows; 20261124_check_hygiene backfills and enforces it.
-  interval_seconds integer,
-  region text DEFAULT 'us-east-1',
-  enabled boolean NOT NULL DEFAULT true,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  -- Legacy whitelist of intervals, dropped by 20261128_drop_legacy.
-  CONSTRAINT checks_interval_whitelist CHECK (interval_seconds IN (30, 60, 300))
+SET check_function_bodies = false;
+SET client_min_messages = warning;
+SELECT pg_catalog.set_config('search_path', '', false);
+
+CREATE SEQUENCE public.incident_notes_legacy_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+CREATE TABLE public.check_results (
+    id bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME public.check_results_id_seq START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1) NOT NULL,
+    check_id bigint NOT NULL,
+    status text NOT NULL,
+    latency_ms integer NOT NULL,
+    checked_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
-CREATE TABLE incidents (
-  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  title text NOT NULL,
-  status text NOT NULL DEFAULT 'open',
-  created_at timestamptz NOT NULL DEFAULT now(),
-  resolved_at timestamptz,
-  -- Mixed case and sometimes NULL; 20261123_reporter_email_lowercase normalises it.
-  reporter_email text,
-  -- Customer-minutes affected; 20261122_incident_impact_bigint widens it to bigint.
-  impact integer NOT NULL DEFAULT 0,
-  -- Which check opened the incident; no foreign key yet (20261127_link_incidents_to_checks adds one).
-  check_id bigint,
-  -- Unused since the severity column; dropped by 20261128_drop_legacy.
-  legacy_priority smallint
+CREATE TABLE public.checks (
+    id bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME public.checks_id_seq START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1) NOT NULL,
+    name text NOT NULL,
+    url text NOT NULL,
+    interval_seconds integer,
+    region text DEFAULT 'us-east-1'::text,
+    enabled boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT checks_interval_whitelist CHECK ((interval_seconds = ANY (ARRAY[30, 60, 300])))
 );
 
-CREATE TABLE check_results (
-  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  check_id bigint NOT NULL REFERENCES checks (id) ON DELETE CASCADE,
-  status text NOT NULL,
-  -- NOT NULL for now; 20261126_check_result_timeouts relaxes it for timeouts.
-  latency_ms integer NOT NULL,
-  checked_at timestamptz NOT NULL DEFAULT now()
+CREATE TABLE public.incident_notes_legacy (
+    id integer DEFAULT nextval('public.incident_notes_legacy_id_seq'::regclass) NOT NULL,
+    incident_id bigint NOT NULL,
+    note text NOT NULL,
+    noted_at timestamp with time zone DEFAULT now() NOT NULL
+);
+ALTER SEQUENCE public.incident_notes_legacy_id_seq OWNED BY public.incident_notes_legacy.id;
+
+CREATE TABLE public.incidents (
+    id bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME public.incidents_id_seq START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1) NOT NULL,
+    title text NOT NULL,
+    status text DEFAULT 'open'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    resolved_at timestamp with time zone,
+    reporter_email text,
+    impact integer DEFAULT 0 NOT NULL,
+    check_id bigint,
+    legacy_priority smallint
 );
 
--- Superseded by the partial index of 20261126; dropped by 20261128_drop_legacy.
-CREATE INDEX check_results_checked_at_legacy_idx ON check_results (checked_at);
-CREATE INDEX check_results_check_id_idx ON check_results (check_id, checked_at DESC);
+ALTER TABLE ONLY public.check_results ADD CONSTRAINT check_results_pkey PRIMARY KEY (id);
 
--- Free-text notes from the previous status page; replaced by incident_updates, dropped by 20261128_drop_legacy.
-CREATE TABLE incident_notes_legacy (
-  id serial PRIMARY KEY,
-  incident_id bigint NOT NULL REFERENCES incidents (id),
-  note text NOT NULL,
-  noted_at timestamptz NOT NULL DEFAULT now()
-);
+ALTER TABLE ONLY public.checks ADD CONSTRAINT checks_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.incident_notes_legacy ADD CONSTRAINT incident_notes_legacy_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.incidents ADD CONSTRAINT incidents_pkey PRIMARY KEY (id);
+
+CREATE INDEX check_results_check_id_idx ON public.check_results USING btree (check_id, checked_at DESC);
+
+CREATE INDEX check_results_checked_at_legacy_idx ON public.check_results USING btree (checked_at);
+
+ALTER TABLE ONLY public.check_results ADD CONSTRAINT check_results_check_id_fkey FOREIGN KEY (check_id) REFERENCES public.checks(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.incident_notes_legacy ADD CONSTRAINT incident_notes_legacy_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.incidents(id);
+
+-- The dump emptied search_path (every name above is qualified); the seed data uses the default.
+RESET check_function_bodies;
+RESET client_min_messages;
+RESET search_path;
 
 -- Seed data -------------------------------------------------------------------------------------
 

@@ -34,12 +34,16 @@ public struct Step: Hashable, Sendable, Codable {
   /// What the step brings into existence, which pgphase then owns (see `CreatedObject`); nil in
   /// a plan written before steps declared it, where `createdObjects` derives it.
   public var creates: [CreatedObject]?
+  /// The CHECK and index expressions the step writes, as its intent wrote them (see
+  /// `WrittenExpression`); empty for steps that write none.
+  public var writes: [WrittenExpression]
 
   /// A step; most are `transaction`s with no preconditions.
   public init(
     id: String, phase: Phase, change: Int, location: SourceLocation? = nil, operation: String, summary: String,
     sql: [String], action: StepAction, locks: [LockedRelation], cost: CostClass, undo: Undo?,
-    postconditions: [Postcondition], preconditions: [Precondition] = [], creates: [CreatedObject]? = nil
+    postconditions: [Postcondition], preconditions: [Precondition] = [], creates: [CreatedObject]? = nil,
+    writes: [WrittenExpression] = []
   ) {
     self.id = id
     self.phase = phase
@@ -55,6 +59,7 @@ public struct Step: Hashable, Sendable, Codable {
     self.postconditions = postconditions
     self.preconditions = preconditions
     self.creates = creates
+    self.writes = writes
   }
 
   /// Whether the step runs inside one transaction (with its journal row), as its action says.
@@ -71,7 +76,7 @@ public struct Step: Hashable, Sendable, Codable {
 
   enum CodingKeys: String, CodingKey {
     case id, phase, change, location, operation, summary, sql, transactional, action, locks, cost, undo, postconditions
-    case preconditions, creates
+    case preconditions, creates, writes
   }
 
   /// Reads a current-format step; `transactional` must agree with the action.
@@ -91,6 +96,7 @@ public struct Step: Hashable, Sendable, Codable {
     postconditions = try c.decode([Postcondition].self, forKey: .postconditions)
     preconditions = try c.decodeIfPresent([Precondition].self, forKey: .preconditions) ?? []
     creates = try c.decodeIfPresent([CreatedObject].self, forKey: .creates)
+    writes = try c.decodeIfPresent([WrittenExpression].self, forKey: .writes) ?? []
     // `transactional` is written for readers of plan.json; the action decides. A file where the
     // two disagree was edited by hand into something the executor cannot honour.
     if let written = try c.decodeIfPresent(Bool.self, forKey: .transactional), written != action.isTransactional {
@@ -121,6 +127,75 @@ public struct Step: Hashable, Sendable, Codable {
     try c.encode(postconditions, forKey: .postconditions)
     if !preconditions.isEmpty { try c.encode(preconditions, forKey: .preconditions) }
     try c.encodeIfPresent(creates, forKey: .creates)
+    if !writes.isEmpty { try c.encode(writes, forKey: .writes) }
+  }
+}
+
+/// An expression a step writes into the schema, as its intent wrote it. The server keeps only
+/// its own deparsed form (`CHECK ((amount > 0))` for `amount > 0`), so this is the one record of
+/// the intent's words: `schema dump` shows them where the server confirms it holds the same
+/// expression, as `plans/schema.sql` does. (A column default's words are its `column_default`
+/// postcondition.)
+///
+/// In plan.json: `{"kind": "check", "table": {...}, "name": "...", "expression": "..."}` and
+/// `{"kind": "index", "object": {...}, "table": {...}, "keys": ["lower(email)", null], "predicate": "..."}`.
+public enum WrittenExpression: Hashable, Sendable, Codable {
+  /// The expression of the CHECK constraint `name` on `table` (what `CHECK (...)` encloses).
+  case check(table: QualifiedName, name: String, expression: String)
+  /// The index's keys in order (a key's expression, nil for a column) and its predicate.
+  case index(QualifiedName, on: QualifiedName, keys: [String?], predicate: String?)
+
+  enum Kind: String, Codable { case check, index }
+  enum CodingKeys: String, CodingKey { case kind, table, name, expression, object, keys, predicate }
+
+  /// Reads the JSON object described on the type.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    switch try c.decode(Kind.self, forKey: .kind) {
+    case .check:
+      self = .check(
+        table: try c.decode(QualifiedName.self, forKey: .table), name: try c.decode(String.self, forKey: .name),
+        expression: try c.decode(String.self, forKey: .expression))
+    case .index:
+      self = .index(
+        try c.decode(QualifiedName.self, forKey: .object), on: try c.decode(QualifiedName.self, forKey: .table),
+        keys: try c.decode([String?].self, forKey: .keys), predicate: try c.decodeIfPresent(String.self, forKey: .predicate))
+    }
+  }
+
+  /// Writes the fields of the case only.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    switch self {
+    case .check(let table, let name, let expression):
+      try c.encode(Kind.check, forKey: .kind)
+      try c.encode(table, forKey: .table)
+      try c.encode(name, forKey: .name)
+      try c.encode(expression, forKey: .expression)
+    case .index(let index, let table, let keys, let predicate):
+      try c.encode(Kind.index, forKey: .kind)
+      try c.encode(index, forKey: .object)
+      try c.encode(table, forKey: .table)
+      try c.encode(keys, forKey: .keys)
+      try c.encodeIfPresent(predicate, forKey: .predicate)
+    }
+  }
+
+  /// The table the expression is on.
+  public var table: QualifiedName {
+    switch self {
+    case .check(let table, _, _), .index(_, let table, _, _): table
+    }
+  }
+
+  /// The same expression on `table` (for a table a rename moved); an index keeps its name, in
+  /// `table`'s schema.
+  public func onTable(_ table: QualifiedName) -> WrittenExpression {
+    switch self {
+    case .check(_, let name, let expression): .check(table: table, name: name, expression: expression)
+    case .index(let index, _, let keys, let predicate):
+      .index(index.schema == nil ? index : table.sibling(index.name), on: table, keys: keys, predicate: predicate)
+    }
   }
 }
 

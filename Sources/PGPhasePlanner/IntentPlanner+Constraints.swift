@@ -12,7 +12,8 @@ extension IntentPlanner {
     emitCatalogAlter(
       .expand, ["add-check", name], "Add CHECK \(name) NOT VALID: enforced on new writes, no scan", table: t,
       "ADD CONSTRAINT \(k) CHECK (\(expression)) NOT VALID", undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(k)",
-      post: [.constraintExists(t, name, validated: false)], creates: [.constraint(t, name)])
+      post: [.constraintExists(t, name, validated: false)], creates: [.constraint(t, name)],
+      writes: [.check(table: t, name: name, expression: expression)])
     emitValidate(.backfill, table: t, constraint: name, slug: ["validate", name])
   }
 
@@ -141,6 +142,17 @@ extension IntentPlanner {
       op.phase, ["sql"], "User SQL (escape hatch): locks and cost are not analysed by the planner; `pgphase lint` checks it",
       sql: [op.up], action: Self.userSQLAction(op), locks: [], cost: .unknown,
       undo: op.down.map { Undo(sql: [$0], transactional: op.transactional) }, post: [.unchecked])
+    // With a starting schema the model is what PLANS/schema.sql shows: it learns what the DDL
+    // makes, and says what it could not read rather than leaving it out silently.
+    guard model.complete else { return }
+    for problem in model.applySQL(op.up) {
+      let line = problem.location.map { " (line \($0.line) of `up`)" } ?? ""
+      diagnostics.append(
+        Diagnostic(
+          .warning, "the schema after the intents (PLANS/schema.sql) may be incomplete: \(problem.message)\(line)",
+          at: change.location(of: "up"),
+          hint: "the planner reads a `sql` change's DDL as a schema file is read (docs/schema.md, \"Reading SQL files\")"))
+    }
   }
 
   /// What a `sql` change's step is. Outside a transaction, one statement that builds, rebuilds or

@@ -90,6 +90,7 @@ extension IntentPlanner {
       post.append(.constraintExists(t, name, validated: true))
     }
     var constraints: [SchemaSnapshot.Constraint] = []
+    var writes: [WrittenExpression] = []
     if let pk = op.primaryKey { constraints.append(.intentKey(Names.fit("\(t.name)_pkey"), .primaryKey, pk)) }
     for (i, c) in op.columns.enumerated() {
       if c.primaryKey {
@@ -103,6 +104,7 @@ extension IntentPlanner {
       if let check = c.check {
         post.append(.constraintExists(t, Self.checkName(t, c.name), validated: true))
         constraints.append(.intentCheck(Self.checkName(t, c.name), check, columns: [c.name]))
+        writes.append(.check(table: t, name: Self.checkName(t, c.name), expression: check))
       }
       if let r = c.references {
         post.append(.constraintExists(t, Self.foreignKeyName(t, c.name), validated: true))
@@ -122,6 +124,7 @@ extension IntentPlanner {
       case .check(let e):
         line += "CHECK (\(e))"
         constraints.append(.intentCheck(k.name, e, columns: []))
+        writes.append(.check(table: t, name: k.name, expression: e))
       case .unique(let cols):
         line += "UNIQUE (\(cols.map(SQL.quoteIdentifier).joined(separator: ", ")))"
         constraints.append(.intentKey(k.name, .unique, cols))
@@ -158,7 +161,7 @@ extension IntentPlanner {
       .expand, ["create-table", t.name],
       "Create table \(t.name); the old app never sees it, so it is created in one short transaction",
       sql: sql, locks: locks, cost: .catalogOnly, undo: Undo(sql: ["DROP TABLE IF EXISTS \(t.sql)"]), post: post,
-      creates: [.table(t)])
+      creates: [.table(t)], writes: writes)
     model.addTable(
       t,
       columns: op.columns.map { c in
@@ -312,7 +315,8 @@ extension IntentPlanner {
         .expand, ["add-check", name], "Add CHECK \(name) NOT VALID: enforced on new rows, no scan", table: t,
         "ADD CONSTRAINT \(SQL.quoteIdentifier(name)) CHECK (\(check)) NOT VALID",
         undo: "ALTER TABLE \(t.sql) DROP CONSTRAINT IF EXISTS \(SQL.quoteIdentifier(name))",
-        post: [.constraintExists(t, name, validated: false)], creates: [.constraint(t, name)])
+        post: [.constraintExists(t, name, validated: false)], creates: [.constraint(t, name)],
+        writes: [.check(table: t, name: name, expression: check)])
     }
     if let r = c.references {
       useColumn(r.table, r.column, path: "column.references.column", tablePath: "column.references.table")

@@ -26,8 +26,9 @@ public enum Planner {
     public var diagnostics: [Diagnostic]
     /// The schema every change of every intent, through contract, leaves: the starting schema
     /// with the changes applied (objects intents create as the intents write them, types as
-    /// `format_type` prints them). Without a starting schema it holds only what intents create,
-    /// and what they change of that. `sql` changes are not looked into.
+    /// `format_type` prints them), with what `sql` changes' DDL makes (a warning says what could
+    /// not be read). Without a starting schema it holds only what intents create, and what they
+    /// change of that; `sql` changes are not looked into then.
     public var schema: SchemaSnapshot
   }
 
@@ -112,9 +113,10 @@ struct IntentPlanner {
       backfillBatchSize: intent.settings.backfillBatchSize, phases: phases)
     plan.uses = usedColumns.isEmpty ? nil : usedColumns.sorted()
     // What the drift guard checks: the touched tables the schema had before this intent, as
-    // they were then. None without a starting schema (nothing is known of the tables).
+    // they were then (with those no step locks by name, such as an index's table). None without a starting schema (nothing is known of the tables).
     if model.complete {
-      let assumed = plan.touchedRelations(defaultSchema: SchemaModel.defaultSchema).sorted().compactMap { model.assumed($0) }
+      let touched = plan.touchedRelations(defaultSchema: SchemaModel.defaultSchema).union(model.changedThisIntent)
+      let assumed = touched.sorted().compactMap { model.assumed($0) }
       plan.assumes = assumed.isEmpty ? nil : assumed
     }
     return plan
@@ -139,12 +141,12 @@ struct IntentPlanner {
   mutating func emit(
     _ phase: Phase, _ slug: [String], _ summary: String, sql: [String], action: StepAction = .transaction,
     locks: [LockedRelation], cost: CostClass, undo: Undo?, post: [Postcondition], pre: [Precondition] = [],
-    creates: [CreatedObject] = []
+    creates: [CreatedObject] = [], writes: [WrittenExpression] = []
   ) {
     let step = Step(
       id: "", phase: phase, change: changeIndex, location: change.location, operation: change.operation.name,
       summary: summary, sql: sql, action: action, locks: locks, cost: cost, undo: undo, postconditions: post,
-      preconditions: pre, creates: creates)
+      preconditions: pre, creates: creates, writes: writes)
     drafts.append(DraftStep(phase: phase, slug: Names.slug(slug), step: step))
   }
 
@@ -165,12 +167,13 @@ struct IntentPlanner {
   /// One ALTER TABLE statement that takes ACCESS EXCLUSIVE briefly and touches only the catalog.
   mutating func emitCatalogAlter(
     _ phase: Phase, _ slug: [String], _ summary: String, table: QualifiedName, _ clause: String, undo: String?,
-    post: [Postcondition], pre: [Precondition] = [], extraLocks: [LockedRelation] = [], creates: [CreatedObject] = []
+    post: [Postcondition], pre: [Precondition] = [], extraLocks: [LockedRelation] = [], creates: [CreatedObject] = [],
+    writes: [WrittenExpression] = []
   ) {
     emit(
       phase, slug, summary, sql: ["ALTER TABLE \(table.sql) \(clause)"],
       locks: [LockedRelation(table, .accessExclusive)] + extraLocks, cost: .catalogOnly,
-      undo: undo.map { Undo(sql: [$0]) }, post: post, pre: pre, creates: creates)
+      undo: undo.map { Undo(sql: [$0]) }, post: post, pre: pre, creates: creates, writes: writes)
   }
 
   /// `references`: tables a foreign key on an assigned column points to. Each updated row's key
@@ -246,7 +249,18 @@ struct IntentPlanner {
       phase, slug, summary, sql: [build.createSQL(concurrently: true)], action: .buildIndex(build),
       locks: [LockedRelation(index.table, .shareUpdateExclusive)], cost: .scanNoWriteBlock,
       undo: Undo(sql: ["DROP INDEX CONCURRENTLY IF EXISTS \(name.sql)"], transactional: false),
-      post: [.indexExists(name, on: index.table, unique: index.unique)], creates: [.index(name, on: index.table)])
+      post: [.indexExists(name, on: index.table, unique: index.unique)], creates: [.index(name, on: index.table)],
+      writes: Self.writtenExpressions(of: index))
+  }
+
+  /// An index's expressions as the intent wrote them, when it has any (a key or a predicate).
+  static func writtenExpressions(of index: CreateIndex) -> [WrittenExpression] {
+    let keys: [String?] = index.keys.map {
+      if case .expression(let e) = $0 { return e }
+      return nil
+    }
+    guard index.predicate != nil || keys.contains(where: { $0 != nil }) else { return [] }
+    return [.index(index.table.sibling(index.name), on: index.table, keys: keys, predicate: index.predicate)]
   }
 
   /// A BEFORE trigger that fills `column` from `expression` (evaluated on the row being written)

@@ -127,6 +127,10 @@ struct SchemaModel {
     if startOfIntent[table] == nil { startOfIntent[table] = .some(schema.tables[table]) }
   }
 
+  /// The tables the current intent changed so far (also those a step does not lock by name: the
+  /// table of an index dropped concurrently, tables a `sql` change's DDL alters).
+  var changedThisIntent: [QualifiedName] { Array(startOfIntent.keys) }
+
   /// `table` as it was when the current intent started, when it existed then and no intent made
   /// it (a table an intent of this run creates is not the schema's to drift from).
   func assumed(_ table: QualifiedName) -> SchemaSnapshot.Table? {
@@ -364,6 +368,19 @@ struct SchemaModel {
       t.statistics.insert(x)
     }
     schema.tables[key] = t
+  }
+
+  /// Applies a `sql` change's DDL (`up`), read as a schema file's statements are
+  /// (`SchemaFileReader.apply`), and returns what the reader could not take: statements it
+  /// cannot read, and objects a snapshot leaves out. The model then lacks what those made.
+  mutating func applySQL(_ text: String) -> [Diagnostic] {
+    let reading = SchemaFileReader.apply(text, file: "up", to: schema)
+    for table in schema.tables where reading.snapshot.tables[table.name] != table { willChange(table.name) }
+    for table in reading.snapshot.tables where !schema.tables.contains(table.name) { willChange(table.name) }
+    for table in schema.tables { unregister(table) }
+    schema = reading.snapshot
+    for table in schema.tables { register(table) }
+    return reading.diagnostics
   }
 
   mutating func setColumn(_ table: QualifiedName, _ column: String, _ update: (inout Column) -> Void) {

@@ -33,6 +33,27 @@ public enum SchemaFileReader {
     reader.readAll()
     return SchemaFileReading(snapshot: reader.snapshot, diagnostics: reader.diagnostics)
   }
+
+  /// Reads `text` as statements run on a database whose schema is `snapshot`, and returns the
+  /// schema they leave: what the planner's model learns from a `sql` change's `up`. Statements are
+  /// read as in a file (the same objects, the same rules), except that they may alter and drop
+  /// what `snapshot` already has; what a file could not hold is an error here too, for the caller
+  /// to weigh (the snapshot then lacks it).
+  public static func apply(_ text: String, file: String, to snapshot: SchemaSnapshot) -> SchemaFileReading {
+    var reader = Reader(text: text, file: file)
+    reader.snapshot = snapshot
+    for table in snapshot.tables {
+      for index in table.indexes { reader.indexOwners[table.name.sibling(index.name)] = table.name }
+      for key in table.constraints where key.kind == .primaryKey || key.kind == .unique || key.kind == .exclusion {
+        reader.indexOwners[table.name.sibling(key.name)] = table.name
+      }
+    }
+    for view in snapshot.views {
+      for index in view.indexes { reader.indexOwners[view.name.sibling(index.name)] = view.name }
+    }
+    reader.readAll()
+    return SchemaFileReading(snapshot: reader.snapshot, diagnostics: reader.diagnostics)
+  }
 }
 
 typealias S = SchemaSnapshot

@@ -284,7 +284,13 @@ struct TriggerBypassTests {
         "INSERT INTO incidents (title, status, created_at, impact) SELECT 'bulk ' || g, 'open', now(), g FROM generate_series(1, 5000) g"
       )
       try db.connection.executeAlone("ALTER DATABASE \(db.name) SET track_functions = 'pl'")
-      let plans = try LoadedPlan.loadAll(from: plansDir).filter { $0.plan.intent == id }
+      // This intent alone on the base schema, not after the intents before it, which its plan
+      // assumes (the drift guard would refuse): what is tested is the trigger, so without `assumes`.
+      let plans = try LoadedPlan.loadAll(from: plansDir).filter { $0.plan.intent == id }.map { loaded in
+        var plan = loaded.plan
+        plan.assumes = nil
+        return try LoadedPlan(plan)
+      }
       let lp = try #require(plans.first)
       let spec = try #require(lp.plan.steps(in: .backfill).compactMap(\.backfill).first)
       let trigger = try #require(spec.bypassTrigger)

@@ -198,11 +198,14 @@ final class LoopbackWebhook: @unchecked Sendable {
       #expect(first["text"] as? String == "pgphase: expand started for \(Self.intent) on \(db.name)")
 
       // A failing step: the phase_failed event carries the error, SQLSTATE included. (Without a
-      // primary key on incidents, the new table's foreign key has nothing to reference.)
+      // primary key on incidents, the new table's foreign key has nothing to reference; --force
+      // runs the plan past the drift guard, which sees the key gone.)
       try withTestDatabase { other in
         try loadExampleSchema(other)
         try other.connection.execute("ALTER TABLE incidents DROP CONSTRAINT incidents_pkey CASCADE")
-        let failing = try runPGPhase(["apply", "--phase", "expand", "--notify", webhook.url, "--dsn", other.conninfo, plans.path])
+        let failing = try runPGPhase([
+          "apply", "--phase", "expand", "--force", "--notify", webhook.url, "--dsn", other.conninfo, plans.path,
+        ])
         #expect(failing.status == 1)
         // The failure is printed as every command prints a problem: placed at its intent and step.
         #expect(

@@ -240,8 +240,14 @@ enum Corpus {
     }
   }
 
-  /// The example intents, planned as `pgphase plan examples/intents` would.
+  /// The example intents, planned as `pgphase plan examples/intents --schema examples/schema.sql`
+  /// would (how plans/ is made).
   static func examplePlans() throws -> [Plan] {
+    let schemaText = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/schema.sql"), encoding: .utf8)
+    let reading = SchemaFileReader.read(schemaText, file: "examples/schema.sql")
+    guard !reading.hasErrors else {
+      throw CorpusError(description: "examples/schema.sql does not read: \(reading.diagnostics.map(\.description))")
+    }
     let folder = repositoryRoot.appendingPathComponent("examples/intents")
     let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }.sorted()
     let sources = try files.map {
@@ -249,7 +255,7 @@ enum Corpus {
         path: "examples/intents/\($0)", text: try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8))
     }
     let (intents, d1) = IntentLoader.load(sources)
-    let (plans, d2) = Planner.plan(intents)
+    let (plans, d2) = Planner.plan(intents, schema: reading.snapshot)
     guard (d1 + d2).isEmpty else { throw CorpusError(description: (d1 + d2).map(\.description).joined(separator: "; ")) }
     return plans
   }

@@ -458,6 +458,50 @@ func planChangesWithSchema(_ changes: String, sourceLocation: Testing.SourceLoca
     }
   }
 
+  /// A `sql` change's DDL is in the schema after the intents (a function, a comment, a table it
+  /// alters; data and maintenance statements change nothing); what the planner cannot read is a
+  /// warning at the change's `up`, not left out silently. Without a starting schema nothing is said.
+  @Test func sqlChangesDDLIsReadIntoTheSchemaAndWhatIsNotReadIsAWarning() throws {
+    let start = SchemaFileReader.read("CREATE TABLE public.notes (id bigint NOT NULL, body text);", file: "start.sql")
+    #expect(!start.hasErrors, "\(start.diagnostics.map(\.description))")
+    let intents = """
+      changes:
+        - sql:
+            phase: expand
+            up: |
+              CREATE FUNCTION note_count() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM notes $$;
+              ALTER TABLE notes ADD COLUMN tag text;
+              UPDATE notes SET tag = 'x';
+        - sql:
+            phase: backfill
+            up: VACUUM (ANALYZE) notes
+            transactional: false
+        - sql:
+            phase: contract
+            up: |
+              COMMENT ON TABLE notes IS 'Notes.';
+              CREATE POLICY mine ON notes USING (true);
+      """
+    let (loaded, parseDiagnostics) = IntentLoader.load([IntentSource(path: "intents/a.yaml", text: intents)])
+    #expect(parseDiagnostics.isEmpty, "\(parseDiagnostics.map(\.description))")
+    let outcome = Planner.planning(loaded, schema: start.snapshot)
+    #expect(!outcome.plans.isEmpty)
+    #expect(
+      outcome.diagnostics.map(\.description) == [
+        "intents/a.yaml:14:11: warning: the schema after the intents (PLANS/schema.sql) may be incomplete: row security policies are not part of a schema snapshot; left out (line 2 of `up`)\n  hint: the planner reads a `sql` change's DDL as a schema file is read (docs/schema.md, \"Reading SQL files\")"
+      ])
+    let notes = try #require(outcome.schema.tables[QualifiedName(schema: "public", "notes")])
+    #expect(notes.columns.map(\.name) == ["id", "body", "tag"])
+    #expect(notes.comment == "Notes.")
+    #expect(outcome.schema.functions.map(\.name) == [QualifiedName(schema: "public", "note_count")])
+    // The plan's assumes has the table the DDL changed, as it was before the intent.
+    #expect(outcome.plans.first?.assumes?.map(\.name) == [QualifiedName(schema: "public", "notes")])
+
+    let without = Planner.planning(loaded)
+    #expect(without.diagnostics.isEmpty, "\(without.diagnostics.map(\.description))")
+    #expect(without.schema.functions.isEmpty)
+  }
+
   @Test func droppingATableDropsTheSequencesItsColumnsOwn() throws {
     let start = SchemaFileReader.read("CREATE TABLE public.notes (id serial PRIMARY KEY, body text);", file: "start.sql")
     #expect(start.snapshot.sequences.count == 1)

@@ -2,6 +2,7 @@ import Foundation
 import PGPhaseIntents
 import PGPhaseModel
 import PGPhasePlanner
+import PGPhaseSchema
 import Testing
 
 /// Parses intents given as YAML texts (named a0.yaml, b1.yaml, … in order) and plans them,
@@ -41,20 +42,37 @@ let repositoryRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathCompon
 /// The intents of a folder of the repository (`examples/intents`), parsed and planned as
 /// `pgphase plan FOLDER [--schema]` does; fails the test on any diagnostic.
 func folderPlans(_ folder: String, schema: SchemaSnapshot? = nil) throws -> [Plan] {
+  try folderPlanning(folder, schema: schema).plans
+}
+
+/// `folderPlans`, with the schema the intents leave (what `plan --schema` writes as schema.sql).
+func folderPlanning(_ folder: String, schema: SchemaSnapshot? = nil) throws -> Planner.Outcome {
   let dir = repositoryRoot.appendingPathComponent(folder)
   let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
   let sources = try names.map {
     IntentSource(path: "\(folder)/\($0)", text: try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8))
   }
   let (intents, d1) = IntentLoader.load(sources)
-  let (plans, d2) = Planner.plan(intents, schema: schema)
-  #expect((d1 + d2).isEmpty, "\((d1 + d2).map(\.description))")
-  #expect(plans.count == names.count)
-  return plans
+  let outcome = Planner.planning(intents, schema: schema)
+  #expect((d1 + outcome.diagnostics).isEmpty, "\((d1 + outcome.diagnostics).map(\.description))")
+  #expect(outcome.plans.count == names.count)
+  return outcome
 }
 
-/// The example intents, parsed and planned as `pgphase plan examples/intents` does.
-func examplePlans() throws -> [Plan] { try folderPlans("examples/intents") }
+/// The example intents, parsed and planned as `pgphase plan examples/intents --schema
+/// examples/schema.sql` does (how plans/ is made).
+func examplePlans() throws -> [Plan] { try folderPlans("examples/intents", schema: exampleSchema()) }
+
+/// The example intents planned without a starting schema (`pgphase plan examples/intents`).
+func examplePlansWithoutSchema() throws -> [Plan] { try folderPlans("examples/intents") }
+
+/// `examples/schema.sql` read as `plan --schema` reads it; fails the test on any error.
+func exampleSchema() throws -> SchemaSnapshot {
+  let text = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/schema.sql"), encoding: .utf8)
+  let reading = SchemaFileReader.read(text, file: "examples/schema.sql")
+  #expect(!reading.hasErrors, "\(reading.diagnostics.map(\.description))")
+  return reading.snapshot
+}
 
 /// Compares the files `plans` render to with those committed under `folder` (golden files):
 /// the differences, as unified diffs. `PGPHASE_RECORD=1` rewrites the files that differ.

@@ -141,10 +141,10 @@ struct ExpressionNormalizerTests {
   @Test func aHandWrittenSchemaNormalisedIsTheLiveSchema() throws {
     try withTestDatabase { db in
       let tools = try PostgresTools.matching(db.connection)
-      let path = repositoryRoot.appendingPathComponent("examples/schema.sql").path
+      let path = fixture("handwritten.sql")
       try tools.load(path, into: db)
       let live = try CatalogSchemaReader(db.connection).read().snapshot
-      let file = SchemaFileReader.read(try String(contentsOfFile: path, encoding: .utf8), file: "examples/schema.sql")
+      let file = SchemaFileReader.read(try String(contentsOfFile: path, encoding: .utf8), file: "handwritten.sql")
       #expect(file.diagnostics.isEmpty)
       // As written, the file differs from the server in expression text only.
       #expect(

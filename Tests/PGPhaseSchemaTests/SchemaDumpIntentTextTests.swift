@@ -47,4 +47,61 @@ struct SchemaDumpIntentTextTests {
       #expect(changed.contains("    title text DEFAULT lower( 'Untitled' )"))
     }
   }
+
+  /// CHECK constraints and index keys and predicates pgphase wrote are shown as their intents
+  /// wrote them (followed through a later rename of their table), where the server holds the same
+  /// expression; one changed by hand since is shown in the server's words. A table renamed keeps
+  /// its NOT NULLs' names on every version, as PostgreSQL 18 keeps them (before 18 they have
+  /// none; the plan of the rename assumed them).
+  @Test func checksAndIndexExpressionsPgphaseWroteAreShownAsTheIntentWroteThem() throws {
+    try withTestDatabase { db in
+      let schema = "CREATE TABLE orders (id bigint PRIMARY KEY, amount integer, email text);"
+      try db.connection.executeScript(schema)
+      let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-dump-\(UUID().uuidString)")
+      defer { try? FileManager.default.removeItem(at: dir) }
+      let intents = dir.appendingPathComponent("intents")
+      try FileManager.default.createDirectory(at: intents, withIntermediateDirectories: true)
+      try schema.write(to: dir.appendingPathComponent("schema.sql"), atomically: true, encoding: .utf8)
+      try """
+      changes:
+        - add_check: {table: orders, name: orders_amount_check, expression: "amount IN (1, 2, 3)"}
+        - add_check: {table: orders, name: orders_email_check, expression: "email <> ''"}
+        - create_index: {table: orders, name: orders_domain_idx, columns: ["split_part(email, '@', 2)", id], where: "amount > 1"}
+        - create_table:
+            table: refunds
+            columns:
+              - {name: id, type: bigint, primary_key: true, check: "id > 0"}
+      """.write(to: intents.appendingPathComponent("20270101_checks.yaml"), atomically: true, encoding: .utf8)
+      try "changes:\n  - rename_table: {from: orders, to: purchases}\n".write(
+        to: intents.appendingPathComponent("20270102_rename.yaml"), atomically: true, encoding: .utf8)
+      let plans = dir.appendingPathComponent("plans").path
+      let planned = try runPGPhase([
+        "plan", intents.path, "--schema", dir.appendingPathComponent("schema.sql").path, "--out", plans,
+      ])
+      #expect(planned.status == 0, "\(planned.stderr)")
+      let advance = try runPGPhase(["advance", "--to", "contract", "--dsn", db.conninfo, plans])
+      #expect(advance.status == 0, "\(advance.stderr)")
+
+      let dump = try schemaDump(db)
+      #expect(dump.contains("CREATE TABLE public.purchases (\n    id bigint CONSTRAINT orders_id_not_null NOT NULL,"), "\(dump)")
+      // What the plan says the intents leave, byte for byte.
+      let after = try String(contentsOf: dir.appendingPathComponent("plans/schema.sql"), encoding: .utf8)
+      #expect(dump == after, "plans/schema.sql:\n\(after)\nschema dump:\n\(dump)")
+      #expect(dump.contains("    CONSTRAINT orders_amount_check CHECK (amount IN (1, 2, 3)),"), "\(dump)")
+      #expect(dump.contains("    CONSTRAINT orders_email_check CHECK (email <> '')\n);"), "\(dump)")
+      #expect(dump.contains("    id bigint NOT NULL,\n    CONSTRAINT refunds_id_check CHECK (id > 0)\n);"), "\(dump)")
+      #expect(
+        dump.contains(
+          "CREATE INDEX orders_domain_idx ON public.purchases USING btree (split_part(email, '@', 2), id) WHERE amount > 1;"),
+        "\(dump)")
+
+      // Changed by hand: the server's words for what changed, the intent's for the rest.
+      try db.connection.executeScript(
+        "ALTER TABLE purchases DROP CONSTRAINT orders_amount_check, ADD CONSTRAINT orders_amount_check CHECK (amount IN (1, 2));")
+      let changed = try schemaDump(db)
+      #expect(
+        changed.contains("    CONSTRAINT orders_amount_check CHECK ((amount = ANY (ARRAY[1, 2]))),"), "\(changed)")
+      #expect(changed.contains("    CONSTRAINT orders_email_check CHECK (email <> '')\n);"), "\(changed)")
+    }
+  }
 }

@@ -5,7 +5,7 @@
 
 SET lock_timeout = '2s';
 
--- [expand/01-set-default-interval-seconds] Set the default of interval_seconds for new rows: catalog only, existing rows keep their values (no undo: the previous default is unknown to the planner)
+-- [expand/01-set-default-interval-seconds] Set the default of interval_seconds for new rows: catalog only, existing rows keep their values
 -- lock: ACCESS EXCLUSIVE on checks | cost: catalog-only | transactional
 BEGIN;
 ALTER TABLE checks ALTER COLUMN interval_seconds SET DEFAULT 60;

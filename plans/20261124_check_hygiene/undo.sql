@@ -20,3 +20,8 @@ BEGIN;
 DROP TRIGGER IF EXISTS pgphase_fill_checks_interval_seconds_463b0951 ON checks;
 DROP FUNCTION IF EXISTS pgphase_fill_checks_interval_seconds_463b0951();
 COMMIT;
+
+-- undo [expand/01-set-default-interval-seconds] Set the default of interval_seconds for new rows: catalog only, existing rows keep their values
+BEGIN;
+ALTER TABLE checks ALTER COLUMN interval_seconds DROP DEFAULT;
+COMMIT;
