@@ -99,6 +99,17 @@ enum Corpus {
             - {name: fresh_a_fkey, columns: [a], references: {table: parents, columns: [id]}, on_delete: cascade}
             - {name: fresh_b_fkey, columns: [b], references: {table: archive, columns: [id]}}
       """)
+    add(
+      "create_table_named_key_comment",
+      """
+      - create_table:
+          table: fresh
+          comment: "made here"
+          columns:
+            - {name: a, type: bigint, nullable: false}
+            - {name: b, type: bigint, nullable: false}
+          primary_key: {name: fresh_pk, columns: [a, b]}
+      """)
     add("drop_table", "- drop_table: {table: archive}")
     add("rename_table", "- rename_table: {from: archive, to: archive_v2}")
 
@@ -169,6 +180,27 @@ enum Corpus {
     )
     add("add_unique", "- add_unique: {table: items, name: items_label_key, columns: [label]}")
     add("drop_constraint", "- drop_constraint: {table: items, name: items_legacy_check}")
+    add("rename_constraint_check", "- rename_constraint: {table: items, from: items_legacy_check, to: items_legacy_nonempty}")
+    add("rename_constraint_key", "- rename_constraint: {table: parents, from: parents_pkey, to: parents_pk}")
+    add("comment_table", #"- comment_table: {table: items, comment: "things"}"#)
+    add("comment_table_remove", "- comment_table: {table: items, comment: null}")
+    add("comment_column", #"- comment_column: {table: items, column: label, comment: "shown"}"#)
+    add("comment_column_remove", "- comment_column: {table: items, column: label, comment: null}")
+    for identity in ["full", "nothing", "default"] {
+      add("set_replica_identity_\(identity)", "- set_replica_identity: {table: items, identity: \(identity)}")
+    }
+    add("set_replica_identity_index", "- set_replica_identity: {table: parents, identity: index, index: parents_pkey}")
+    // alter_column in place: each field as its own operation plans it.
+    add(
+      "alter_column_in_place",
+      #"- alter_column: {table: items, column: note, nullable: true, default: "'n'", comment: "c", check: "note <> ''", unique: true}"#
+    )
+    add("alter_column_in_place_not_null", "- alter_column: {table: items, column: label, nullable: false}")
+    // alter_column giving the new column a unique, a check and a comment.
+    add(
+      "alter_column_type_unique_check_comment",
+      #"- alter_column: {table: items, column: label, type: "varchar(100)", down: "label::text", unique: true, check: "length(label) > 0", comment: "c"}"#
+    )
     // create_index: unique x key kind x more than one key x partial x include, and a method
     // other than btree.
     n = 0
@@ -188,6 +220,10 @@ enum Corpus {
       }
     }
     add("create_index_hash", "- create_index: {table: items, name: items_label_hash_idx, columns: [label], using: hash}")
+    add(
+      "create_index_key_options_with",
+      #"- create_index: {table: items, name: items_opts_idx, columns: [{column: label, opclass: text_pattern_ops, order: desc, nulls: last}, {expression: "lower(label)", collate: "C"}], with: {fillfactor: 70}}"#
+    )
     add("drop_index", "- drop_index: {name: items_legacy_idx}")
     add("backfill_where", #"- backfill: {table: items, set: {note: "label || '!'"}, where: "id % 2 = 0"}"#)
     add("backfill_all", #"- backfill: {table: items, set: {note: "label", status: "'x'"}}"#)

@@ -101,6 +101,7 @@ enum SQLShape {
       let kinds = Set(keys.map { $0["expr"] != nil ? "expression" : "column" })
       s += " (" + (keys.count > 1 ? "several: " : "") + kinds.sorted().joined(separator: " and ") + ")"
       if !(f["indexIncludingParams"] as? [Any] ?? []).isEmpty { s += " INCLUDE" }
+      if !(f["options"] as? [Any] ?? []).isEmpty { s += " WITH" }
       if f["whereClause"] != nil { s += " WHERE" }
       return s
     case "DropStmt":
