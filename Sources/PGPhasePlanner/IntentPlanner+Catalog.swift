@@ -60,8 +60,9 @@ extension IntentPlanner {
       .expand, ["rename-constraint", from, to],
       "Rename constraint \(from) to \(to)\(existing?.hasIndex == true ? " (and its index)" : ""): catalog only, a brief ACCESS EXCLUSIVE",
       table: t, "RENAME CONSTRAINT \(k) TO \(n)", undo: "ALTER TABLE \(t.sql) RENAME CONSTRAINT \(n) TO \(k)",
-      // A constraint the planner does not know is checked for existence only (`validated: false`).
-      post: [.constraintAbsent(t, from), .constraintExists(t, to, validated: existing?.validated ?? false)])
+      // Existence only (`validated: false`): a rename leaves validation as it was, and the plan is
+      // the same with or without a schema.
+      post: [.constraintAbsent(t, from), .constraintExists(t, to, validated: false)])
     model.drop(SchemaModel.constraintKey(t, from), origin)
     model.renameConstraint(t, from: from, to: to)
   }

@@ -15,7 +15,9 @@ import Testing
     #expect(
       read("  - comment_table: {table: t, comment: \"Orders\"}\n").0
         == .commentTable(table: QualifiedName(schema: nil, "t"), comment: "Orders"))
-    #expect(read("  - comment_table: {table: t, comment: null}\n").0 == .commentTable(table: QualifiedName(schema: nil, "t"), comment: nil))
+    #expect(
+      read("  - comment_table: {table: t, comment: null}\n").0
+        == .commentTable(table: QualifiedName(schema: nil, "t"), comment: nil))
     #expect(
       read("  - comment_column: {table: t, column: c, comment: ~}\n").0
         == .commentColumn(table: QualifiedName(schema: nil, "t"), column: "c", comment: nil))
@@ -33,7 +35,10 @@ import Testing
     let (op, d) = read(
       "  - create_table: {table: t, columns: [{name: a, type: int}], primary_key: {name: t_pk, columns: [a]}, comment: \"x\"}\n")
     #expect(d.isEmpty, "\(d)")
-    guard case .createTable(let t) = op else { Issue.record("\(String(describing: op))"); return }
+    guard case .createTable(let t) = op else {
+      Issue.record("\(String(describing: op))")
+      return
+    }
     #expect(t.primaryKey == ["a"] && t.primaryKeyName == "t_pk" && t.comment == "x")
     #expect(
       errors("  - create_table: {table: t, columns: [{name: a, type: int}], primary_key: a}\n") == [
@@ -76,7 +81,10 @@ import Testing
 
       """)
     #expect(d.isEmpty, "\(d)")
-    guard case .createIndex(let index) = op else { Issue.record("\(String(describing: op))"); return }
+    guard case .createIndex(let index) = op else {
+      Issue.record("\(String(describing: op))")
+      return
+    }
     #expect(index.keySQL == ["a text_pattern_ops DESC NULLS LAST", "(lower(b)) COLLATE \"C\"", "c"])
     #expect(index.storageParameters.map(\.sql) == ["fillfactor = 70", "deduplicate_items = false", "buffering = 'auto'"])
     #expect(
@@ -101,14 +109,18 @@ import Testing
       ])
     #expect(
       errors("  - create_index: {table: t, name: i, columns: [a], with: {fillfactor: 0x46}}\n").first?.hasPrefix(
-        "i.yaml:2:72: error: the value of `fillfactor` in `create_index.with` is `0x46` (a YAML number), which YAML and SQL read differently")
+        "i.yaml:2:72: error: the value of `fillfactor` in `create_index.with` is `0x46` (a YAML number), which YAML and SQL read differently"
+      )
         == true)
   }
 
   @Test func alterColumnTakesUniqueCheckAndComment() throws {
     let (op, d) = read("  - alter_column: {table: t, column: c, unique: true, check: \"c > 0\", comment: null}\n")
     #expect(d.isEmpty, "\(d)")
-    guard case .alterColumn(let a) = op else { Issue.record("\(String(describing: op))"); return }
+    guard case .alterColumn(let a) = op else {
+      Issue.record("\(String(describing: op))")
+      return
+    }
     #expect(a.unique && a.check == "c > 0" && a.comment == .some(nil) && !a.replacesColumn)
     #expect(
       errors("  - alter_column: {table: t, column: c, unique: 1}\n") == [

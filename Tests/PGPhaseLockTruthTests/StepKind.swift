@@ -150,6 +150,7 @@ enum SQLShape {
     case "AT_DropNotNull": return "ALTER COLUMN DROP NOT NULL"
     case "AT_ColumnDefault": return def == nil ? "ALTER COLUMN DROP DEFAULT" : "ALTER COLUMN SET DEFAULT"
     case "AT_AlterColumnType": return "ALTER COLUMN TYPE"
+    case "AT_ReplicaIdentity": return "REPLICA IDENTITY"
     default: return subtype.replacingOccurrences(of: "AT_", with: "")
     }
   }

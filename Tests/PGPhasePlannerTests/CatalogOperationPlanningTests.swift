@@ -30,30 +30,37 @@ import Testing
         "ALTER TABLE orders RENAME CONSTRAINT orders_amount_positive TO orders_amount_check",
         "ALTER TABLE orders REPLICA IDENTITY DEFAULT",
       ])
-    #expect(expand.map { $0.locks.map(\.mode) } == [[.shareUpdateExclusive], [.shareUpdateExclusive], [.accessExclusive], [.accessExclusive]])
+    #expect(
+      expand.map { $0.locks.map(\.mode) } == [
+        [.shareUpdateExclusive], [.shareUpdateExclusive], [.accessExclusive], [.accessExclusive],
+      ])
     // Dropping a default the old app's inserts rely on waits for contract.
     #expect(plan.sql(.contract) == ["ALTER TABLE orders ALTER COLUMN status DROP DEFAULT"])
   }
 
   @Test func namesAreCheckedWhereWritten() throws {
     let d1 = schemaErrors("  - rename_constraint: {table: orders, from: orders_amount_chek, to: x}\n")
-    #expect(d1.map(\.description) == [
-      "intents/a0.yaml:2:46: error: table `public.orders` has no constraint `orders_amount_chek`\n  hint: did you mean `orders_amount_check`?"
-    ])
+    #expect(
+      d1.map(\.description) == [
+        "intents/a0.yaml:2:46: error: table `public.orders` has no constraint `orders_amount_chek`\n  hint: did you mean `orders_amount_check`?"
+      ])
     let d2 = schemaErrors("  - rename_constraint: {table: orders, from: orders_amount_check, to: orders_pkey}\n")
-    #expect(d2.map(\.description) == [
-      "intents/a0.yaml:2:71: error: constraint orders_pkey on orders already exists in the schema\n  hint: choose another name, or drop it in an earlier change"
-    ])
+    #expect(
+      d2.map(\.description) == [
+        "intents/a0.yaml:2:71: error: constraint orders_pkey on orders already exists in the schema\n  hint: choose another name, or drop it in an earlier change"
+      ])
     let d3 = schemaErrors("  - comment_column: {table: orders, column: titel, comment: x}\n")
     #expect(d3.first?.hint == "did you mean `title`?")
     let d4 = schemaErrors("  - set_replica_identity: {table: orders, identity: index, index: orders_custmer_idx}\n")
-    #expect(d4.map(\.description) == [
-      "intents/a0.yaml:2:67: error: `orders` has no index `orders_custmer_idx`\n  hint: did you mean `orders_customer_idx`?"
-    ])
+    #expect(
+      d4.map(\.description) == [
+        "intents/a0.yaml:2:67: error: `orders` has no index `orders_custmer_idx`\n  hint: did you mean `orders_customer_idx`?"
+      ])
     let d5 = schemaErrors("  - set_replica_identity: {table: orders, identity: index, index: orders_customer_idx}\n")
-    #expect(d5.map(\.message) == [
-      "index `orders_customer_idx` cannot be a replica identity: it must be unique, without WHERE and without expressions"
-    ])
+    #expect(
+      d5.map(\.message) == [
+        "index `orders_customer_idx` cannot be a replica identity: it must be unique, without WHERE and without expressions"
+      ])
     #expect(schemaErrors("  - set_replica_identity: {table: orders, identity: index, index: orders_pkey}\n").isEmpty)
   }
 
@@ -62,27 +69,32 @@ import Testing
       "changes:\n  - rename_constraint: {table: orders, from: orders_amount_check, to: orders_amount_positive}\n",
       "changes:\n  - drop_constraint: {table: orders, name: orders_amount_check}\n  - drop_constraint: {table: orders, name: orders_amount_positive}\n",
     ])
-    #expect(d.map(\.message) == [
-      "constraint orders_amount_check on orders was dropped by intent `a0` at intents/a0.yaml:2:5"
-    ])
+    #expect(
+      d.map(\.message) == [
+        "constraint orders_amount_check on orders was dropped by intent `a0` at intents/a0.yaml:2:5"
+      ])
   }
 
   @Test func alterColumnGivesTheNewColumnItsConstraints() throws {
     let plan = planChangesWithSchema(
       "  - alter_column: {table: orders, column: title, type: text, unique: true, check: \"title <> ''\", comment: \"t\"}\n")
-    #expect(plan.sql(.expand).contains("ALTER TABLE orders ADD CONSTRAINT orders_title_check CHECK (_pgphase_new_title <> '') NOT VALID"))
+    #expect(
+      plan.sql(.expand).contains(
+        "ALTER TABLE orders ADD CONSTRAINT orders_title_check CHECK (_pgphase_new_title <> '') NOT VALID"))
     #expect(plan.sql(.expand).contains("COMMENT ON COLUMN orders._pgphase_new_title IS 't'"))
     let backfill = plan.sql(.backfill)
     let copy = try #require(backfill.firstIndex { $0.hasPrefix("UPDATE orders SET _pgphase_new_title") })
-    let build = try #require(backfill.firstIndex(of: "CREATE UNIQUE INDEX CONCURRENTLY orders_title_key ON orders (_pgphase_new_title)"))
+    let build = try #require(
+      backfill.firstIndex(of: "CREATE UNIQUE INDEX CONCURRENTLY orders_title_key ON orders (_pgphase_new_title)"))
     #expect(copy < build, "the unique index is built after the copy")
     #expect(backfill.contains("ALTER TABLE orders ADD CONSTRAINT orders_title_key UNIQUE USING INDEX orders_title_key"))
     #expect(plan.sql(.contract).last == "ALTER TABLE orders_title_key RENAME COLUMN _pgphase_new_title TO title")
     // The old column's CHECK keeps its name on the new one: a new CHECK of that name is refused.
     let d = schemaErrors("  - alter_column: {table: orders, column: amount, type: bigint, check: \"amount < 10\"}\n")
-    #expect(d.map(\.description) == [
-      "intents/a0.yaml:2:72: error: constraint orders_amount_check on orders already exists in the schema\n  hint: choose another name, or drop it in an earlier change"
-    ])
+    #expect(
+      d.map(\.description) == [
+        "intents/a0.yaml:2:72: error: constraint orders_amount_check on orders already exists in the schema\n  hint: choose another name, or drop it in an earlier change"
+      ])
   }
 
   @Test func alterColumnInPlacePlansEachFieldAsItsOperation() {
