@@ -18,6 +18,7 @@ CREATE TABLE public.check_runs (
     CONSTRAINT check_results_latency_ms_check CHECK (latency_ms >= 0),
     CONSTRAINT check_results_status_check CHECK (status IN ('up', 'degraded', 'down', 'timeout'))
 );
+ALTER TABLE ONLY public.check_runs REPLICA IDENTITY FULL;
 COMMENT ON TABLE public.check_runs IS 'One row per probe of a check; renamed from check_results.';
 
 CREATE TABLE public.checks (
@@ -29,9 +30,10 @@ CREATE TABLE public.checks (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     endpoint text NOT NULL,
     timeout_ms integer DEFAULT 5000 NOT NULL,
-    CONSTRAINT checks_timeout_ms_check CHECK (timeout_ms BETWEEN 100 AND 60000)
+    CONSTRAINT checks_timeout_ms_range CHECK (timeout_ms BETWEEN 100 AND 60000)
 );
-COMMENT ON COLUMN public.checks.timeout_ms IS 'How long one probe may take before it counts as a timeout.';
+COMMENT ON TABLE public.checks IS 'One row per monitored endpoint.';
+COMMENT ON COLUMN public.checks.timeout_ms IS 'How long a probe may take, in milliseconds (100 to 60000).';
 
 CREATE TABLE public.incident_affected_checks (
     incident_id bigint NOT NULL,

@@ -287,7 +287,7 @@ package enum PostconditionChecker {
       if let d = info.defaultExpression, expression == nil {
         lost.append("it has DEFAULT \(d) and the new column would have none (add `default:` to the change)")
       }
-      if let identity = info.identity {
+      if let identity = info.identity, !carriedKeys.contains(CarriedObject.identity(column)) {
         lost.append(
           "it is an identity column (GENERATED \(identity == "a" ? "ALWAYS" : "BY DEFAULT")), which the new column would not be")
       }

@@ -16,13 +16,16 @@ struct ChangeReader {
   }
 
   static let fields: [String: (allowed: [String], required: [String])] = [
-    "create_table": (["table", "columns", "primary_key", "constraints"], ["table", "columns"]),
+    "create_table": (["table", "columns", "primary_key", "constraints", "comment"], ["table", "columns"]),
     "drop_table": (["table"], ["table"]),
     "rename_table": (["from", "to"], ["from", "to"]),
     "add_column": (["table", "column", "backfill"], ["table", "column"]),
     "drop_column": (["table", "column"], ["table", "column"]),
     "rename_column": (["table", "from", "to", "type", "nullable", "default"], ["table", "from", "to"]),
-    "alter_column": (["table", "column", "type", "up", "down", "new_name", "nullable", "default"], ["table", "column"]),
+    "alter_column": (
+      ["table", "column", "type", "up", "down", "new_name", "nullable", "default", "comment", "unique", "check"],
+      ["table", "column"]
+    ),
     "set_not_null": (["table", "column", "backfill"], ["table", "column"]),
     "drop_not_null": (["table", "column"], ["table", "column"]),
     "set_default": (["table", "column", "default"], ["table", "column", "default"]),
@@ -33,7 +36,13 @@ struct ChangeReader {
     ),
     "add_unique": (["table", "name", "columns"], ["table", "name", "columns"]),
     "drop_constraint": (["table", "name"], ["table", "name"]),
-    "create_index": (["table", "name", "columns", "unique", "where", "using", "include"], ["table", "name", "columns"]),
+    "rename_constraint": (["table", "from", "to"], ["table", "from", "to"]),
+    "comment_table": (["table", "comment"], ["table", "comment"]),
+    "comment_column": (["table", "column", "comment"], ["table", "column", "comment"]),
+    "set_replica_identity": (["table", "identity", "index"], ["table", "identity"]),
+    "create_index": (
+      ["table", "name", "columns", "unique", "where", "using", "include", "with"], ["table", "name", "columns"]
+    ),
     "drop_index": (["name"], ["name"]),
     "backfill": (["table", "set", "where"], ["table", "set"]),
     "sql": (["phase", "up", "down", "transactional"], ["phase", "up"]),
@@ -81,7 +90,9 @@ struct ChangeReader {
   }
 
   /// `name` or `schema.name`, each part a name PostgreSQL will not truncate.
-  private mutating func qualifiedName(_ node: YAMLNode?, _ what: String) -> QualifiedName? {
+  /// `defaultSchema: false` leaves an unqualified name unqualified (a collation or operator
+  /// class, found through the search_path, not in the intent's schema).
+  private mutating func qualifiedName(_ node: YAMLNode?, _ what: String, defaultSchema: Bool = true) -> QualifiedName? {
     guard let node, let text = reader.string(node, what) else { return nil }
     guard var name = QualifiedName(parsing: text) else {
       reader.error(
@@ -92,11 +103,18 @@ struct ChangeReader {
     // The intent's default schema was checked where it is written.
     if let part = name.schema { reader.checkIdentifier(part, at: node, what: "the schema in \(what)") }
     reader.checkIdentifier(name.name, at: node, what: what)
-    if name.schema == nil { name.schema = schema }
+    if name.schema == nil && defaultSchema { name.schema = schema }
     return name
   }
 
   private mutating func qualified(_ f: YAMLFields, _ key: String) -> QualifiedName? { qualifiedName(f[key], "`\(op).\(key)`") }
+
+  /// A comment: text, or `null` (nil inside) to remove it; nil when the value is neither.
+  private mutating func comment(_ f: YAMLFields, _ key: String) -> String?? {
+    guard let node = f[key] else { return nil }
+    if node.isNull { return .some(nil) }
+    return str(f, key).map { .some($0) }
+  }
 
   private mutating func action(_ node: YAMLNode?, _ key: String) -> ReferentialAction? {
     reader.oneOf(node, "`\(key)`", as: ReferentialAction.self)
@@ -124,8 +142,29 @@ struct ChangeReader {
           if let c = tableConstraint(item, path: "constraints[\(i)]") { constraints.append(c) }
         }
       }
+      var primaryKey: [String]?
+      var primaryKeyName: String?
+      if let node = f["primary_key"] {
+        if case .mapping = node.content {
+          if let pk = reader.mapping(
+            node, what: "`create_table.primary_key`", allowed: ["name", "columns"], required: ["columns"])
+          {
+            record(pk, at: "primary_key")
+            primaryKeyName = pk["name"].flatMap { identifier($0, "`primary_key.name`") }
+            primaryKey = identifiers(pk["columns"], "`primary_key.columns`", path: "primary_key.columns")
+          }
+        } else if case .sequence = node.content {
+          primaryKey = names(f, "primary_key")
+        } else {
+          reader.error(
+            "`create_table.primary_key` must be a list of columns or `{name, columns}`, found \(YAMLReader.describe(node))",
+            at: node, hint: "e.g. `primary_key: [a, b]` or `primary_key: {name: t_pk, columns: [a, b]}`")
+        }
+      }
       return .createTable(
-        CreateTable(table: table, columns: columns, primaryKey: names(f, "primary_key"), constraints: constraints))
+        CreateTable(
+          table: table, columns: columns, primaryKey: primaryKey, primaryKeyName: primaryKeyName, constraints: constraints,
+          comment: str(f, "comment")))
     case "drop_table":
       return qualified(f, "table").map { .dropTable(table: $0) }
     case "rename_table":
@@ -151,8 +190,9 @@ struct ChangeReader {
       return .alterColumn(
         AlterColumn(
           table: table, column: column, type: str(f, "type"), up: sql(f, "up"), down: sql(f, "down"),
-          newName: newName, nullable: reader.bool(f["nullable"], "`alter_column.nullable`"), defaultExpression: sql(f, "default"))
-      )
+          newName: newName, nullable: reader.bool(f["nullable"], "`alter_column.nullable`"), defaultExpression: sql(f, "default"),
+          comment: f["comment"] != nil ? comment(f, "comment") : nil,
+          unique: reader.bool(f["unique"], "`alter_column.unique`") ?? false, check: sql(f, "check")))
     case "set_not_null":
       guard let table = qualified(f, "table"), let column = name(f, "column") else { return nil }
       return .setNotNull(table: table, column: column, backfill: sql(f, "backfill"))
@@ -185,16 +225,52 @@ struct ChangeReader {
     case "drop_constraint":
       guard let table = qualified(f, "table"), let n = name(f, "name") else { return nil }
       return .dropConstraint(table: table, name: n)
+    case "rename_constraint":
+      guard let table = qualified(f, "table"), let from = name(f, "from"), let to = name(f, "to") else { return nil }
+      return .renameConstraint(table: table, from: from, to: to)
+    case "comment_table":
+      guard let table = qualified(f, "table"), let comment = comment(f, "comment") else { return nil }
+      return .commentTable(table: table, comment: comment)
+    case "comment_column":
+      guard let table = qualified(f, "table"), let column = name(f, "column"), let comment = comment(f, "comment") else {
+        return nil
+      }
+      return .commentColumn(table: table, column: column, comment: comment)
+    case "set_replica_identity":
+      guard let table = qualified(f, "table"), let node = f["identity"], let keyword = str(f, "identity") else { return nil }
+      guard ReplicaIdentitySetting.keywords.contains(keyword) else {
+        reader.error(
+          "`set_replica_identity.identity` must be one of \(ReplicaIdentitySetting.keywords.joined(separator: ", ")), found `\(YAMLReader.excerpt(keyword))`",
+          at: node,
+          hint: Suggest.closest(to: keyword, in: ReplicaIdentitySetting.keywords).map { "did you mean `\($0)`?" })
+        return nil
+      }
+      if keyword == "index" {
+        guard f["index"] != nil else {
+          reader.error("`identity: index` needs `index:`, the unique index whose columns identify a row", at: node)
+          return nil
+        }
+        return name(f, "index").map { .setReplicaIdentity(table: table, identity: .index($0)) }
+      }
+      if let index = f["index"] {
+        reader.error("`index` goes only with `identity: index`", at: index, hint: "remove it, or write `identity: index`")
+        return nil
+      }
+      let identity: ReplicaIdentitySetting = keyword == "full" ? .full : keyword == "nothing" ? .nothing : .default
+      return .setReplicaIdentity(table: table, identity: identity)
     case "create_index":
       guard let table = qualified(f, "table"), let n = name(f, "name"), let node = f["columns"] else { return nil }
       let keys = indexKeys(node)
       let unique = reader.bool(f["unique"], "`create_index.unique`") ?? false
       let include = f["include"] != nil ? names(f, "include") ?? [] : []
+      var parameters: [StorageParameter] = []
+      if let node = f["with"] { parameters = storageParameters(node) }
       guard let keys else { return nil }
       return .createIndex(
         CreateIndex(
-          table: table, name: n, keys: keys, unique: unique, predicate: sql(f, "where"),
-          method: name(f, "using"), include: include))
+          table: table, name: n, keys: keys.map(\.key), unique: unique, predicate: sql(f, "where"),
+          method: name(f, "using"), include: include,
+          keyOptions: keys.contains { !$0.options.isEmpty } ? keys.map(\.options) : [], storageParameters: parameters))
     case "drop_index":
       return qualified(f, "name").map { .dropIndex(name: $0) }
     case "backfill":
@@ -318,34 +394,84 @@ struct ChangeReader {
   }
 
   /// A plain identifier is a column; anything else (a call, an operator, a cast) is an expression.
-  /// `{expression: …}` or `{column: …}` says it explicitly.
-  private mutating func indexKeys(_ node: YAMLNode) -> [IndexKey]? {
+  /// `{expression: …}` or `{column: …}` says it explicitly, and may give the key's `collate`,
+  /// `opclass`, `order` and `nulls`.
+  private mutating func indexKeys(_ node: YAMLNode) -> [(key: IndexKey, options: IndexKeyOptions)]? {
     guard case .sequence(let items) = node.content, !items.isEmpty else {
       reader.error("`create_index.columns` must be a non-empty list", at: node)
       return nil
     }
-    var keys: [IndexKey] = []
+    var keys: [(key: IndexKey, options: IndexKeyOptions)] = []
     for (i, item) in items.enumerated() {
       fieldLocations["columns[\(i)]"] = item.location
       if case .mapping = item.content {
-        guard let f = reader.mapping(item, what: "index key", allowed: ["column", "expression"]) else { continue }
-        if let c = identifier(f["column"], "`column`") {
-          keys.append(.column(c))
+        guard
+          let f = reader.mapping(
+            item, what: "index key", allowed: ["column", "expression", "collate", "opclass", "order", "nulls"])
+        else { continue }
+        record(f, at: "columns[\(i)]")
+        var options = IndexKeyOptions()
+        options.collation = f["collate"].flatMap { qualifiedName($0, "`collate`", defaultSchema: false) }
+        options.opclass = f["opclass"].flatMap { qualifiedName($0, "`opclass`", defaultSchema: false) }
+        options.order = reader.oneOf(f["order"], "`order`", as: IndexKeyOptions.Order.self)
+        options.nulls = reader.oneOf(f["nulls"], "`nulls`", as: IndexKeyOptions.Nulls.self)
+        if f["column"] != nil && f["expression"] != nil {
+          reader.error("an index key has `column` or `expression`, not both", at: item)
+        } else if let c = identifier(f["column"], "`column`") {
+          keys.append((.column(c), options))
         } else if let e = reader.expression(f["expression"], "`expression`") {
-          keys.append(.expression(e))
+          keys.append((.expression(e), options))
         } else if f["column"] == nil && f["expression"] == nil {
           reader.error("an index key mapping needs `column` or `expression`", at: item)
         }
       } else if let text = reader.string(item, "an index key") {
         if Self.isPlainIdentifier(text) {
           reader.checkIdentifier(text, at: item, what: "the index key")
-          keys.append(.column(text))
+          keys.append((.column(text), IndexKeyOptions()))
         } else {
-          keys.append(.expression(text))
+          keys.append((.expression(text), IndexKeyOptions()))
         }
       }
     }
     return keys.count == items.count ? keys : nil
+  }
+
+  /// `with: {fillfactor: 70, deduplicate_items: false, buffering: auto}`: names, each with a
+  /// number, `true`/`false` or text.
+  private mutating func storageParameters(_ node: YAMLNode) -> [StorageParameter] {
+    guard case .mapping(let entries) = node.content, !entries.isEmpty else {
+      reader.error(
+        "`create_index.with` must be a mapping of storage parameter: value, found \(YAMLReader.describe(node))", at: node,
+        hint: "e.g. `with: {fillfactor: 70}`")
+      return []
+    }
+    var out: [StorageParameter] = []
+    var seen = Set<String>()
+    for entry in entries {
+      guard let name = identifier(entry.key, "a storage parameter in `create_index.with`") else { continue }
+      fieldLocations["with.\(name)"] = entry.key.location
+      if !seen.insert(name).inserted {
+        reader.error("storage parameter `\(YAMLReader.excerpt(name))` is given twice", at: entry.key)
+        continue
+      }
+      guard let scalar = entry.value.scalar, scalar.kind != .null, scalar.kind != .timestamp else {
+        reader.error(
+          "the value of `\(YAMLReader.excerpt(name))` in `create_index.with` must be a number, true/false or text, found \(YAMLReader.describe(entry.value))",
+          at: entry.value)
+        continue
+      }
+      if scalar.kind == .string {
+        guard let text = reader.string(entry.value, "the value of `\(YAMLReader.excerpt(name))` in `create_index.with`") else {
+          continue
+        }
+        out.append(StorageParameter(name: name, value: text, quoted: true))
+      } else if let text = reader.expression(
+        entry.value, "the value of `\(YAMLReader.excerpt(name))` in `create_index.with`")
+      {
+        out.append(StorageParameter(name: name, value: text.lowercased()))
+      }
+    }
+    return out
   }
 
   static func isPlainIdentifier(_ text: String) -> Bool {

@@ -155,7 +155,9 @@ extension Step {
       case .tableExists(let t) where t != renamed: out.append(.table(t))
       case .viewExists(let v): out.append(.view(v))
       case .columnExists(let t, let c, .some, _) where phase != .contract && !tables.contains(t): out.append(.column(t, c))
-      case .constraintExists(let t, let n, _) where !tables.contains(t): out.append(.constraint(t, n))
+      // A renamed constraint is the same object (no planner that did not declare `creates` renamed one).
+      case .constraintExists(let t, let n, _) where !tables.contains(t) && operation != "rename_constraint":
+        out.append(.constraint(t, n))
       case .triggerExists(let t, let n): out.append(.trigger(t, n))
       case .functionExists(let f): out.append(.function(f))
       default: break

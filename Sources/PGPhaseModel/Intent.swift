@@ -90,6 +90,14 @@ public enum Operation: Sendable, Equatable {
   case addForeignKey(AddForeignKey)
   case addUnique(table: QualifiedName, name: String, columns: [String])
   case dropConstraint(table: QualifiedName, name: String)
+  /// `ALTER TABLE ... RENAME CONSTRAINT` (and the index of a key, which PostgreSQL renames with it).
+  case renameConstraint(table: QualifiedName, from: String, to: String)
+  /// `COMMENT ON TABLE`; nil removes the comment.
+  case commentTable(table: QualifiedName, comment: String?)
+  /// `COMMENT ON COLUMN`; nil removes the comment.
+  case commentColumn(table: QualifiedName, column: String, comment: String?)
+  /// `ALTER TABLE ... REPLICA IDENTITY`: what logical replication writes of an updated or deleted row.
+  case setReplicaIdentity(table: QualifiedName, identity: ReplicaIdentitySetting)
   case createIndex(CreateIndex)
   case dropIndex(name: QualifiedName)
   case backfill(Backfill)
@@ -113,6 +121,10 @@ public enum Operation: Sendable, Equatable {
     case .addForeignKey: "add_foreign_key"
     case .addUnique: "add_unique"
     case .dropConstraint: "drop_constraint"
+    case .renameConstraint: "rename_constraint"
+    case .commentTable: "comment_table"
+    case .commentColumn: "comment_column"
+    case .setReplicaIdentity: "set_replica_identity"
     case .createIndex: "create_index"
     case .dropIndex: "drop_index"
     case .backfill: "backfill"
@@ -124,7 +136,8 @@ public enum Operation: Sendable, Equatable {
   public static let allNames: [String] = [
     "create_table", "drop_table", "rename_table", "add_column", "drop_column", "rename_column",
     "alter_column", "set_not_null", "drop_not_null", "set_default", "drop_default", "add_check",
-    "add_foreign_key", "add_unique", "drop_constraint", "create_index", "drop_index", "backfill", "sql",
+    "add_foreign_key", "add_unique", "drop_constraint", "rename_constraint", "comment_table", "comment_column",
+    "set_replica_identity", "create_index", "drop_index", "backfill", "sql",
   ]
 }
 
@@ -151,6 +164,31 @@ public enum ReferentialAction: String, Sendable, Equatable, Codable, CaseIterabl
 public enum IdentityKind: String, Sendable, Equatable, Codable, CaseIterable {
   case always
   case byDefault = "by_default"
+}
+
+/// What `set_replica_identity` sets: PostgreSQL's four replica identities.
+public enum ReplicaIdentitySetting: Sendable, Equatable {
+  /// The primary key's columns (PostgreSQL's default).
+  case `default`
+  /// The whole old row.
+  case full
+  /// Nothing: UPDATE and DELETE cannot be published.
+  case nothing
+  /// The columns of this unique index (in the table's schema).
+  case index(String)
+
+  /// The keyword as intents write it (`identity:`).
+  public static let keywords = ["default", "full", "nothing", "index"]
+
+  /// The clause after `REPLICA IDENTITY`.
+  public var sql: String {
+    switch self {
+    case .default: "DEFAULT"
+    case .full: "FULL"
+    case .nothing: "NOTHING"
+    case .index(let name): "USING INDEX \(SQL.quoteIdentifier(name))"
+    }
+  }
 }
 
 /// A single-column foreign key written on a column definition.
@@ -245,16 +283,24 @@ public struct CreateTable: Sendable, Equatable {
   public var columns: [ColumnDefinition]
   /// A composite primary key; a single one may instead be written on the column.
   public var primaryKey: [String]?
+  /// The primary key constraint's name (`primary_key: {name, columns}`); nil is `<table>_pkey`.
+  public var primaryKeyName: String?
   /// Table-level CHECK, UNIQUE and FOREIGN KEY constraints.
   public var constraints: [TableConstraint]
+  /// Becomes `COMMENT ON TABLE`.
+  public var comment: String?
 
   /// A table with its columns and constraints.
-  public init(table: QualifiedName, columns: [ColumnDefinition], primaryKey: [String]? = nil, constraints: [TableConstraint] = [])
-  {
+  public init(
+    table: QualifiedName, columns: [ColumnDefinition], primaryKey: [String]? = nil, primaryKeyName: String? = nil,
+    constraints: [TableConstraint] = [], comment: String? = nil
+  ) {
     self.table = table
     self.columns = columns
     self.primaryKey = primaryKey
+    self.primaryKeyName = primaryKeyName
     self.constraints = constraints
+    self.comment = comment
   }
 }
 
@@ -323,11 +369,18 @@ public struct AlterColumn: Sendable, Equatable {
   public var nullable: Bool?
   /// The new column's default, set at contract.
   public var defaultExpression: String?
+  /// The column's comment: nil keeps the old column's, `.some(nil)` (`comment: null`) removes it.
+  public var comment: String??
+  /// Adds a UNIQUE constraint `<table>_<column>_key` on the (new) column.
+  public var unique: Bool
+  /// Adds a CHECK constraint `<table>_<column>_check` on the (new) column.
+  public var check: String?
 
-  /// A change; give at least `type`, `up`/`down` or `newName`.
+  /// A change; give at least one field besides `table` and `column`.
   public init(
     table: QualifiedName, column: String, type: String? = nil, up: String? = nil, down: String? = nil, newName: String? = nil,
-    nullable: Bool? = nil, defaultExpression: String? = nil
+    nullable: Bool? = nil, defaultExpression: String? = nil, comment: String?? = nil, unique: Bool = false,
+    check: String? = nil
   ) {
     self.table = table
     self.column = column
@@ -337,7 +390,14 @@ public struct AlterColumn: Sendable, Equatable {
     self.newName = newName
     self.nullable = nullable
     self.defaultExpression = defaultExpression
+    self.comment = comment
+    self.unique = unique
+    self.check = check
   }
+
+  /// Whether the change replaces the column by a new one (a type, content or name change);
+  /// otherwise each field is changed in place.
+  public var replacesColumn: Bool { type != nil || up != nil || down != nil || newName != nil }
 }
 
 /// `add_foreign_key`: added NOT VALID, validated in backfill, so neither table is scanned under a lock.
@@ -400,11 +460,15 @@ public struct CreateIndex: Sendable, Equatable {
   public var method: String?
   /// Non-key columns stored in the index (`INCLUDE`).
   public var include: [String]
+  /// Per key (same order as `keys`): collation, operator class, order; empty when no key has any.
+  public var keyOptions: [IndexKeyOptions]
+  /// Storage parameters (`WITH (fillfactor = 70)`), in the order written.
+  public var storageParameters: [StorageParameter]
 
   /// An index named `name` on `keys` of `table`.
   public init(
     table: QualifiedName, name: String, keys: [IndexKey], unique: Bool = false, predicate: String? = nil, method: String? = nil,
-    include: [String] = []
+    include: [String] = [], keyOptions: [IndexKeyOptions] = [], storageParameters: [StorageParameter] = []
   ) {
     self.table = table
     self.name = name
@@ -413,7 +477,72 @@ public struct CreateIndex: Sendable, Equatable {
     self.predicate = predicate
     self.method = method
     self.include = include
+    self.keyOptions = keyOptions
+    self.storageParameters = storageParameters
   }
+
+  /// The options of key `i`, if any.
+  public func options(ofKey i: Int) -> IndexKeyOptions? {
+    i < keyOptions.count && !keyOptions[i].isEmpty ? keyOptions[i] : nil
+  }
+
+  /// Each key as SQL, with its options: `lower(name) COLLATE "C" text_pattern_ops DESC`.
+  public var keySQL: [String] {
+    keys.enumerated().map { i, key in options(ofKey: i).map { "\(key.sql) \($0.sql)" } ?? key.sql }
+  }
+}
+
+/// What may follow an index key: `COLLATE c`, an operator class, `ASC`/`DESC`, `NULLS FIRST`/`LAST`.
+public struct IndexKeyOptions: Sendable, Equatable {
+  /// The key's sort order.
+  public enum Order: String, Sendable, Equatable, CaseIterable { case asc, desc }
+  /// Where NULLs sort.
+  public enum Nulls: String, Sendable, Equatable, CaseIterable { case first, last }
+
+  public var collation: QualifiedName?
+  public var opclass: QualifiedName?
+  public var order: Order?
+  public var nulls: Nulls?
+
+  /// Options of one key; nil leaves each to PostgreSQL's default.
+  public init(collation: QualifiedName? = nil, opclass: QualifiedName? = nil, order: Order? = nil, nulls: Nulls? = nil) {
+    self.collation = collation
+    self.opclass = opclass
+    self.order = order
+    self.nulls = nulls
+  }
+
+  /// No option given.
+  public var isEmpty: Bool { collation == nil && opclass == nil && order == nil && nulls == nil }
+
+  /// The options as `pg_get_indexdef` orders them: `COLLATE "C" text_pattern_ops DESC NULLS LAST`.
+  public var sql: String {
+    var parts: [String] = []
+    if let collation { parts.append("COLLATE \(collation.sql)") }
+    if let opclass { parts.append(opclass.sql) }
+    if let order { parts.append(order.rawValue.uppercased()) }
+    if let nulls { parts.append("NULLS \(nulls.rawValue.uppercased())") }
+    return parts.joined(separator: " ")
+  }
+}
+
+/// One storage parameter of an index (`fillfactor = 70`): a name and its value as SQL.
+public struct StorageParameter: Sendable, Equatable {
+  public var name: String
+  /// As written: a number or `true`/`false`, or text (quoted as a literal in SQL).
+  public var value: String
+  /// Whether `value` is text, written as a string literal.
+  public var quoted: Bool
+
+  /// A parameter `name = value`.
+  public init(name: String, value: String, quoted: Bool = false) {
+    self.name = name
+    self.value = value
+    self.quoted = quoted
+  }
+
+  /// `name = value`.
+  public var sql: String { "\(SQL.quoteIdentifier(name)) = \(quoted ? SQL.quoteLiteral(value) : value)" }
 }
 
 /// `backfill`: a batched data change, resumable and idempotent.

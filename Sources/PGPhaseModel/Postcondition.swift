@@ -282,6 +282,8 @@ public enum CarriedObject {
   public static func index(_ name: String) -> String { "index:\(name)" }
   public static func constraint(_ table: QualifiedName, _ name: String) -> String { "constraint:\(path(table)):\(name)" }
   public static func trigger(_ name: String) -> String { "trigger:\(name)" }
+  /// The column's identity (not a dependent: a property of the column, which the plan recreates).
+  public static func identity(_ column: String) -> String { "identity:\(column)" }
   public static func statistics(_ name: QualifiedName) -> String { "statistics:\(path(name))" }
   public static func sequence(_ name: QualifiedName) -> String { "sequence:\(path(name))" }
   private static func path(_ name: QualifiedName) -> String { "\(name.schema ?? "public").\(name.name)" }

@@ -199,7 +199,8 @@ extension SchemaSnapshot {
     ] + comment("SEQUENCE \(s.name.sql)", s.comment)
   }
 
-  static func sequenceOptionsSQL(_ o: SequenceOptions, includeType: Bool) -> [String] {
+  /// `START WITH ... INCREMENT BY ... NO MINVALUE ...` as CREATE SEQUENCE and identity take them.
+  public static func sequenceOptionsSQL(_ o: SequenceOptions, includeType: Bool) -> [String] {
     var parts: [String] = []
     if includeType && o.dataType != "bigint" { parts.append("AS \(o.dataType)") }
     parts.append("START WITH \(o.start)")

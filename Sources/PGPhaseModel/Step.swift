@@ -345,10 +345,14 @@ public struct IndexBuild: Hashable, Sendable {
   }
 
   /// The definition for index keys and options as the intent language gives them.
-  public static func definition(method: String?, keys: [String], include: [String], predicate: String?) -> String {
+  /// `with`: storage parameters as SQL (`fillfactor = 70`).
+  public static func definition(
+    method: String?, keys: [String], include: [String], with parameters: [String] = [], predicate: String?
+  ) -> String {
     var text = method.map { "USING \($0) " } ?? ""
     text += "(\(keys.joined(separator: ", ")))"
     if !include.isEmpty { text += " INCLUDE (\(include.map(SQL.quoteIdentifier).joined(separator: ", ")))" }
+    if !parameters.isEmpty { text += " WITH (\(parameters.joined(separator: ", ")))" }
     if let predicate { text += " WHERE \(predicate)" }
     return text
   }

@@ -19,8 +19,10 @@ struct CarryOver {
   var post: [Postcondition] = []
   /// `CarriedObject` keys of the old column's dependents this plan recreates.
   var carried: [String] = []
-  /// A primary key moves: the new column must be NOT NULL before it is attached.
-  var primaryKey = false
+  /// The expressions the contract step leaves under the original names (its `writes`).
+  var writes: [WrittenExpression] = []
+  /// A primary key or an identity moves: the new column must be NOT NULL in the drop's transaction.
+  var notNullInDrop = false
   /// Tables the carried foreign keys of the new column reference: the copy, enforcing them on
   /// each row it writes, takes ROW SHARE on them.
   var referenced: [QualifiedName] = []
@@ -47,21 +49,17 @@ extension IntentPlanner {
   /// What recreating on `shadow` what depends on `old` takes, phase by phase; errors (located at
   /// the change) for what cannot be carried over safely. Emits nothing: `emitCarryOverExpand`
   /// and `emitCarryOverBackfill` do, and the contract step takes `beforeDrop` and `afterDrop`.
-  mutating func carryOver(table t: QualifiedName, old: String, shadow: String, finalName: String, nullable: Bool)
-    -> CarryOver
-  {
+  mutating func carryOver(
+    table t: QualifiedName, old: String, shadow: String, finalName: String, type: String, nullable: Bool
+  ) -> CarryOver {
     var carry = CarryOver()
     let resolved = SchemaModel.resolve(t)
     guard let table = model.table(t) else { return carry }
     let dependents = model.schema.dependents(ofColumn: old, in: resolved)
     guard !dependents.isEmpty || table.column(old)?.identity != nil else { return carry }
     let column = "\(t).\(SQL.quoteIdentifier(old))"
-    if table.column(old)?.identity != nil {
-      error(
-        "\(column) is an identity column: pgphase cannot carry its sequence over to a new column yet", object: column,
-        hint:
-          "change it in steps: `sql:` changes that DROP IDENTITY and SET DEFAULT nextval(...) on a sequence the column owns, then this change"
-      )
+    if let identity = table.column(old)?.identity {
+      carryIdentity(identity, table: t, old: old, finalName: finalName, type: type, nullable: nullable, carry: &carry)
     }
     if table.partitionKey != nil || table.partitionOf != nil {
       let names = dependents.map(\.description).joined(separator: ", ")
@@ -101,7 +99,7 @@ extension IntentPlanner {
         guard let constraint = table.constraints[name] else { continue }
         switch kind {
         case .check, .foreignKey:
-          carryConstraint(constraint, table: t, old: old, shadow: shadow, carry: &carry)
+          carryConstraint(constraint, table: t, old: old, shadow: shadow, finalName: finalName, carry: &carry)
         case .primaryKey, .unique:
           if kind == .primaryKey, nullable {
             error(
@@ -206,7 +204,8 @@ extension IntentPlanner {
   }
 
   private mutating func carryConstraint(
-    _ constraint: SchemaSnapshot.Constraint, table t: QualifiedName, old: String, shadow: String, carry: inout CarryOver
+    _ constraint: SchemaSnapshot.Constraint, table t: QualifiedName, old: String, shadow: String, finalName: String,
+    carry: inout CarryOver
   ) {
     let what = "\(constraint.kind.words) \(constraint.name)"
     guard let definition = renamedConstraint(constraint, old, shadow, in: what) else { return }
@@ -217,6 +216,14 @@ extension IntentPlanner {
     if let referenced, !carry.referenced.contains(referenced) { carry.referenced.append(referenced) }
     if constraint.validated { carry.afterCopy.append(.validate(table: t, constraint: temporary, referenced: referenced)) }
     restoreName(of: constraint, on: t, from: temporary, carry: &carry)
+    // Under its own name at contract, on the column's final name: what `schema dump` shows as written.
+    var final = constraint
+    if let renamed = ColumnRename.constraint(constraint.definition, from: old, to: finalName) {
+      final.definition = renamed
+      if let expression = Self.checkExpression(final) {
+        carry.writes.append(.check(table: t, name: constraint.name, expression: expression))
+      }
+    }
   }
 
   private mutating func carryKey(
@@ -239,7 +246,7 @@ extension IntentPlanner {
     guard freeIndexName(t.sibling(index.name)) else { return }
     carry.expand.append(.buildIndex(index, original: constraint.name))
     let kind = constraint.kind == .primaryKey ? "PRIMARY KEY" : "UNIQUE"
-    carry.primaryKey = carry.primaryKey || constraint.kind == .primaryKey
+    carry.notNullInDrop = carry.notNullInDrop || constraint.kind == .primaryKey
     carry.afterDrop.append(
       "ALTER TABLE \(t.sql) ADD CONSTRAINT \(SQL.quoteIdentifier(constraint.name)) \(kind) USING INDEX \(SQL.quoteIdentifier(index.name))"
     )
@@ -296,6 +303,62 @@ extension IntentPlanner {
     }
     carry.post.append(.constraintExists(t, constraint.name, validated: constraint.validated))
     carry.carried.append(CarriedObject.constraint(SchemaModel.resolve(t), constraint.name))
+  }
+
+  /// An identity column's new column becomes identity in contract, in the drop's transaction:
+  /// the old sequence's next value is kept (in a transaction-local setting) before the old column
+  /// and its sequence go, then the new column, NOT NULL under its final name (the validated check
+  /// lets it skip the scan), gets `ADD GENERATED` with the old sequence's name and options and
+  /// starts after that value. The old app is gone by then, so no value is handed out twice (one
+  /// is skipped).
+  private mutating func carryIdentity(
+    _ identity: SchemaSnapshot.Identity, table t: QualifiedName, old: String, finalName: String, type: String,
+    nullable: Bool, carry: inout CarryOver
+  ) {
+    let column = "\(t).\(SQL.quoteIdentifier(old))"
+    guard !nullable else {
+      error(
+        "\(column) is an identity column: the new column must be NOT NULL", at: "nullable", object: column,
+        hint: "remove `nullable: true`")
+      return
+    }
+    guard let options = Self.identityOptions(identity.options, newType: type) else {
+      error(
+        "\(column) is an identity column: the new type \(type) cannot hold an identity (smallint, integer or bigint only)",
+        at: "type", object: column, hint: "drop the identity first (`sql:` in an earlier intent), or keep an integer type")
+      return
+    }
+    let kind = identity.kind == .always ? "ALWAYS" : "BY DEFAULT"
+    let settings = ["SEQUENCE NAME \(identity.sequence.sql)"] + SchemaSnapshot.sequenceOptionsSQL(options, includeType: false)
+    let setting = SQL.quoteLiteral(Self.identitySetting)
+    carry.beforeDrop.append("SELECT set_config(\(setting), nextval(\(identity.sequence.literal))::text, true)")
+    carry.afterDrop += [
+      "ALTER TABLE \(t.sql) ALTER COLUMN \(SQL.quoteIdentifier(finalName)) ADD GENERATED \(kind) AS IDENTITY (\(settings.joined(separator: " ")))",
+      "SELECT setval(\(identity.sequence.literal), current_setting(\(setting))::bigint)",
+    ]
+    carry.locks.append(LockedRelation(identity.sequence, .accessExclusive))
+    carry.notNullInDrop = true
+    carry.carried += [CarriedObject.identity(old), CarriedObject.sequence(identity.sequence)]
+  }
+
+  /// The transaction-local setting that holds an identity's next value across the drop.
+  static let identitySetting = "pgphase.identity_next"
+
+  /// The identity options on the new column: the old ones, in the new integer type (bounds that
+  /// were the old type's defaults become the new type's); nil when the type is not an integer.
+  static func identityOptions(_ options: SchemaSnapshot.SequenceOptions, newType: String) -> SchemaSnapshot.SequenceOptions? {
+    let integer = [
+      "smallint": "smallint", "int2": "smallint", "integer": "integer", "int": "integer", "int4": "integer",
+      "bigint": "bigint", "int8": "bigint",
+    ]
+    guard let type = integer[newType.lowercased()] else { return nil }
+    var o = options
+    let before = SchemaSnapshot.SequenceOptions.defaultBounds(dataType: options.dataType, increment: options.increment)
+    let after = SchemaSnapshot.SequenceOptions.defaultBounds(dataType: type, increment: options.increment)
+    o.dataType = type
+    if o.minValue == before.min { o.minValue = after.min }
+    if o.maxValue == before.max { o.maxValue = after.max }
+    return o
   }
 
   /// A column trigger is recreated, not duplicated: two copies would fire twice in the window.
@@ -450,6 +513,14 @@ extension IntentPlanner {
     guard name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 else { return name }
     return String(name.dropFirst().dropLast()).split(separator: "\"\"", omittingEmptySubsequences: false).joined(
       separator: "\"")
+  }
+
+  /// What a CHECK's definition encloses (`CHECK (a > 0) NOT VALID` gives `a > 0`); nil for
+  /// another kind of constraint.
+  static func checkExpression(_ constraint: SchemaSnapshot.Constraint) -> String? {
+    let d = withoutNotValid(constraint.definition)
+    guard constraint.kind == .check, d.hasPrefix("CHECK ("), d.hasSuffix(")") else { return nil }
+    return String(d.dropFirst("CHECK (".count).dropLast())
   }
 
   static func withoutNotValid(_ definition: String) -> String {

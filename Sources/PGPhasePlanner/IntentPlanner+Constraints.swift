@@ -51,13 +51,15 @@ extension IntentPlanner {
 
   /// A unique constraint without a write-blocking build: CREATE UNIQUE INDEX CONCURRENTLY, then
   /// ADD CONSTRAINT … UNIQUE USING INDEX, which only takes a brief catalog lock.
-  mutating func addUniqueSteps(index: CreateIndex, phase: Phase) {
+  /// `path`: the field that names the constraint; `recorded: false` leaves the model to the
+  /// caller (alter_column records it on the column's final name).
+  mutating func addUniqueSteps(index: CreateIndex, phase: Phase, path: String = "name", recorded: Bool = true) {
     let t = index.table
     let name = t.sibling(index.name)
-    creating(SchemaModel.indexKey(name), exists: relationExists(name), path: "name", object: name.description)
+    creating(SchemaModel.indexKey(name), exists: relationExists(name), path: path, object: name.description)
     var columns: [String] = []
     for case .column(let c) in index.keys { columns.append(c) }
-    model.addConstraint(.intentKey(index.name, .unique, columns), on: t)
+    if recorded { model.addConstraint(.intentKey(index.name, .unique, columns), on: t) }
     emitCreateIndex(
       phase, index: index, slug: ["create-unique-index", index.name],
       summary: "Build unique index \(index.name) concurrently: outside a transaction, without blocking writes")
@@ -111,9 +113,9 @@ extension IntentPlanner {
   }
 
   /// Records that this change adds the constraint `name` to `table` (the `name` field).
-  private mutating func creatingConstraint(_ table: QualifiedName, _ name: String) {
+  mutating func creatingConstraint(_ table: QualifiedName, _ name: String, path: String = "name") {
     creating(
-      SchemaModel.constraintKey(table, name), exists: constraintExists(table, name), path: "name",
+      SchemaModel.constraintKey(table, name), exists: constraintExists(table, name), path: path,
       object: "constraint \(SQL.quoteIdentifier(name)) on \(SchemaModel.resolve(table))")
   }
 

@@ -244,7 +244,8 @@ struct IntentPlanner {
     let build = IndexBuild(
       index: name, table: index.table, unique: index.unique,
       definition: IndexBuild.definition(
-        method: index.method, keys: index.keys.map(\.sql), include: index.include, predicate: index.predicate))
+        method: index.method, keys: index.keySQL, include: index.include, with: index.storageParameters.map(\.sql),
+        predicate: index.predicate))
     emit(
       phase, slug, summary, sql: [build.createSQL(concurrently: true)], action: .buildIndex(build),
       locks: [LockedRelation(index.table, .shareUpdateExclusive)], cost: .scanNoWriteBlock,

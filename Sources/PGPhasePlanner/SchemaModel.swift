@@ -234,10 +234,11 @@ struct SchemaModel {
       }
     }
     if let predicate = index.predicate { columns += WrittenSQL.columnReferences(predicate) }
-    let keys = index.keys.map { key in
-      switch key {
-      case .column(let c): SchemaSnapshot.IndexKey(column: c)
-      case .expression(let e): SchemaSnapshot.IndexKey(expression: e)
+    let keys = index.keys.enumerated().map { i, key in
+      let options = index.options(ofKey: i).flatMap(Self.printedOptions)
+      return switch key {
+      case .column(let c): SchemaSnapshot.IndexKey(column: c, options: options)
+      case .expression(let e): SchemaSnapshot.IndexKey(expression: e, options: options)
       }
     }
     let table = Self.resolve(index.table)
@@ -245,9 +246,19 @@ struct SchemaModel {
     let inserted = schema.insert(
       index: SchemaSnapshot.Index(
         name: index.name, unique: index.unique, method: index.method ?? "btree", keys: keys, include: index.include,
+        options: index.storageParameters.map { SchemaSnapshot.Setting(name: $0.name, value: $0.value) },
         predicate: index.predicate, columns: columns),
       on: table)
     if inserted { indexes[table.sibling(index.name)] = IndexOwner(relation: table, constraint: false) }
+  }
+
+  /// A key's options as `pg_get_indexdef` prints them: ASC and the NULLS order that goes with
+  /// the key's order by default are left out; nil when nothing is left.
+  static func printedOptions(_ o: IndexKeyOptions) -> String? {
+    var printed = o
+    if printed.order == .asc { printed.order = nil }
+    if printed.nulls == (printed.order == .desc ? .first : .last) { printed.nulls = nil }
+    return printed.isEmpty ? nil : printed.sql
   }
 
   mutating func dropIndex(_ name: QualifiedName) {
@@ -381,6 +392,34 @@ struct SchemaModel {
     schema = reading.snapshot
     for table in schema.tables { register(table) }
     return reading.diagnostics
+  }
+
+  /// Changes what a table has besides its columns and constraints (its comment, replica identity).
+  mutating func setTable(_ table: QualifiedName, _ update: (inout SchemaSnapshot.Table) -> Void) {
+    willChange(table)
+    guard var t = schema.tables[Self.resolve(table)] else { return }
+    update(&t)
+    schema.tables[t.name] = t
+  }
+
+  /// Renames a constraint and, for a key, its index (PostgreSQL renames them together); a NOT
+  /// NULL constraint (PostgreSQL 18) keeps its column.
+  mutating func renameConstraint(_ table: QualifiedName, from: String, to: String) {
+    let key = Self.resolve(table)
+    willChange(key)
+    guard var t = schema.tables[key] else { return }
+    if var k = t.constraints.remove(from) {
+      k.name = to
+      t.constraints.insert(k)
+      if k.hasIndex {
+        indexes[key.sibling(from)] = nil
+        indexes[key.sibling(to)] = IndexOwner(relation: key, constraint: true)
+        if t.replicaIdentity == .index(from) { t.replicaIdentity = .index(to) }
+      }
+    } else if let column = t.columns.first(where: { $0.notNull?.name == from }) {
+      t.updateColumn(column.name) { $0.notNull?.name = to }
+    }
+    schema.tables[key] = t
   }
 
   mutating func setColumn(_ table: QualifiedName, _ column: String, _ update: (inout Column) -> Void) {

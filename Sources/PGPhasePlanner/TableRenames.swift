@@ -82,6 +82,10 @@ struct TableRenames {
       return .addForeignKey(op)
     case .addUnique(let t, let n, let c): return .addUnique(table: resolve(t), name: n, columns: c)
     case .dropConstraint(let t, let n): return .dropConstraint(table: resolve(t), name: n)
+    case .renameConstraint(let t, let from, let to): return .renameConstraint(table: resolve(t), from: from, to: to)
+    case .commentTable(let t, let c): return .commentTable(table: resolve(t), comment: c)
+    case .commentColumn(let t, let column, let c): return .commentColumn(table: resolve(t), column: column, comment: c)
+    case .setReplicaIdentity(let t, let identity): return .setReplicaIdentity(table: resolve(t), identity: identity)
     case .createIndex(var op):
       op.table = resolve(op.table)
       return .createIndex(op)

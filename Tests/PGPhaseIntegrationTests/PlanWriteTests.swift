@@ -42,7 +42,7 @@ import Testing
     let notes = dir.appendingPathComponent("plans/20261121_checks_endpoint/NOTES.md")
     try write("rollout notes\n", to: notes)
     let before = try snapshot(dir)
-    #expect(try folders(dir).count == 11)
+    #expect(try folders(dir).count == 12)
     let r = try runPGPhase(["plan", "intents/20261120_incident_severity.yaml", "--out", "plans"], in: dir)
     #expect(r.status == 0, "\(r.stderr)")
     #expect(try snapshot(dir) == before)
@@ -74,7 +74,7 @@ import Testing
     #expect(
       try String(contentsOf: dir.appendingPathComponent("plans/20261122_incident_impact_bigint/NOTES.md"), encoding: .utf8)
         == "keep me\n")
-    #expect(left.count == 10)
+    #expect(left.count == 11)
     #expect(!left.contains { $0.hasPrefix(".") }, "staging left behind: \(left)")
   }
 

@@ -50,14 +50,14 @@ import Testing
       ])
     let ids = try FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("examples/intents").path)
       .map { String($0.dropLast(".yaml".count)) }.sorted()
-    #expect(ids.count == 11)
+    #expect(ids.count == 12)
     for id in ids {
       let row = try #require(lines.first { $0.hasPrefix(id + " ") }, "no summary row for \(id)")
       let cells = row.split(separator: " ", omittingEmptySubsequences: true)
       #expect(cells.contains("FAILED") == false && cells.contains("skipped") == false, "\(row)")
       #expect(row.contains("5 ok"), "old+new after expand, old+new after backfill, new after contract: \(row)")
     }
-    #expect(lines.last == "ok: 11 intents applied through contract; 55 probes passed")
+    #expect(lines.last == "ok: 12 intents applied through contract; 60 probes passed")
     #expect(result.stderr.contains("try: PostgreSQL \(TestServer.major)."), "\(result.stderr)")
     try expectRemoved(try announcedFolder(result.stderr))
   }
@@ -92,10 +92,10 @@ import Testing
       } else if table, line.wholeMatch(of: /\d{8}_[a-z0-9_]+ +((ok \(\d+\)|-) +){3}5 ok +\d+\.\d\ds/) != nil {
         continue
       } else {
-        #expect(line == "ok: 11 intents applied through contract; 55 probes passed", "unexpected line: \(line)")
+        #expect(line == "ok: 12 intents applied through contract; 60 probes passed", "unexpected line: \(line)")
       }
     }
-    #expect(lines.last == "ok: 11 intents applied through contract; 55 probes passed")
+    #expect(lines.last == "ok: 12 intents applied through contract; 60 probes passed")
   }
 
   /// A probe that fails is reported, the run exits 1, and the server is gone all the same.

@@ -101,6 +101,7 @@ enum SQLShape {
       let kinds = Set(keys.map { $0["expr"] != nil ? "expression" : "column" })
       s += " (" + (keys.count > 1 ? "several: " : "") + kinds.sorted().joined(separator: " and ") + ")"
       if !(f["indexIncludingParams"] as? [Any] ?? []).isEmpty { s += " INCLUDE" }
+      if !(f["options"] as? [Any] ?? []).isEmpty { s += " WITH" }
       if f["whereClause"] != nil { s += " WHERE" }
       return s
     case "DropStmt":
@@ -149,6 +150,7 @@ enum SQLShape {
     case "AT_DropNotNull": return "ALTER COLUMN DROP NOT NULL"
     case "AT_ColumnDefault": return def == nil ? "ALTER COLUMN DROP DEFAULT" : "ALTER COLUMN SET DEFAULT"
     case "AT_AlterColumnType": return "ALTER COLUMN TYPE"
+    case "AT_ReplicaIdentity": return "REPLICA IDENTITY"
     default: return subtype.replacingOccurrences(of: "AT_", with: "")
     }
   }

@@ -99,6 +99,31 @@ import Testing
     #expect(!contract.contains { $0.contains("RENAME COLUMN quantity") })
   }
 
+  /// An identity column's replacement becomes identity in contract, in the drop's transaction:
+  /// the old sequence's next value kept before the drop, then NOT NULL and ADD GENERATED on the
+  /// final column with the old sequence's name, started after that value.
+  @Test func anIdentityMovesInTheDropTransaction() throws {
+    let (plan, diagnostics) = Self.plan("  - alter_column: {table: gen, column: c, type: bigint}\n")
+    #expect(diagnostics.isEmpty, "\(diagnostics.map(\.description))")
+    let p = try #require(plan)
+    let drop = try #require(p.steps(in: .contract).first { $0.sql.contains("ALTER TABLE gen DROP COLUMN c") })
+    let sql = Array(drop.sql.drop { !$0.hasPrefix("SELECT set_config") })
+    #expect(
+      sql == [
+        "SELECT set_config('pgphase.identity_next', nextval('public.gen_c_seq')::text, true)",
+        "ALTER TABLE gen DROP COLUMN c",
+        "ALTER TABLE gen RENAME COLUMN _pgphase_new_c TO c",
+        "ALTER TABLE gen ALTER COLUMN c SET NOT NULL",
+        "ALTER TABLE gen DROP CONSTRAINT gen__pgphase_new_c_not_null_check",
+        "ALTER TABLE gen ALTER COLUMN c ADD GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME public.gen_c_seq START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1)",
+        "SELECT setval('public.gen_c_seq', current_setting('pgphase.identity_next')::bigint)",
+      ])
+    #expect(
+      drop.preconditions.first.map { p in
+        if case .columnReplaceable(_, _, _, _, let carried) = p { return carried } else { return [] }
+      } == ["identity:c", "sequence:public.gen_c_seq"])
+  }
+
   @Test func anOutgoingForeignKeyIsAddedNotValidThenValidated() throws {
     let (plan, diagnostics) = Self.plan("  - alter_column: {table: items, column: parent_id, type: bigint}\n")
     #expect(diagnostics.isEmpty, "\(diagnostics.map(\.description))")
@@ -125,8 +150,8 @@ import Testing
       "gen.a is used by generated column b, which cannot follow it to a new column"
     ),
     (
-      "  - rename_column: {table: gen, from: c, to: d}\n",
-      "gen.c is an identity column: pgphase cannot carry its sequence over to a new column yet"
+      "  - alter_column: {table: gen, column: c, type: numeric}\n",
+      "gen.c is an identity column: the new type numeric cannot hold an identity (smallint, integer or bigint only)"
     ),
     (
       "  - alter_column: {table: booking, column: r, type: tstzrange, up: \"NULL\", down: \"NULL\"}\n",

@@ -41,7 +41,8 @@ import Testing
   /// The example intents name only what `examples/schema.sql` has or what earlier intents make,
   /// and planned against it they run the same SQL as the committed plans (what they restate is
   /// what the schema says). The schema only adds what the planner could not know: the undo of a
-  /// set_default (the column had no default).
+  /// set_default (the column had no default), of the comments and of the replica identity (what
+  /// they were before).
   @Test func theExampleIntentsPlanAgainstTheExampleSchema() throws {
     let withoutSchema = try examplePlansWithoutSchema()
     let plans = try examplePlans()
@@ -54,7 +55,12 @@ import Testing
         if a.undo != b.undo { undoChanged.append("\(with.intent) \(a.id)") }
       }
     }
-    #expect(undoChanged == ["20261124_check_hygiene expand/01-set-default-interval-seconds"])
+    #expect(
+      undoChanged == [
+        "20261124_check_hygiene expand/01-set-default-interval-seconds", "20261129_tidy_catalog expand/01-comment-table-checks",
+        "20261129_tidy_catalog expand/02-comment-column-timeout-ms",
+        "20261129_tidy_catalog expand/04-replica-identity-check-runs",
+      ])
     let step = plans.first { $0.intent == "20261124_check_hygiene" }?.steps(in: .expand).first
     #expect(step?.undo?.sql == ["ALTER TABLE checks ALTER COLUMN interval_seconds DROP DEFAULT"])
   }

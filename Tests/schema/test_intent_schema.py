@@ -16,7 +16,8 @@ EXAMPLES = sorted((ROOT / "examples" / "intents").glob("*.yaml"))
 OPERATIONS = set(
     "create_table drop_table rename_table add_column drop_column rename_column alter_column "
     "set_not_null drop_not_null set_default drop_default add_check add_foreign_key add_unique "
-    "drop_constraint create_index drop_index backfill sql".split()
+    "drop_constraint rename_constraint comment_table comment_column set_replica_identity create_index drop_index "
+    "backfill sql".split()
 )
 
 

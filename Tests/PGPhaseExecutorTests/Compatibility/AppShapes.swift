@@ -88,6 +88,10 @@ struct IntentPromises: Sendable {
         switch intent.changes[step.change - 1].operation {
         case .addColumn(let op): columns = [op.column.name]
         case .addUnique(_, _, let c): columns = c
+        case .alterColumn(let op) where op.unique:
+          // Both names of a renamed column: each app writes the one it knows.
+          if let newName = op.newName { uniqueLater[table, default: []].append([newName]) }
+          columns = [op.column]
         case .createIndex(let op):
           columns = op.keys.compactMap { if case .column(let name) = $0 { name } else { nil } }
           if columns.count != op.keys.count { columns = [] }

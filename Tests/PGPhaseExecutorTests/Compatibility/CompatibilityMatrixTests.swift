@@ -70,6 +70,17 @@ extension MatrixCase {
                 - {name: item_id, type: bigint, nullable: false, references: {table: item, column: id, on_delete: cascade}}
                 - {name: label, type: text, nullable: false, unique: true, check: "label <> ''"}
         """),
+    .init(
+      name: "create_table with a named primary key and a comment",
+      changes: """
+          - create_table:
+              table: tag
+              comment: "Labels of items"
+              columns:
+                - {name: item_id, type: bigint, nullable: false, references: {table: item, column: id}}
+                - {name: label, type: text, nullable: false}
+              primary_key: {name: tag_pk, columns: [item_id, label]}
+        """),
     .init(name: "drop_table", changes: "  - drop_table: {table: side}\n"),
     .init(name: "rename_table", changes: "  - rename_table: {from: item, to: goods}\n"),
     .init(
@@ -201,6 +212,43 @@ extension MatrixCase {
       changes:
         "  - alter_column: {table: item, column: title, new_name: title_upper, type: text, up: \"upper(title)\", down: \"title_upper\", nullable: false}\n"
     ),
+    .init(
+      name: "alter_column type with a unique, a check and a comment",
+      changes:
+        "  - alter_column: {table: item, column: sku, type: \"varchar(40)\", down: \"sku::text\", unique: true, check: \"length(sku) > 2\", comment: \"stock unit\"}\n"
+    ),
+    .init(
+      name: "alter_column new_name with a unique and a check",
+      changes:
+        "  - alter_column: {table: item, column: sku, new_name: sku_code, type: text, up: \"sku\", down: \"sku_code\", unique: true, check: \"sku_code <> ''\"}\n"
+    ),
+    .init(
+      name: "alter_column in place: nullable, default, comment, check and unique",
+      changes: """
+          - alter_column: {table: item, column: title, nullable: true, default: "'untitled'", comment: "shown"}
+          - alter_column: {table: item, column: sku, check: "sku <> ''", unique: true}
+        """),
+    // Catalog only: comments, a constraint's name, the replica identity.
+    .init(
+      name: "comment_table and comment_column, set and removed",
+      changes: """
+          - comment_table: {table: item, comment: "Things we sell"}
+          - comment_column: {table: item, column: note, comment: "free text"}
+          - comment_column: {table: item, column: note, comment: null}
+          - comment_table: {table: parent, comment: null}
+        """),
+    .init(
+      name: "rename_constraint, a check and a unique key",
+      changes: """
+          - rename_constraint: {table: item, from: item_score_check, to: item_score_nonnegative}
+          - rename_constraint: {table: item, from: item_code_key, to: item_code_unique}
+        """),
+    .init(
+      name: "set_replica_identity full and index",
+      changes: """
+          - set_replica_identity: {table: side, identity: full}
+          - set_replica_identity: {table: item, identity: index, index: item_code_key}
+        """),
     // NOT NULL and defaults.
     .init(
       name: "set_not_null with a backfill", changes: "  - set_not_null: {table: item, column: price, backfill: \"0\"}\n"),
@@ -232,6 +280,17 @@ extension MatrixCase {
           - create_index: {table: item, name: item_sku_idx, columns: [sku], unique: true}
           - create_index: {table: item, name: item_open_idx, columns: [created_at], where: "price IS NULL"}
           - create_index: {table: item, name: item_lower_title_idx, columns: ["lower(title)"]}
+        """),
+    .init(
+      name: "create_index with key options and storage parameters",
+      changes: """
+          - create_index:
+              table: item
+              name: item_title_pattern_idx
+              columns: [{column: title, opclass: text_pattern_ops}, {column: created_at, order: desc, nulls: last}]
+              include: [note]
+              with: {fillfactor: 70}
+          - create_index: {table: item, name: item_code_c_idx, columns: [{expression: "lower(code)", collate: "C"}], unique: true}
         """),
     .init(name: "drop_index", changes: "  - drop_index: {name: item_created_at_idx}\n"),
     // Data and raw SQL.
