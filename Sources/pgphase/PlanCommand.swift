@@ -50,8 +50,10 @@ struct PlanCommand: ParsableCommand {
       let snapshot = try SchemaInput.read(flag: schema, config: config)
       let inputs = try IntentFiles.find(paths)
       let plans = try IntentFiles.plan(inputs, paths: paths, schema: snapshot)
+      // Each plan renders on its own: on every core, in the plans' order.
+      let files = Parallel.map(plans) { plan in Result { try PlanRenderer.files(for: plan) } }
       var rendered: [(plan: Plan, files: [String: String])] = []
-      for plan in plans { rendered.append((plan, try PlanRenderer.files(for: plan))) }
+      for (plan, result) in zip(plans, files) { rendered.append((plan, try result.get())) }
       let writer = PlanWriter(out: out, generatedNames: Set(rendered.flatMap(\.files.keys)))
       if check {
         try runCheck(rendered, writer: writer, stale: inputs.onlyFolders)

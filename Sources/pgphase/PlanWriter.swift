@@ -19,7 +19,7 @@ import PGPhaseModel
 /// new one, never a mix. A folder that also holds files pgphase did not write (a user's
 /// NOTES.md) is updated file by file instead, each file replaced atomically, and the user's files
 /// stay.
-struct PlanWriter {
+struct PlanWriter: Sendable {
   let out: String
   /// Names of the files a plan folder is made of (plan.json, the phase scripts, undo.sql).
   let generatedNames: Set<String>
@@ -92,13 +92,16 @@ struct PlanWriter {
     let staging = "\(out)/.pgphase-staging-\(token)"
     let trash = "\(out)/.pgphase-old-\(token)"
 
-    // 1. Decide, before changing anything.
-    var changed: [(id: String, files: [String: String], state: FolderState)] = []
-    for (id, files) in plans {
+    // 1. Decide, before changing anything (reading the folders on every core).
+    let states = Parallel.map(plans) { (id, files) in
       let dir = "\(out)/\(id)"
       let current = state(of: dir)
-      if current == .notAFolder { throw Failure(description: "cannot write \(dir)/: a file of that name is in the way") }
-      if isUnchanged(dir, files) {
+      return (state: current, unchanged: current != .notAFolder && isUnchanged(dir, files))
+    }
+    var changed: [(id: String, files: [String: String], state: FolderState)] = []
+    for ((id, files), (current, unchanged)) in zip(plans, states) {
+      if current == .notAFolder { throw Failure(description: "cannot write \(out)/\(id)/: a file of that name is in the way") }
+      if unchanged {
         outcome.unchanged.append(id)
       } else {
         changed.append((id, files, current))
@@ -116,15 +119,22 @@ struct PlanWriter {
       }
     }
 
-    // 2. Write every changed folder into staging; on failure remove it and stop.
+    // 2. Write every changed folder into staging (folders on every core); on failure remove it
+    // and stop.
     do {
       if !changed.isEmpty { try fm.createDirectory(atPath: staging, withIntermediateDirectories: false) }
-      for (id, files, _) in changed {
-        try fm.createDirectory(atPath: "\(staging)/\(id)", withIntermediateDirectories: false)
-        for (name, content) in files {
-          try Self.createFile("\(staging)/\(id)/\(name)", content)
+      let failures = Parallel.map(changed) { (id, files, _) -> Failure? in
+        do {
+          try Self.createDirectory("\(staging)/\(id)")
+          for (name, content) in files {
+            try Self.createFile("\(staging)/\(id)/\(name)", content)
+          }
+          return nil
+        } catch {
+          return error as? Failure ?? Failure(description: "\(error)")
         }
       }
+      if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
     } catch {
       try? fm.removeItem(atPath: staging)
       throw Failure(description: "cannot write the plans into \(out)/ (nothing was changed): \(Self.reason(error))")
@@ -198,6 +208,12 @@ struct PlanWriter {
         }
         offset += n
       }
+    }
+  }
+
+  static func createDirectory(_ path: String) throws {
+    guard mkdir(path, 0o777) == 0 else {
+      throw Failure(description: "create \(path)/: \(String(cString: strerror(errno)))")
     }
   }
 

@@ -7,7 +7,10 @@
 # builds pgphase in release mode (scratch path .build-bench), then times, RUNS times each (7):
 #   cold: `pgphase plan intents --out plans` into an empty plans/ (every file written), and
 #   warm: the same again over the plans it wrote (every file compared, none written).
-# Prints the median and minimum wall time of each and the CPU time of one cold run.
+# Before each cold run the previous plans/ is removed and `sync` waits for that removal's
+# writeback, outside the timed region, so a run is not charged for the one before it.
+# Prints, for each, the median and minimum wall time and the median CPU time (user + system),
+# and the load average before and after (the machine may be shared).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,19 +30,26 @@ cd "$work"
 echo "files written: $(find plans -type f | wc -l) in $(find plans -mindepth 1 -maxdepth 1 -type d | wc -l) folders"
 
 measure() { # label, then whether to empty plans/ first
-  local label=$1 fresh=$2 times=()
+  local label=$1 fresh=$2 rows=()
   for _ in $(seq "$runs"); do
-    [ "$fresh" = 1 ] && rm -rf plans
-    local start end
-    start=$(date +%s%N)
-    "$pgphase" plan intents --out plans >/dev/null
-    end=$(date +%s%N)
-    times+=($(((end - start) / 1000000)))
+    if [ "$fresh" = 1 ]; then rm -rf plans && sync; fi
+    /usr/bin/time -f "%e %U %S" -o "$work/time.txt" "$pgphase" plan intents --out plans >/dev/null
+    rows+=("$(cat "$work/time.txt")")
   done
-  printf '%s\n' "${times[@]}" | sort -n | awk -v label="$label" '
-    { t[NR] = $1 } END { printf "%-5s median %d ms, min %d ms (%d runs)\n", label, t[int((NR + 1) / 2)], t[1], NR }'
+  printf '%s\n' "${rows[@]}" | awk -v label="$label" '
+    { wall[NR] = $1; cpu[NR] = $2 + $3; user[NR] = $2; sys[NR] = $3 }
+    function median(a, n,   i, j, t, b) {
+      for (i = 1; i <= n; i++) b[i] = a[i]
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (b[j] < b[i]) { t = b[i]; b[i] = b[j]; b[j] = t }
+      return b[int((n + 1) / 2)]
+    }
+    function minimum(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }
+    END {
+      printf "%-5s wall median %.2f s, min %.2f s | CPU median %.2f s (user %.2f s, system %.2f s) (%d runs)\n",
+        label, median(wall, NR), minimum(wall, NR), median(cpu, NR), median(user, NR), median(sys, NR), NR
+    }'
 }
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure cold 1
 measure warm 0
-rm -rf plans
-/usr/bin/time -f "cold CPU: %U s user, %S s system, %e s wall, max RSS %M KB" "$pgphase" plan intents --out plans >/dev/null
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
