@@ -112,13 +112,19 @@ public enum JSONOut: Sendable {
 
     mutating func escape(_ s: String) {
       bytes.append(UInt8(ascii: "\""))
-      // Most strings (names, SQL, paths, messages) need no escaping: append them whole.
-      let utf8 = s.utf8
-      if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-        bytes.append(contentsOf: utf8)
-        bytes.append(UInt8(ascii: "\""))
-        return
+      var s = s
+      s.withUTF8 { utf8 in
+        // Most strings (names, SQL, paths, messages) need no escaping: append them whole.
+        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+          bytes.append(contentsOf: utf8)
+        } else {
+          escapeBytes(utf8)
+        }
       }
+      bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func escapeBytes(_ utf8: UnsafeBufferPointer<UInt8>) {
       for byte in utf8 {
         switch byte {
         case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
@@ -136,7 +142,6 @@ public enum JSONOut: Sendable {
         default: bytes.append(byte)
         }
       }
-      bytes.append(UInt8(ascii: "\""))
     }
   }
 }

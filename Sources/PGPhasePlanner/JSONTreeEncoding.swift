@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import PGPhaseModel
 
 extension JSONOut {
@@ -11,7 +11,7 @@ extension JSONOut {
   /// - Throws: what the value's `encode(to:)` throws, and `EncodingError.invalidValue` for a
   ///   top-level value that encodes nothing or a number JSON cannot hold, as JSONEncoder does.
   public init(encoding value: some Encodable) throws {
-    let encoder = TreeEncoder(path: [], key: nil)
+    let encoder = TreeEncoder(parent: nil, key: nil)
     if let leaf = try encoder.leaf(value) {
       self = leaf
       return
@@ -35,18 +35,27 @@ private final class TreeEncoder: Encoder, SingleValueEncodingContainer {
     case unkeyed(UnkeyedItems)
   }
 
-  private let path: [any CodingKey]
+  private let parent: TreeEncoder?
   private let key: (any CodingKey)?
   var storage = Storage.none
 
-  /// `path` is the parent's coding path; `key` this value's key in it, if any (appended only
-  /// when someone asks for `codingPath`, which encoding itself never does).
-  init(path: [any CodingKey], key: (any CodingKey)?) {
-    self.path = path
+  /// `key` is this value's key in `parent`, if any. The coding path is made from them only when
+  /// someone asks for it, which encoding itself never does: an array per value was a fifth of
+  /// the encoding time.
+  init(parent: TreeEncoder?, key: (any CodingKey)?) {
+    self.parent = parent
     self.key = key
   }
 
-  var codingPath: [any CodingKey] { key.map { path + [$0] } ?? path }
+  var codingPath: [any CodingKey] {
+    var path: [any CodingKey] = []
+    var next: TreeEncoder? = self
+    while let encoder = next {
+      if let key = encoder.key { path.append(key) }
+      next = encoder.parent
+    }
+    return path.reversed()
+  }
   var userInfo: [CodingUserInfoKey: Any] { [:] }
 
   /// What was encoded; nil when nothing was (a nested value then writes `{}`, as JSONEncoder).
@@ -67,7 +76,7 @@ private final class TreeEncoder: Encoder, SingleValueEncodingContainer {
       members = KeyedMembers()
       storage = .keyed(members)
     }
-    return KeyedEncodingContainer(KeyedContainer<Key>(members: members, codingPath: codingPath))
+    return KeyedEncodingContainer(KeyedContainer<Key>(members: members, encoder: self))
   }
 
   func unkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -78,7 +87,7 @@ private final class TreeEncoder: Encoder, SingleValueEncodingContainer {
       items = UnkeyedItems()
       storage = .unkeyed(items)
     }
-    return UnkeyedContainer(items: items, codingPath: codingPath)
+    return UnkeyedContainer(items: items, encoder: self)
   }
 
   func singleValueContainer() -> any SingleValueEncodingContainer { self }
@@ -87,7 +96,11 @@ private final class TreeEncoder: Encoder, SingleValueEncodingContainer {
   func encode(_ value: Bool) { storage = .value(.bool(value)) }
   func encode(_ value: String) { storage = .value(.string(value)) }
   func encode(_ value: Int) { storage = .value(.int(value)) }
-  func encode<T: Encodable>(_ value: T) throws { storage = .value(try Self.wrap(value, path: path, key: key)) }
+  func encode<T: Encodable>(_ value: T) throws {
+    // The value stands for this one: same place, same key.
+    let inner = TreeEncoder(parent: parent, key: key)
+    storage = .value(try inner.leaf(value) ?? inner.encoded(value))
+  }
 
   /// A value without a container of its own: strings, integers and booleans directly, what
   /// JSONEncoder writes in its own way through JSONEncoder.
@@ -110,12 +123,16 @@ private final class TreeEncoder: Encoder, SingleValueEncodingContainer {
     return nil
   }
 
-  /// A nested value as a tree.
-  static func wrap<T: Encodable>(_ value: T, path: [any CodingKey], key: (any CodingKey)?) throws -> JSONOut {
-    let encoder = TreeEncoder(path: path, key: key)
-    if let leaf = try encoder.leaf(value) { return leaf }
-    try value.encode(to: encoder)
-    return encoder.result() ?? .object([])
+  /// `value` encoded into this (fresh) encoder, as a tree.
+  func encoded<T: Encodable>(_ value: T) throws -> JSONOut {
+    try value.encode(to: self)
+    return result() ?? .object([])
+  }
+
+  /// A value nested under `key`, as a tree.
+  func child<T: Encodable>(_ value: T, key: any CodingKey) throws -> JSONOut {
+    let encoder = TreeEncoder(parent: self, key: key)
+    return try encoder.leaf(value) ?? encoder.encoded(value)
   }
 }
 
@@ -123,8 +140,13 @@ private final class TreeEncoder: Encoder, SingleValueEncodingContainer {
 /// as in JSONEncoder. Nested containers and super encoders are filled after they are handed
 /// out, so they are read when the members are finished.
 private final class KeyedMembers {
-  var members: [(String, JSONOut)] = []
+  var members: [(String, JSONOut)]
   var later: [(index: Int, value: () -> JSONOut)] = []
+
+  init() {
+    members = []
+    members.reserveCapacity(8)
+  }
 
   func set(_ key: String, _ value: JSONOut) {
     if let i = members.firstIndex(where: { $0.0 == key }) {
@@ -168,26 +190,27 @@ private final class UnkeyedItems {
 
 private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
   let members: KeyedMembers
-  let codingPath: [any CodingKey]
+  let encoder: TreeEncoder
+  var codingPath: [any CodingKey] { encoder.codingPath }
 
   mutating func encodeNil(forKey key: Key) { members.set(key.stringValue, .null) }
   mutating func encode(_ value: Bool, forKey key: Key) { members.set(key.stringValue, .bool(value)) }
   mutating func encode(_ value: String, forKey key: Key) { members.set(key.stringValue, .string(value)) }
   mutating func encode(_ value: Int, forKey key: Key) { members.set(key.stringValue, .int(value)) }
   mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-    members.set(key.stringValue, try TreeEncoder.wrap(value, path: codingPath, key: key))
+    members.set(key.stringValue, try encoder.child(value, key: key))
   }
 
   mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
     -> KeyedEncodingContainer<NestedKey>
   {
-    let nested = TreeEncoder(path: codingPath, key: key)
+    let nested = TreeEncoder(parent: encoder, key: key)
     members.setLater(key.stringValue) { nested.result() ?? .object([]) }
     return nested.container(keyedBy: keyType)
   }
 
   mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-    let nested = TreeEncoder(path: codingPath, key: key)
+    let nested = TreeEncoder(parent: encoder, key: key)
     members.setLater(key.stringValue) { nested.result() ?? .array([]) }
     return nested.unkeyedContainer()
   }
@@ -196,7 +219,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
   mutating func superEncoder(forKey key: Key) -> any Encoder { superEncoder(named: key.stringValue) }
 
   private func superEncoder(named name: String) -> any Encoder {
-    let nested = TreeEncoder(path: codingPath, key: NamedKey(name))
+    let nested = TreeEncoder(parent: encoder, key: NamedKey(name))
     members.setLater(name) { nested.result() ?? .object([]) }
     return nested
   }
@@ -204,7 +227,8 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
 private struct UnkeyedContainer: UnkeyedEncodingContainer {
   let items: UnkeyedItems
-  let codingPath: [any CodingKey]
+  let encoder: TreeEncoder
+  var codingPath: [any CodingKey] { encoder.codingPath }
   var count: Int { items.items.count }
 
   mutating func encodeNil() { items.append(.null) }
@@ -212,23 +236,23 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
   mutating func encode(_ value: String) { items.append(.string(value)) }
   mutating func encode(_ value: Int) { items.append(.int(value)) }
   mutating func encode<T: Encodable>(_ value: T) throws {
-    items.append(try TreeEncoder.wrap(value, path: codingPath, key: NamedKey(index: count)))
+    items.append(try encoder.child(value, key: NamedKey(index: count)))
   }
 
   mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-    let nested = TreeEncoder(path: codingPath, key: NamedKey(index: count))
+    let nested = TreeEncoder(parent: encoder, key: NamedKey(index: count))
     items.appendLater { nested.result() ?? .object([]) }
     return nested.container(keyedBy: keyType)
   }
 
   mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-    let nested = TreeEncoder(path: codingPath, key: NamedKey(index: count))
+    let nested = TreeEncoder(parent: encoder, key: NamedKey(index: count))
     items.appendLater { nested.result() ?? .array([]) }
     return nested.unkeyedContainer()
   }
 
   mutating func superEncoder() -> any Encoder {
-    let nested = TreeEncoder(path: codingPath, key: NamedKey(index: count))
+    let nested = TreeEncoder(parent: encoder, key: NamedKey(index: count))
     items.appendLater { nested.result() ?? .object([]) }
     return nested
   }

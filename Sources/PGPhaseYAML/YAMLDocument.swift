@@ -46,7 +46,8 @@ public enum YAMLDocument {
     let text = String(decoding: bytes, as: UTF8.self)
     let node: Node?
     do {
-      node = try Yams.compose(yaml: text, Converter.resolver)
+      // UTF-8 said outright: Yams' default asks the environment (all of it, copied) every time.
+      node = try Yams.compose(yaml: text, Converter.resolver, .default, .utf8)
     } catch {
       return (nil, [diagnostic(for: error, file: file)])
     }

@@ -124,7 +124,7 @@ import Testing
       var inner = Inner()
       var inners = [Inner(), Inner(name: "", empty: ["x"], none: ["k": 1, "K": 2, "10": 3, "9": 4], optional: 0)]
       var custom = Custom()
-      var doubles: [Double] = [0, 1, -1.5, 0.1, 1e21, 123456789.125, 5e-324]
+      var doubles: [Double] = [0, 1, -1.5, 0.1, 1e21, 123456789.125, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
       var float: Float = 3.25
       var integers: [Int64] = [.min, .max]
       var unsigned: [UInt32] = [0, .max]

@@ -3,12 +3,18 @@
 #
 #   bench/plan/run.sh [INTENTS]        (default 1000)
 #
-# Generates the intents with gen_intents.py (fixed seed) under $TMPDIR/pgphase-plan-bench,
-# builds pgphase in release mode (scratch path .build-bench), then times, RUNS times each (7):
-#   cold: `pgphase plan intents --out plans` into an empty plans/ (every file written), and
-#   warm: the same again over the plans it wrote (every file compared, none written).
-# Before each cold run the previous plans/ is removed and `sync` waits for that removal's
-# writeback, outside the timed region, so a run is not charged for the one before it.
+# Generates the intents with gen_intents.py (fixed seed) under $WORK (default
+# $TMPDIR/pgphase-plan-bench), builds pgphase in release mode (scratch path .build-bench), then
+# times, RUNS times each (7):
+#   cold: `pgphase plan intents --out cold-N/plans` into a folder that does not exist yet (every
+#         file written), and
+#   warm: the same again over the plans the first cold run wrote (every file compared, none
+#         written).
+# Nothing is deleted while the runs are timed, and the runs start SETTLE seconds (default 65)
+# after the previous run's folders were deleted and synced: on ext4 without a journal (this
+# machine's), a new inode skips every inode deleted in the last 60 s (360 s while its inode-table
+# block is not yet written back), so a run right after `rm -rf` of 6,000 files paid seconds of
+# kernel time for the removal, not for its own writing.
 # Prints, for each, the median and minimum wall time and the median CPU time (user + system),
 # and the load average before and after (the machine may be shared).
 set -euo pipefail
@@ -16,24 +22,25 @@ cd "$(dirname "$0")/../.."
 
 count=${1:-1000}
 runs=${RUNS:-7}
-work=${TMPDIR:-/tmp}/pgphase-plan-bench
+settle=${SETTLE:-65}
+work=${WORK:-${TMPDIR:-/tmp}/pgphase-plan-bench}
 mkdir -p "$work"
 python3 bench/plan/gen_intents.py "$work/intents" "$count"
 
 swift build -c release --scratch-path .build-bench --product pgphase >/dev/null
 pgphase="$(swift build -c release --scratch-path .build-bench --show-bin-path)/pgphase"
 echo "pgphase: $pgphase"
-echo "machine: $(nproc) CPUs, $(uname -sr), $(df -T "$work" | awk 'NR==2 {print $2}') file system"
+echo "machine: $(nproc) CPUs, $(uname -sr), $(df -T "$work" | awk 'NR==2 {print $2}') file system at $work"
 
 cd "$work"
-"$pgphase" plan intents --out plans >/dev/null   # sanity: it plans
-echo "files written: $(find plans -type f | wc -l) in $(find plans -mindepth 1 -maxdepth 1 -type d | wc -l) folders"
+rm -rf plans cold-*
+sync
+sleep "$settle"
 
-measure() { # label, then whether to empty plans/ first
-  local label=$1 fresh=$2 rows=()
-  for _ in $(seq "$runs"); do
-    if [ "$fresh" = 1 ]; then rm -rf plans && sync; fi
-    /usr/bin/time -f "%e %U %S" -o "$work/time.txt" "$pgphase" plan intents --out plans >/dev/null
+measure() { # label, then the output folder of run N (N substituted for %)
+  local label=$1 out=$2 rows=()
+  for i in $(seq "$runs"); do
+    /usr/bin/time -f "%e %U %S" -o "$work/time.txt" "$pgphase" plan intents --out "${out//%/$i}" >/dev/null
     rows+=("$(cat "$work/time.txt")")
   done
   printf '%s\n' "${rows[@]}" | awk -v label="$label" '
@@ -50,6 +57,7 @@ measure() { # label, then whether to empty plans/ first
     }'
 }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-measure cold 1
-measure warm 0
+measure cold "cold-%/plans"
+echo "files written: $(find cold-1/plans -type f | wc -l) in $(find cold-1/plans -mindepth 1 -maxdepth 1 -type d | wc -l) folders"
+measure warm "cold-1/plans"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
