@@ -18,7 +18,8 @@ import PGPhaseModel
 /// Then each folder is swapped into place with rename(2), so a reader sees the old folder or the
 /// new one, never a mix. A folder that also holds files pgphase did not write (a user's
 /// NOTES.md) is updated file by file instead, each file replaced atomically, and the user's files
-/// stay.
+/// stay. Folders are compared and staged on every core (each on its own); what is decided, the
+/// first failure reported and the order of the swaps stay those of the plans.
 struct PlanWriter: Sendable {
   let out: String
   /// Names of the files a plan folder is made of (plan.json, the phase scripts, undo.sql).

@@ -15,6 +15,7 @@
 # machine's), a new inode skips every inode deleted in the last 60 s (360 s while its inode-table
 # block is not yet written back), so a run right after `rm -rf` of 6,000 files paid seconds of
 # kernel time for the removal, not for its own writing.
+# PGPHASE=path times that binary instead of building this checkout's.
 # Prints, for each, the median and minimum wall time and the median CPU time (user + system),
 # and the load average before and after (the machine may be shared).
 set -euo pipefail
@@ -27,8 +28,12 @@ work=${WORK:-${TMPDIR:-/tmp}/pgphase-plan-bench}
 mkdir -p "$work"
 python3 bench/plan/gen_intents.py "$work/intents" "$count"
 
-swift build -c release --scratch-path .build-bench --product pgphase >/dev/null
-pgphase="$(swift build -c release --scratch-path .build-bench --show-bin-path)/pgphase"
+if [ -z "${PGPHASE:-}" ]; then
+  swift build -c release --scratch-path .build-bench --product pgphase >/dev/null
+  pgphase="$(swift build -c release --scratch-path .build-bench --show-bin-path)/pgphase"
+else
+  pgphase=$PGPHASE # another build to compare with, e.g. main's
+fi
 echo "pgphase: $pgphase"
 echo "machine: $(nproc) CPUs, $(uname -sr), $(df -T "$work" | awk 'NR==2 {print $2}') file system at $work"
 
