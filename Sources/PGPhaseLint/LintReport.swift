@@ -74,11 +74,11 @@ public struct LintReport: Sendable {
     let chunks = JSONOut.renderedConcurrently(count: findings.count) { i, out in
       let f = findings[i]
       out += "    "
-      JSONOut.object([
+      out += JSONOut.object([
         ("rule", .string(f.rule.rawValue)), ("severity", .string(f.severity.rawValue)), ("message", .string(f.message)),
         ("help", .optional(f.help)), ("lock", .optional(f.lock?.rawValue)),
         ("file", .string(f.location.file)), ("line", .int(f.location.line)), ("column", .int(f.location.column)),
-      ]).write(to: &out, indent: 4)
+      ]).fragment(indent: 4)
       out += i + 1 < findings.count ? ",\n" : "\n"
     }
     let items = findings.isEmpty ? "[]" : "[\n" + chunks.joined() + "  ]"

@@ -15,12 +15,11 @@ public enum PlanRenderer {
     return files
   }
 
-  /// plan.json: pretty-printed with sorted keys, so diffs in review are small and stable.
+  /// plan.json: pretty-printed with sorted keys, so diffs in review are small and stable. The
+  /// bytes are JSONEncoder's with `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]`
+  /// (what plan.json always was), written by `JSONOut` in a fraction of the time.
   public static func json(_ plan: Plan) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    let data = try encoder.encode(plan)
-    return String(decoding: data, as: UTF8.self) + "\n"
+    try JSONOut(encoding: plan).rendered(.jsonEncoderPretty)
   }
 
   /// Reads a plan.json of any format this pgphase reads (older ones converted).

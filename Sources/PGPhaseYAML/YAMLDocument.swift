@@ -46,14 +46,22 @@ public enum YAMLDocument {
     let text = String(decoding: bytes, as: UTF8.self)
     let node: Node?
     do {
-      node = try Yams.compose(yaml: text)
+      // UTF-8 said outright: Yams' default asks the environment (all of it, copied) every time.
+      node = try Yams.compose(yaml: text, Converter.resolver, .default, .utf8)
     } catch {
       return (nil, [diagnostic(for: error, file: file)])
     }
     guard let node else { return (nil, []) }
     var converter = Converter(file: file, budget: limits.maxNodes)
-    let root = converter.convert(node, isKey: false)
+    let root = converter.convert(node)
     return (converter.diagnostics.hasErrors ? nil : root, converter.diagnostics)
+  }
+
+  /// Keys written more than once in one mapping (sorted), at the first one's first place.
+  static func duplicateKeys(_ names: [String], at location: SourceLocation) -> Diagnostic {
+    .error(
+      "duplicate key \(names.map { "`\(YAMLReader.excerpt($0))`" }.joined(separator: ", ")) in a mapping", at: location,
+      hint: "each key may appear once in a mapping")
   }
 
   static func diagnostic(for error: any Error, file: String) -> Diagnostic {
@@ -70,10 +78,7 @@ public enum YAMLDocument {
       let suffix = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
       return .error("malformed YAML: \(problem)\(suffix)", at: at(mark))
     case YamlError.duplicatedKeysInMapping(let duplicates, let context):
-      return .error(
-        "duplicate key \(duplicates.map { "`\(YAMLReader.excerpt($0))`" }.joined(separator: ", ")) in a mapping",
-        at: at(context.mark),
-        hint: "each key may appear once in a mapping")
+      return duplicateKeys(duplicates, at: at(context.mark))
     case YamlError.reader(let problem, _, _, _):
       return .error("unreadable YAML: \(problem)", at: SourceLocation(file: file, line: 1, column: 1))
     default:
@@ -96,11 +101,19 @@ struct Converter {
 
   static let stringTag = Tag.Name.str.rawValue
 
+  /// What Yams gives a scalar written without a tag, when it resolves one: only mapping keys
+  /// are resolved while composing (to find duplicates), and Yams' default resolver tried up to
+  /// seven regular expressions on each key, a seventh of `pgphase plan`'s time. Types are
+  /// resolved here (`kind(of:)`), so Yams only needs to tell a written tag from none: one rule,
+  /// matching anything, marks "none". Duplicate keys are then keys of the same text.
+  static let untaggedTag = Tag.Name(rawValue: "tag:pgphase,2026:untagged")
+  static let resolver = Resolver.basic.appending(try! Resolver.Rule(untaggedTag, "^"))
+
   func location(_ mark: Mark?) -> SourceLocation {
     SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
   }
 
-  mutating func convert(_ node: Node, isKey: Bool) -> YAMLNode {
+  mutating func convert(_ node: Node) -> YAMLNode {
     let here = location(node.mark)
     budget -= 1
     if budget < 0 {
@@ -115,19 +128,31 @@ struct Converter {
     }
     switch node {
     case .scalar(let scalar):
-      return YAMLNode(.scalar(convert(scalar, at: here, isKey: isKey)), at: here)
+      return YAMLNode(.scalar(convert(scalar, at: here)), at: here)
     case .sequence(let sequence):
       checkCollectionTag(sequence.tag.description, default: Tag.Name.seq.rawValue, at: here)
       var items: [YAMLNode] = []
       items.reserveCapacity(sequence.count)
-      for item in sequence where !exhausted { items.append(convert(item, isKey: false)) }
+      for item in sequence where !exhausted { items.append(convert(item)) }
       return YAMLNode(.sequence(items), at: here)
     case .mapping(let mapping):
       checkCollectionTag(mapping.tag.description, default: Tag.Name.map.rawValue, at: here)
       var entries: [YAMLEntry] = []
       entries.reserveCapacity(mapping.count)
+      var first: [String: SourceLocation] = [:]
+      var duplicated: Set<String> = []
       for (key, value) in mapping where !exhausted {
-        entries.append(YAMLEntry(key: convert(key, isKey: true), value: convert(value, isKey: false)))
+        let entry = YAMLEntry(key: convert(key), value: convert(value))
+        if let name = entry.key.scalar?.text {
+          if first[name] == nil { first[name] = entry.key.location } else { duplicated.insert(name) }
+        }
+        entries.append(entry)
+      }
+      // Yams finds keys of the same text and tag; keys are matched by text (`name` and "name"
+      // are one key), so the same text is a duplicate whatever the quoting.
+      if !duplicated.isEmpty {
+        let names = duplicated.sorted()
+        diagnostics.append(YAMLDocument.duplicateKeys(names, at: first[names[0]]!))
       }
       return YAMLNode(.mapping(entries), at: here)
     case .alias:
@@ -136,16 +161,14 @@ struct Converter {
     }
   }
 
-  private mutating func convert(_ scalar: Node.Scalar, at here: SourceLocation, isKey: Bool) -> YAMLScalar {
+  private mutating func convert(_ scalar: Node.Scalar, at here: SourceLocation) -> YAMLScalar {
     // Read the tag as written before anything resolves it (Yams resolves lazily, in place).
     let written = scalar.tag.description
     let quoted = scalar.style != .plain && scalar.style != .any
     let kind = quoted ? YAMLScalar.Kind.string : Self.kind(of: scalar.string)
-    var implicit = written.isEmpty || (quoted && written == Self.stringTag)
-    if !implicit && isKey && !quoted {
-      // Yams resolves the tags of mapping keys while checking them for duplicates.
-      implicit = written == ScalarType.tag(of: scalar.string).rawValue
-    }
+    // Yams resolves the tags of mapping keys (and of what a key holds) while checking them for
+    // duplicates: an untagged one then has `untaggedTag`.
+    let implicit = written.isEmpty || written == Self.untaggedTag.rawValue || (quoted && written == Self.stringTag)
     if !implicit {
       diagnostics.append(
         .error(

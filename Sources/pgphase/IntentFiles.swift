@@ -67,8 +67,9 @@ enum IntentFiles {
       throw ExitCodeError(ExitStatus.badInput)
     }
     var sources: [IntentSource] = []
-    for file in inputs.files {
-      guard let data = FileManager.default.contents(atPath: file) else {
+    let contents = Parallel.map(inputs.files) { FileManager.default.contents(atPath: $0) }
+    for (file, data) in zip(inputs.files, contents) {
+      guard let data else {
         report(fileProblem(file, "cannot read the file"))
         throw ExitCodeError(ExitStatus.badInput)
       }

@@ -54,8 +54,10 @@ struct PlanCommand: ParsableCommand {
       let start = try SchemaInput.read(flag: schema, config: config)
       let inputs = try IntentFiles.find(paths)
       let (plans, after) = try IntentFiles.planning(inputs, paths: paths, schema: start?.snapshot)
+      // Each plan renders on its own: on every core, in the plans' order.
+      let files = Parallel.map(plans) { plan in Result { try PlanRenderer.files(for: plan) } }
       var rendered: [(plan: Plan, files: [String: String])] = []
-      for plan in plans { rendered.append((plan, try PlanRenderer.files(for: plan))) }
+      for (plan, result) in zip(plans, files) { rendered.append((plan, try result.get())) }
       let writer = PlanWriter(out: out, generatedNames: Set(rendered.flatMap(\.files.keys)))
       // The schema after the intents, only with the schema they start from: without it the
       // planner knows only what intents create, and a file of that would read as the whole schema.

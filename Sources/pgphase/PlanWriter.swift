@@ -19,8 +19,10 @@ import PGPhaseModel
 /// new one, never a mix. A folder that also holds files pgphase did not write (a user's
 /// NOTES.md) is updated file by file instead, each file replaced atomically, and the user's files
 /// stay. Files of the output folder itself (schema.sql) are staged with the rest and renamed over
-/// the old ones in the same step.
-struct PlanWriter {
+/// the old ones in the same step. Folders are compared and staged on every core (each on its
+/// own); what is decided, the first failure reported and the order of the swaps stay those of
+/// the plans.
+struct PlanWriter: Sendable {
   /// The schema after the intents, beside the plan folders.
   static let schemaFileName = "schema.sql"
 
@@ -101,13 +103,16 @@ struct PlanWriter {
     let staging = "\(out)/.pgphase-staging-\(token)"
     let trash = "\(out)/.pgphase-old-\(token)"
 
-    // 1. Decide, before changing anything.
-    var changed: [(id: String, files: [String: String], state: FolderState)] = []
-    for (id, files) in plans {
+    // 1. Decide, before changing anything (reading the folders on every core).
+    let states = Parallel.map(plans) { (id, files) in
       let dir = "\(out)/\(id)"
       let current = state(of: dir)
-      if current == .notAFolder { throw Failure(description: "cannot write \(dir)/: a file of that name is in the way") }
-      if isUnchanged(dir, files) {
+      return (state: current, unchanged: current != .notAFolder && isUnchanged(dir, files))
+    }
+    var changed: [(id: String, files: [String: String], state: FolderState)] = []
+    for ((id, files), (current, unchanged)) in zip(plans, states) {
+      if current == .notAFolder { throw Failure(description: "cannot write \(out)/\(id)/: a file of that name is in the way") }
+      if unchanged {
         outcome.unchanged.append(id)
       } else {
         changed.append((id, files, current))
@@ -135,19 +140,26 @@ struct PlanWriter {
       }
     }
 
-    // 2. Write every changed folder into staging; on failure remove it and stop.
+    // 2. Write every changed folder into staging (folders on every core); on failure remove it
+    // and stop.
     do {
       if !changed.isEmpty || !changedTopLevel.isEmpty {
         try fm.createDirectory(atPath: staging, withIntermediateDirectories: false)
       }
-      for (id, files, _) in changed {
-        try fm.createDirectory(atPath: "\(staging)/\(id)", withIntermediateDirectories: false)
-        for (name, content) in files {
-          try Self.createFile("\(staging)/\(id)/\(name)", content)
+      let failures = Parallel.map(changed) { (id, files, _) -> Failure? in
+        do {
+          try Self.createDirectory("\(staging)/\(id)")
+          for (name, content) in files {
+            try Self.createFile("\(staging)/\(id)/\(name)", content)
+          }
+          return nil
+        } catch {
+          return error as? Failure ?? Failure(description: "\(error)")
         }
       }
+      if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
       // Intent ids never start with `.`, so this folder is no plan's.
-      if !changedTopLevel.isEmpty { try fm.createDirectory(atPath: "\(staging)/.top", withIntermediateDirectories: false) }
+      if !changedTopLevel.isEmpty { try Self.createDirectory("\(staging)/.top") }
       for name in changedTopLevel { try Self.createFile("\(staging)/.top/\(name)", topLevel[name]!) }
     } catch {
       try? fm.removeItem(atPath: staging)
@@ -226,6 +238,12 @@ struct PlanWriter {
         }
         offset += n
       }
+    }
+  }
+
+  static func createDirectory(_ path: String) throws {
+    guard mkdir(path, 0o777) == 0 else {
+      throw Failure(description: "create \(path)/: \(String(cString: strerror(errno)))")
     }
   }
 

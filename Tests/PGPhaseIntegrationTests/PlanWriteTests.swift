@@ -78,6 +78,27 @@ import Testing
     #expect(!left.contains { $0.hasPrefix(".") }, "staging left behind: \(left)")
   }
 
+  /// Files are read, plans rendered and folders written on every core: every run still writes
+  /// the committed plans byte for byte (the golden set was written one file at a time), and a
+  /// second run over them finds every file unchanged.
+  @Test func repeatedRunsWriteTheCommittedPlansByteForByte() throws {
+    let committed = try snapshot(repositoryRoot)
+    #expect(committed.count == 55)
+    for _ in 0..<5 {
+      let dir = try makeTemporaryDirectory()
+      defer { try? fm.removeItem(at: dir) }
+      try fm.createDirectory(at: dir.appendingPathComponent("examples"), withIntermediateDirectories: true)
+      try fm.copyItem(
+        at: repositoryRoot.appendingPathComponent("examples/intents"), to: dir.appendingPathComponent("examples/intents"))
+      let r = try runPGPhase(["plan", "examples/intents", "--out", "plans"], in: dir)
+      #expect(r.status == 0, "\(r.stderr)")
+      #expect(try snapshot(dir) == committed)
+      let again = try runPGPhase(["plan", "examples/intents", "--out", "plans"], in: dir)
+      #expect(again.stdout.split(separator: "\n").filter { $0.hasSuffix("(unchanged)") }.count == 11, "\(again.stdout)")
+      #expect(try folders(dir) == Set(committed.keys.map { String($0.split(separator: "/")[0]) }).sorted())
+    }
+  }
+
   /// Re-planning a changed intent replaces its files and keeps a user's file beside them.
   @Test func aUsersFileInALivePlanFolderSurvivesReplanning() throws {
     let dir = try makeTemporaryDirectory()

@@ -104,6 +104,44 @@ private func location(of marker: String, in text: String) -> PGPhaseModel.Source
     }
   }
 
+  /// A tag on a key was taken as untagged when it named the type YAML gives the key anyway
+  /// (`!!str name:`): keys are read as written, so a tag there is refused like anywhere else.
+  @Test func explicitTagsOnKeysAreRefused() {
+    for (yaml, tag) in [
+      ("changes:\n  - drop_index: {!!str name: idx}\n", "!!str"),
+      ("changes:\n  - drop_index: {!!int name: idx}\n", "!!int"),
+      ("changes:\n  - !!str drop_index: {name: idx}\n", "!!str"),
+    ] {
+      let d = errors(yaml)
+      #expect(
+        d.map(\.message) == ["explicit YAML tag `\(tag)` is not supported"] && d.first?.location == location(of: tag, in: yaml),
+        "\(yaml): \(d.map(\.description))")
+    }
+  }
+
+  /// A mapping written as a key is refused as a key; what it holds was reported as tagged
+  /// `!!str` (Yams had resolved its tags), a tag the user never wrote.
+  @Test func aMappingAsAKeyIsRefusedAsAKeyWithoutAnInventedTag() {
+    let yaml = "changes:\n  - drop_index:\n      ? {a: b}\n      : c\n"
+    let d = errors(yaml)
+    #expect(d.contains { $0.message == "`drop_index` keys must be plain names, found a mapping" }, "\(d.map(\.description))")
+    #expect(!d.contains { $0.message.contains("tag") }, "\(d.map(\.description))")
+  }
+
+  /// A key written twice is one error at its first place, however each is quoted.
+  @Test func aKeyWrittenTwiceIsADuplicateWhateverItsQuoting() {
+    for yaml in [
+      "changes:\n  - drop_index: {name: a, name: b}\n",
+      "changes:\n  - drop_index: {name: a, \"name\": b}\n",
+      "changes:\n  - drop_index: {'name': a, name: b}\n",
+    ] {
+      let d = errors(yaml)
+      #expect(d.count == 1, "\(yaml): \(d.map(\.description))")
+      #expect(d.first?.message == "duplicate key `name` in a mapping", "\(yaml): \(d.map(\.description))")
+      #expect(d.first?.location == PGPhaseModel.SourceLocation(file: "i.yaml", line: 2, column: 18), "\(yaml)")
+    }
+  }
+
   /// A NUL written as an escape passed plan and lint and failed only at apply.
   @Test func nulCharactersAreRefusedAtTheValue() {
     for escape in ["\\0", "\\x00", "\\u0000"] {
