@@ -165,6 +165,9 @@ struct AppWorkload: Sendable {
       // changes only on a row of this round, which nothing references.
       let referenced = r.columns.contains { maintained.contains($0.name) && $0.referenced }
       let unreferenced = referenced ? inserted.popLast() : nil
+      // No row of this round left: any other row may be referenced, and the update would fail
+      // whatever pgphase does.
+      if referenced && unreferenced == nil { continue }
       guard let row = (unreferenced ?? pendingQueue.popFirst() ?? doneQueue.popFirst() ?? sources.first) else { break }
       let wasPending = pendingRows.contains(row)
       let source = sources[((sources.firstIndex(of: row) ?? 0) + 1) % sources.count]
