@@ -324,9 +324,8 @@ extension MatrixCase {
           - alter_column: {table: item, column: legacy, new_name: legacy_upper, type: text, up: "upper(legacy)", down: "legacy_upper"}
         """),
     // Planned against the schema: indexes, keys and constraints carried over to the new column.
-    .init(
-      name: "rename_column of a primary key other tables reference (schema)",
-      changes: "  - rename_column: {table: parent, from: id, to: parent_key}\n", withSchema: true),
+    // (A primary key other tables reference is CarryOverTests' case: this workload writes new
+    // values into key columns, which a referenced key refuses whatever pgphase does.)
     .init(
       name: "alter_column of a CHECK column, a UNIQUE column and an indexed column (schema)",
       changes: """
