@@ -83,19 +83,28 @@ import Testing
   /// second run over them finds every file unchanged.
   @Test func repeatedRunsWriteTheCommittedPlansByteForByte() throws {
     let committed = try snapshot(repositoryRoot)
-    #expect(committed.count == 55)
+    // One folder per example intent, and schema.sql beside them.
+    let intents = try fm.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("examples/intents").path)
+      .filter { $0.hasSuffix(".yaml") }
+    let committedFolders = Set(committed.keys.filter { $0.contains("/") }.map { String($0.split(separator: "/")[0]) })
+    #expect(committedFolders.count == intents.count && committed["schema.sql"] != nil)
     for _ in 0..<5 {
       let dir = try makeTemporaryDirectory()
       defer { try? fm.removeItem(at: dir) }
       try fm.createDirectory(at: dir.appendingPathComponent("examples"), withIntermediateDirectories: true)
       try fm.copyItem(
         at: repositoryRoot.appendingPathComponent("examples/intents"), to: dir.appendingPathComponent("examples/intents"))
-      let r = try runPGPhase(["plan", "examples/intents", "--out", "plans"], in: dir)
+      try fm.copyItem(
+        at: repositoryRoot.appendingPathComponent("examples/schema.sql"), to: dir.appendingPathComponent("examples/schema.sql"))
+      let command = ["plan", "examples/intents", "--schema", "examples/schema.sql", "--out", "plans"]
+      let r = try runPGPhase(command, in: dir)
       #expect(r.status == 0, "\(r.stderr)")
       #expect(try snapshot(dir) == committed)
-      let again = try runPGPhase(["plan", "examples/intents", "--out", "plans"], in: dir)
-      #expect(again.stdout.split(separator: "\n").filter { $0.hasSuffix("(unchanged)") }.count == 11, "\(again.stdout)")
-      #expect(try folders(dir) == Set(committed.keys.map { String($0.split(separator: "/")[0]) }).sorted())
+      let again = try runPGPhase(command, in: dir)
+      #expect(
+        again.stdout.split(separator: "\n").filter { $0.hasSuffix("(unchanged)") }.count == committedFolders.count + 1,
+        "\(again.stdout)")
+      #expect(try folders(dir) == committedFolders.union(["schema.sql"]).sorted())
     }
   }
 
