@@ -43,6 +43,16 @@ struct CarryOver {
 }
 
 extension IntentPlanner {
+  /// Whether a `PARTITION BY` key (`RANGE (created_at)`, `LIST (lower(region))`) uses `column`.
+  static func partitionKey(_ key: String, uses column: String) -> Bool {
+    guard let open = key.firstIndex(of: "("), let close = key.lastIndex(of: ")"), open < close else { return false }
+    let inner = String(key[key.index(after: open)..<close])
+    // The elements as one expression (a row of them); with an opclass or collation, which no
+    // expression has, every word that could name the column.
+    if let names = ColumnRename.columnReferences(inExpression: inner) { return names.contains(column) }
+    return inner.split { !($0.isLetter || $0.isNumber || $0 == "_") }.contains { $0 == column }
+  }
+
   /// The name an object carried over to the new column has until contract restores the original.
   static func carriedName(_ name: String) -> String { Names.fit("_pgphase_new_\(name)") }
 
@@ -56,8 +66,15 @@ extension IntentPlanner {
     let resolved = SchemaModel.resolve(t)
     guard let table = model.table(t) else { return carry }
     let dependents = model.schema.dependents(ofColumn: old, in: resolved)
-    guard !dependents.isEmpty || table.column(old)?.identity != nil else { return carry }
     let column = "\(t).\(SQL.quoteIdentifier(old))"
+    if let key = table.partitionKey, Self.partitionKey(key, uses: old) {
+      error(
+        "\(column) is in the partition key of \(t) (PARTITION BY \(key)): PostgreSQL cannot drop it, so it cannot be replaced",
+        object: column,
+        hint: "create a new partitioned table partitioned by the new column, copy the rows, and switch the app to it")
+      return carry
+    }
+    guard !dependents.isEmpty || table.column(old)?.identity != nil else { return carry }
     if let identity = table.column(old)?.identity {
       carryIdentity(identity, table: t, old: old, finalName: finalName, type: type, nullable: nullable, carry: &carry)
     }

@@ -158,6 +158,10 @@ import Testing
       "booking.r is in exclusion constraint booking_r_excl, which pgphase cannot build without blocking writes"
     ),
     (
+      "  - rename_column: {table: events, from: at, to: happened_at}\n",
+      "events.at is in the partition key of events (PARTITION BY RANGE (at)): PostgreSQL cannot drop it, so it cannot be replaced"
+    ),
+    (
       "  - alter_column: {table: events, column: n, type: bigint}\n",
       "events.n has index events_n_idx, and events is partitioned: indexes cannot be built concurrently on it"
     ),
