@@ -52,7 +52,12 @@ public enum SchemaDump {
     for (tableName, words) in written.sorted(by: { $0.key < $1.key }) {
       guard let live = schema.snapshot.tables[tableName] else { continue }
       let candidate = words.candidate(live)
-      let (normalized, _) = try normalizer.normalize(candidate)
+      let (normalized, failures) = try normalizer.normalize(candidate)
+      // What the server could not confirm is shown in its own words; say so rather than differ
+      // silently from what the plans wrote.
+      for failure in failures {
+        schema.leftOut.append("\(tableName): \(failure); shown as the server prints it, not as the intent wrote it")
+      }
       schema.snapshot.tables[tableName] = words.confirmed(in: live, candidate: candidate, normalized: normalized)
     }
     return schema

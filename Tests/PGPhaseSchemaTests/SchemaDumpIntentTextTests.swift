@@ -48,6 +48,41 @@ struct SchemaDumpIntentTextTests {
     }
   }
 
+  /// An expression the server can no longer read as the intent wrote it (its function renamed by
+  /// hand) is shown in the server's words, and the dump says so on stderr instead of differing
+  /// from the plans in silence.
+  @Test func whatTheServerCannotConfirmIsShownInItsWordsAndSaid() throws {
+    try withTestDatabase { db in
+      try db.connection.executeScript(
+        """
+        CREATE FUNCTION positive(integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 > 0';
+        CREATE TABLE t (id bigint PRIMARY KEY, n integer);
+        """)
+      let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-dump-\(UUID().uuidString)")
+      defer { try? FileManager.default.removeItem(at: dir) }
+      let intents = dir.appendingPathComponent("intents")
+      try FileManager.default.createDirectory(at: intents, withIntermediateDirectories: true)
+      try "changes:\n  - add_check: {table: t, name: t_n_positive, expression: \"positive(n)\"}\n".write(
+        to: intents.appendingPathComponent("20270101_positive.yaml"), atomically: true, encoding: .utf8)
+      let plans = dir.appendingPathComponent("plans").path
+      #expect(try runPGPhase(["plan", intents.path, "--out", plans]).status == 0)
+      for phase in ["expand", "backfill", "contract"] {
+        let r = try runPGPhase(["apply", "--phase", phase, "--dsn", db.conninfo, plans])
+        #expect(r.status == 0, "\(phase): \(r.stderr)")
+      }
+      let before = try runPGPhase(["schema", "dump", "--dsn", db.conninfo])
+      #expect(before.stdout.contains("CONSTRAINT t_n_positive CHECK (positive(n))") && before.stderr.isEmpty, "\(before.stderr)")
+      try db.connection.execute("ALTER FUNCTION positive(integer) RENAME TO is_positive")
+      let after = try runPGPhase(["schema", "dump", "--dsn", db.conninfo])
+      #expect(after.status == 0)
+      #expect(after.stdout.contains("CONSTRAINT t_n_positive CHECK (public.is_positive(n))"), "\(after.stdout)")
+      #expect(
+        after.stderr.contains("t_n_positive")
+          && after.stderr.contains("shown as the server prints it, not as the intent wrote it"),
+        "\(after.stderr)")
+    }
+  }
+
   /// CHECK constraints and index keys and predicates pgphase wrote are shown as their intents
   /// wrote them (followed through a later rename of their table), where the server holds the same
   /// expression; one changed by hand since is shown in the server's words. A table renamed keeps
