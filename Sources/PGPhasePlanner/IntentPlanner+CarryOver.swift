@@ -218,6 +218,13 @@ extension IntentPlanner {
     }
     carry.post.append(.indexExists(t.sibling(index.name), on: t, unique: index.unique))
     carry.carried.append(CarriedObject.index(index.name))
+    // Under its own name at contract, on the column's final name: what `schema dump` shows as
+    // written (only what has an expression: plain keys have no words to keep).
+    let keys = index.keys.map { $0.expression.map { ColumnRename.expression($0, from: old, to: finalName) ?? $0 } }
+    let predicate = index.predicate.map { ColumnRename.expression($0, from: old, to: finalName) ?? $0 }
+    if predicate != nil || keys.contains(where: { $0 != nil }) {
+      carry.writes.append(.index(t.sibling(index.name), on: t, keys: keys, predicate: predicate))
+    }
   }
 
   private mutating func carryConstraint(

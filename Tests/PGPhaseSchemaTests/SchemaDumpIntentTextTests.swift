@@ -83,6 +83,44 @@ struct SchemaDumpIntentTextTests {
     }
   }
 
+  /// An index and a CHECK an intent wrote, carried over by a later rename of their column, are
+  /// still shown as written, under the column's new name (the rename's contract records what it
+  /// leaves); before, the dump fell back to the server's words.
+  @Test func whatARenameCarriesOverIsShownAsWrittenUnderTheNewName() throws {
+    try withTestDatabase { db in
+      let schema = "CREATE TABLE orders (id bigint PRIMARY KEY, email text, amount integer);"
+      try db.connection.executeScript(schema)
+      let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-dump-\(UUID().uuidString)")
+      defer { try? FileManager.default.removeItem(at: dir) }
+      let intents = dir.appendingPathComponent("intents")
+      try FileManager.default.createDirectory(at: intents, withIntermediateDirectories: true)
+      try schema.write(to: dir.appendingPathComponent("schema.sql"), atomically: true, encoding: .utf8)
+      try """
+      changes:
+        - create_index: {table: orders, name: orders_email_idx, columns: [{expression: "lower( email )"}], where: "amount > 1"}
+        - add_check: {table: orders, name: orders_email_check, expression: "email <> ''"}
+      """.write(to: intents.appendingPathComponent("20270101_index.yaml"), atomically: true, encoding: .utf8)
+      try "changes:\n  - rename_column: {table: orders, from: email, to: mail}\n".write(
+        to: intents.appendingPathComponent("20270102_rename.yaml"), atomically: true, encoding: .utf8)
+      let plans = dir.appendingPathComponent("plans").path
+      let planned = try runPGPhase([
+        "plan", intents.path, "--schema", dir.appendingPathComponent("schema.sql").path, "--out", plans,
+      ])
+      #expect(planned.status == 0, "\(planned.stderr)")
+      let advance = try runPGPhase(["advance", "--to", "contract", "--dsn", db.conninfo, plans])
+      #expect(advance.status == 0, "\(advance.stderr)")
+      let dump = try runPGPhase(["schema", "dump", "--dsn", db.conninfo])
+      #expect(dump.stderr.isEmpty, "\(dump.stderr)")
+      #expect(
+        dump.stdout.contains("CREATE INDEX orders_email_idx ON public.orders USING btree (lower( mail )) WHERE amount > 1"),
+        "\(dump.stdout)")
+      #expect(dump.stdout.contains("CONSTRAINT orders_email_check CHECK (mail <> '')"), "\(dump.stdout)")
+      // The plans' schema.sql says the same.
+      let after = try String(contentsOfFile: "\(plans)/schema.sql", encoding: .utf8)
+      #expect(after.contains("USING btree (lower( mail )) WHERE amount > 1") && after.contains("CHECK (mail <> '')"), "\(after)")
+    }
+  }
+
   /// CHECK constraints and index keys and predicates pgphase wrote are shown as their intents
   /// wrote them (followed through a later rename of their table), where the server holds the same
   /// expression; one changed by hand since is shown in the server's words. A table renamed keeps
