@@ -7,33 +7,51 @@ import Testing
 /// is the same expression, and in the server's words once it is not.
 @Suite(.enabled(if: TestServer.shouldRun, "needs PostgreSQL: run through scripts/with-pg"))
 struct SchemaDumpIntentTextTests {
+  /// Writes `intents` (file name, YAML) into a new folder, plans them (against `schema`, written
+  /// beside them, when given), takes them through contract on `db` with `advance`, and runs
+  /// `body` with the plans folder; the folder is removed afterwards.
+  func rollOut(
+    _ intents: [(String, String)], schema: String? = nil, on db: TestDatabase,
+    sourceLocation: Testing.SourceLocation = #_sourceLocation, _ body: (String) throws -> Void
+  ) throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-dump-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let folder = dir.appendingPathComponent("intents")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    for (name, yaml) in intents {
+      try yaml.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+    let plans = dir.appendingPathComponent("plans").path
+    var command = ["plan", folder.path, "--out", plans]
+    if let schema {
+      let file = dir.appendingPathComponent("schema.sql")
+      try schema.write(to: file, atomically: true, encoding: .utf8)
+      command += ["--schema", file.path]
+    }
+    let planned = try runPGPhase(command)
+    #expect(planned.status == 0, "\(planned.stderr)", sourceLocation: sourceLocation)
+    let advance = try runPGPhase(["advance", "--to", "contract", "--dsn", db.conninfo, plans])
+    #expect(advance.status == 0, "\(advance.stderr)", sourceLocation: sourceLocation)
+    try body(plans)
+  }
+
   @Test func defaultsPgphaseSetAreShownAsTheIntentWroteThem() throws {
     try withTestDatabase { db in
       try db.connection.executeScript(
         """
         CREATE TABLE incidents (id bigint PRIMARY KEY, title text, status text DEFAULT 'open');
         """)
-      let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-dump-\(UUID().uuidString)")
-      defer { try? FileManager.default.removeItem(at: dir) }
-      let intents = dir.appendingPathComponent("intents")
-      try FileManager.default.createDirectory(at: intents, withIntermediateDirectories: true)
-      try """
-      changes:
-        - add_column:
-            table: incidents
-            column: {name: severity, type: text, default: "'minor'"}
-        - set_default:
-            table: incidents
-            column: title
-            default: "lower( 'Untitled' )"
-      """.write(to: intents.appendingPathComponent("20270101_severity.yaml"), atomically: true, encoding: .utf8)
-      let plans = dir.appendingPathComponent("plans").path
-      let planned = try runPGPhase(["plan", intents.path, "--out", plans])
-      #expect(planned.status == 0, "\(planned.stderr)")
-      for phase in ["expand", "backfill", "contract"] {
-        let r = try runPGPhase(["apply", "--phase", phase, "--dsn", db.conninfo, plans])
-        #expect(r.status == 0, "\(phase): \(r.stderr)")
-      }
+      let severity = """
+        changes:
+          - add_column:
+              table: incidents
+              column: {name: severity, type: text, default: "'minor'"}
+          - set_default:
+              table: incidents
+              column: title
+              default: "lower( 'Untitled' )"
+        """
+      try rollOut([("20270101_severity.yaml", severity)], on: db) { _ in }
       let dump = try schemaDump(db)
       #expect(dump.contains("    severity text DEFAULT 'minor'"))
       #expect(dump.contains("    title text DEFAULT lower( 'Untitled' )"))
@@ -58,18 +76,8 @@ struct SchemaDumpIntentTextTests {
         CREATE FUNCTION positive(integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 > 0';
         CREATE TABLE t (id bigint PRIMARY KEY, n integer);
         """)
-      let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-dump-\(UUID().uuidString)")
-      defer { try? FileManager.default.removeItem(at: dir) }
-      let intents = dir.appendingPathComponent("intents")
-      try FileManager.default.createDirectory(at: intents, withIntermediateDirectories: true)
-      try "changes:\n  - add_check: {table: t, name: t_n_positive, expression: \"positive(n)\"}\n".write(
-        to: intents.appendingPathComponent("20270101_positive.yaml"), atomically: true, encoding: .utf8)
-      let plans = dir.appendingPathComponent("plans").path
-      #expect(try runPGPhase(["plan", intents.path, "--out", plans]).status == 0)
-      for phase in ["expand", "backfill", "contract"] {
-        let r = try runPGPhase(["apply", "--phase", phase, "--dsn", db.conninfo, plans])
-        #expect(r.status == 0, "\(phase): \(r.stderr)")
-      }
+      let positive = "changes:\n  - add_check: {table: t, name: t_n_positive, expression: \"positive(n)\"}\n"
+      try rollOut([("20270101_positive.yaml", positive)], on: db) { _ in }
       let before = try runPGPhase(["schema", "dump", "--dsn", db.conninfo])
       #expect(before.stdout.contains("CONSTRAINT t_n_positive CHECK (positive(n))") && before.stderr.isEmpty, "\(before.stderr)")
       try db.connection.execute("ALTER FUNCTION positive(integer) RENAME TO is_positive")
@@ -90,34 +98,24 @@ struct SchemaDumpIntentTextTests {
     try withTestDatabase { db in
       let schema = "CREATE TABLE orders (id bigint PRIMARY KEY, email text, amount integer);"
       try db.connection.executeScript(schema)
-      let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-dump-\(UUID().uuidString)")
-      defer { try? FileManager.default.removeItem(at: dir) }
-      let intents = dir.appendingPathComponent("intents")
-      try FileManager.default.createDirectory(at: intents, withIntermediateDirectories: true)
-      try schema.write(to: dir.appendingPathComponent("schema.sql"), atomically: true, encoding: .utf8)
-      try """
-      changes:
-        - create_index: {table: orders, name: orders_email_idx, columns: [{expression: "lower( email )"}], where: "amount > 1"}
-        - add_check: {table: orders, name: orders_email_check, expression: "email <> ''"}
-      """.write(to: intents.appendingPathComponent("20270101_index.yaml"), atomically: true, encoding: .utf8)
-      try "changes:\n  - rename_column: {table: orders, from: email, to: mail}\n".write(
-        to: intents.appendingPathComponent("20270102_rename.yaml"), atomically: true, encoding: .utf8)
-      let plans = dir.appendingPathComponent("plans").path
-      let planned = try runPGPhase([
-        "plan", intents.path, "--schema", dir.appendingPathComponent("schema.sql").path, "--out", plans,
-      ])
-      #expect(planned.status == 0, "\(planned.stderr)")
-      let advance = try runPGPhase(["advance", "--to", "contract", "--dsn", db.conninfo, plans])
-      #expect(advance.status == 0, "\(advance.stderr)")
-      let dump = try runPGPhase(["schema", "dump", "--dsn", db.conninfo])
-      #expect(dump.stderr.isEmpty, "\(dump.stderr)")
-      #expect(
-        dump.stdout.contains("CREATE INDEX orders_email_idx ON public.orders USING btree (lower( mail )) WHERE amount > 1"),
-        "\(dump.stdout)")
-      #expect(dump.stdout.contains("CONSTRAINT orders_email_check CHECK (mail <> '')"), "\(dump.stdout)")
-      // The plans' schema.sql says the same.
-      let after = try String(contentsOfFile: "\(plans)/schema.sql", encoding: .utf8)
-      #expect(after.contains("USING btree (lower( mail )) WHERE amount > 1") && after.contains("CHECK (mail <> '')"), "\(after)")
+      let index = """
+        changes:
+          - create_index: {table: orders, name: orders_email_idx, columns: [{expression: "lower( email )"}], where: "amount > 1"}
+          - add_check: {table: orders, name: orders_email_check, expression: "email <> ''"}
+        """
+      let rename = "changes:\n  - rename_column: {table: orders, from: email, to: mail}\n"
+      try rollOut([("20270101_index.yaml", index), ("20270102_rename.yaml", rename)], schema: schema, on: db) { plans in
+        let dump = try runPGPhase(["schema", "dump", "--dsn", db.conninfo])
+        #expect(dump.stderr.isEmpty, "\(dump.stderr)")
+        #expect(
+          dump.stdout.contains("CREATE INDEX orders_email_idx ON public.orders USING btree (lower( mail )) WHERE amount > 1"),
+          "\(dump.stdout)")
+        #expect(dump.stdout.contains("CONSTRAINT orders_email_check CHECK (mail <> '')"), "\(dump.stdout)")
+        // The plans' schema.sql says the same.
+        let after = try String(contentsOfFile: "\(plans)/schema.sql", encoding: .utf8)
+        #expect(
+          after.contains("USING btree (lower( mail )) WHERE amount > 1") && after.contains("CHECK (mail <> '')"), "\(after)")
+      }
     }
   }
 
@@ -130,51 +128,41 @@ struct SchemaDumpIntentTextTests {
     try withTestDatabase { db in
       let schema = "CREATE TABLE orders (id bigint PRIMARY KEY, amount integer, email text);"
       try db.connection.executeScript(schema)
-      let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgphase-dump-\(UUID().uuidString)")
-      defer { try? FileManager.default.removeItem(at: dir) }
-      let intents = dir.appendingPathComponent("intents")
-      try FileManager.default.createDirectory(at: intents, withIntermediateDirectories: true)
-      try schema.write(to: dir.appendingPathComponent("schema.sql"), atomically: true, encoding: .utf8)
-      try """
-      changes:
-        - add_check: {table: orders, name: orders_amount_check, expression: "amount IN (1, 2, 3)"}
-        - add_check: {table: orders, name: orders_email_check, expression: "email <> ''"}
-        - create_index: {table: orders, name: orders_domain_idx, columns: ["split_part(email, '@', 2)", id], where: "amount > 1"}
-        - create_table:
-            table: refunds
-            columns:
-              - {name: id, type: bigint, primary_key: true, check: "id > 0"}
-      """.write(to: intents.appendingPathComponent("20270101_checks.yaml"), atomically: true, encoding: .utf8)
-      try "changes:\n  - rename_table: {from: orders, to: purchases}\n".write(
-        to: intents.appendingPathComponent("20270102_rename.yaml"), atomically: true, encoding: .utf8)
-      let plans = dir.appendingPathComponent("plans").path
-      let planned = try runPGPhase([
-        "plan", intents.path, "--schema", dir.appendingPathComponent("schema.sql").path, "--out", plans,
-      ])
-      #expect(planned.status == 0, "\(planned.stderr)")
-      let advance = try runPGPhase(["advance", "--to", "contract", "--dsn", db.conninfo, plans])
-      #expect(advance.status == 0, "\(advance.stderr)")
+      let checks = """
+        changes:
+          - add_check: {table: orders, name: orders_amount_check, expression: "amount IN (1, 2, 3)"}
+          - add_check: {table: orders, name: orders_email_check, expression: "email <> ''"}
+          - create_index: {table: orders, name: orders_domain_idx, columns: ["split_part(email, '@', 2)", id], where: "amount > 1"}
+          - create_table:
+              table: refunds
+              columns:
+                - {name: id, type: bigint, primary_key: true, check: "id > 0"}
+        """
+      let rename = "changes:\n  - rename_table: {from: orders, to: purchases}\n"
+      try rollOut([("20270101_checks.yaml", checks), ("20270102_rename.yaml", rename)], schema: schema, on: db) { plans in
+        let dump = try schemaDump(db)
+        #expect(
+          dump.contains("CREATE TABLE public.purchases (\n    id bigint CONSTRAINT orders_id_not_null NOT NULL,"), "\(dump)")
+        // What the plan says the intents leave, byte for byte.
+        let after = try String(contentsOfFile: "\(plans)/schema.sql", encoding: .utf8)
+        #expect(dump == after, "plans/schema.sql:\n\(after)\nschema dump:\n\(dump)")
+        #expect(dump.contains("    CONSTRAINT orders_amount_check CHECK (amount IN (1, 2, 3)),"), "\(dump)")
+        #expect(dump.contains("    CONSTRAINT orders_email_check CHECK (email <> '')\n);"), "\(dump)")
+        #expect(dump.contains("    id bigint NOT NULL,\n    CONSTRAINT refunds_id_check CHECK (id > 0)\n);"), "\(dump)")
+        #expect(
+          dump.contains(
+            "CREATE INDEX orders_domain_idx ON public.purchases USING btree (split_part(email, '@', 2), id) WHERE amount > 1;"),
+          "\(dump)")
 
-      let dump = try schemaDump(db)
-      #expect(dump.contains("CREATE TABLE public.purchases (\n    id bigint CONSTRAINT orders_id_not_null NOT NULL,"), "\(dump)")
-      // What the plan says the intents leave, byte for byte.
-      let after = try String(contentsOf: dir.appendingPathComponent("plans/schema.sql"), encoding: .utf8)
-      #expect(dump == after, "plans/schema.sql:\n\(after)\nschema dump:\n\(dump)")
-      #expect(dump.contains("    CONSTRAINT orders_amount_check CHECK (amount IN (1, 2, 3)),"), "\(dump)")
-      #expect(dump.contains("    CONSTRAINT orders_email_check CHECK (email <> '')\n);"), "\(dump)")
-      #expect(dump.contains("    id bigint NOT NULL,\n    CONSTRAINT refunds_id_check CHECK (id > 0)\n);"), "\(dump)")
-      #expect(
-        dump.contains(
-          "CREATE INDEX orders_domain_idx ON public.purchases USING btree (split_part(email, '@', 2), id) WHERE amount > 1;"),
-        "\(dump)")
-
-      // Changed by hand: the server's words for what changed, the intent's for the rest.
-      try db.connection.executeScript(
-        "ALTER TABLE purchases DROP CONSTRAINT orders_amount_check, ADD CONSTRAINT orders_amount_check CHECK (amount IN (1, 2));")
-      let changed = try schemaDump(db)
-      #expect(
-        changed.contains("    CONSTRAINT orders_amount_check CHECK ((amount = ANY (ARRAY[1, 2]))),"), "\(changed)")
-      #expect(changed.contains("    CONSTRAINT orders_email_check CHECK (email <> '')\n);"), "\(changed)")
+        // Changed by hand: the server's words for what changed, the intent's for the rest.
+        try db.connection.executeScript(
+          "ALTER TABLE purchases DROP CONSTRAINT orders_amount_check, ADD CONSTRAINT orders_amount_check CHECK (amount IN (1, 2));"
+        )
+        let changed = try schemaDump(db)
+        #expect(
+          changed.contains("    CONSTRAINT orders_amount_check CHECK ((amount = ANY (ARRAY[1, 2]))),"), "\(changed)")
+        #expect(changed.contains("    CONSTRAINT orders_email_check CHECK (email <> '')\n);"), "\(changed)")
+      }
     }
   }
 }
