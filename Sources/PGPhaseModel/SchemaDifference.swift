@@ -261,20 +261,11 @@ extension SchemaSnapshot {
 /// views are indexed once instead of searched for each column).
 extension SchemaSnapshot.Constraint {
   /// The INCLUDE columns of a primary key or unique constraint (its index has them, `conkey`
-  /// does not), read from the definition as `pg_get_constraintdef` prints it.
+  /// does not), read from the definition as `pg_get_constraintdef` prints it (see
+  /// `Index(keyConstraint:name:)`).
   var includedColumns: [String] {
     guard kind == .primaryKey || kind == .unique else { return [] }
-    let marker = Array(" INCLUDE (")
-    let text = Array(definition)
-    guard
-      let start = (0...max(0, text.count - marker.count)).first(where: {
-        text[$0..<min(text.count, $0 + marker.count)].elementsEqual(marker)
-      }),
-      start + marker.count <= text.count
-    else { return [] }
-    let rest = text[(start + marker.count)...]
-    guard let end = rest.firstIndex(of: ")") else { return [] }
-    return SQL.splitQuoted(String(rest[..<end]), separator: ",", skippingWhitespace: true) ?? []
+    return SchemaSnapshot.Index(keyConstraint: definition, name: name)?.include ?? []
   }
 }
 

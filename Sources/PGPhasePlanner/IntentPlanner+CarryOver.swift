@@ -262,7 +262,7 @@ extension IntentPlanner {
       return
     }
     guard let definition = renamedConstraint(constraint, old, shadow, in: what),
-      let index = Self.keyIndex(definition, name: Self.carriedName(constraint.name))
+      let index = SchemaSnapshot.Index(keyConstraint: definition, name: Self.carriedName(constraint.name))
     else {
       error("cannot read the index of \(what) from its definition `\(constraint.definition)`", object: what)
       return
@@ -371,11 +371,8 @@ extension IntentPlanner {
   /// The identity options on the new column: the old ones, in the new integer type (bounds that
   /// were the old type's defaults become the new type's); nil when the type is not an integer.
   static func identityOptions(_ options: SchemaSnapshot.SequenceOptions, newType: String) -> SchemaSnapshot.SequenceOptions? {
-    let integer = [
-      "smallint": "smallint", "int2": "smallint", "integer": "integer", "int": "integer", "int4": "integer",
-      "bigint": "bigint", "int8": "bigint",
-    ]
-    guard let type = integer[newType.lowercased()] else { return nil }
+    let type = SchemaModel.displayType(newType)
+    guard ["smallint", "integer", "bigint"].contains(type) else { return nil }
     var o = options
     let before = SchemaSnapshot.SequenceOptions.defaultBounds(dataType: options.dataType, increment: options.increment)
     let after = SchemaSnapshot.SequenceOptions.defaultBounds(dataType: type, increment: options.increment)
@@ -451,94 +448,6 @@ extension IntentPlanner {
     ]
   }
 
-  /// The unique index a PRIMARY KEY or UNIQUE definition (`UNIQUE NULLS NOT DISTINCT (a, b)
-  /// INCLUDE (c) WITH (fillfactor='70')`) stands for; nil for a shape it does not know.
-  static func keyIndex(_ definition: String, name: String) -> SchemaSnapshot.Index? {
-    var rest = Substring(definition)
-    for head in ["PRIMARY KEY ", "UNIQUE "] where rest.hasPrefix(head) { rest = rest.dropFirst(head.count) }
-    var nullsNotDistinct = false
-    if rest.hasPrefix("NULLS NOT DISTINCT ") {
-      nullsNotDistinct = true
-      rest = rest.dropFirst("NULLS NOT DISTINCT ".count)
-    }
-    guard let keys = parenthesised(&rest) else { return nil }
-    var include: [String] = []
-    var options: [SchemaSnapshot.Setting] = []
-    while let first = rest.first, first == " " {
-      rest = rest.dropFirst()
-      if rest.hasPrefix("INCLUDE ") {
-        rest = rest.dropFirst("INCLUDE ".count)
-        guard let list = parenthesised(&rest) else { return nil }
-        include = list
-      } else if rest.hasPrefix("WITH ") {
-        rest = rest.dropFirst("WITH ".count)
-        guard let list = parenthesised(&rest) else { return nil }
-        for item in list {
-          let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-          guard parts.count == 2 else { return nil }
-          var value = parts[1]
-          if value.count >= 2, value.hasPrefix("'"), value.hasSuffix("'") {
-            value = String(value.dropFirst().dropLast()).split(separator: "''", omittingEmptySubsequences: false).joined(
-              separator: "'")
-          }
-          options.append(SchemaSnapshot.Setting(name: parts[0], value: value))
-        }
-      } else if rest.hasPrefix("USING INDEX TABLESPACE ") {
-        rest = ""
-      } else {
-        return nil
-      }
-    }
-    guard rest.isEmpty, let columns = Optional(keys.map(Self.unquoted)), !columns.isEmpty else { return nil }
-    return SchemaSnapshot.Index(
-      name: name, unique: true, keys: columns.map { SchemaSnapshot.IndexKey(column: $0) }, include: include.map(Self.unquoted),
-      nullsNotDistinct: nullsNotDistinct, options: options, columns: columns)
-  }
-
-  /// The comma-separated items of a parenthesised list at the start of `text`, which it consumes.
-  private static func parenthesised(_ text: inout Substring) -> [String]? {
-    guard text.first == "(" else { return nil }
-    var depth = 0
-    var quoted = false
-    var items: [String] = []
-    var current = ""
-    var index = text.startIndex
-    while index < text.endIndex {
-      let ch = text[index]
-      if ch == "\"" { quoted.toggle() }
-      if !quoted {
-        if ch == "(" {
-          depth += 1
-          if depth == 1 {
-            index = text.index(after: index)
-            continue
-          }
-        } else if ch == ")" {
-          depth -= 1
-          if depth == 0 {
-            items.append(current.trimmingSpaces)
-            text = text[text.index(after: index)...]
-            return items
-          }
-        } else if ch == ",", depth == 1 {
-          items.append(current.trimmingSpaces)
-          current = ""
-          index = text.index(after: index)
-          continue
-        }
-      }
-      current.append(ch)
-      index = text.index(after: index)
-    }
-    return nil
-  }
-
-  private static func unquoted(_ name: String) -> String {
-    guard name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 else { return name }
-    return String(name.dropFirst().dropLast()).split(separator: "\"\"", omittingEmptySubsequences: false).joined(
-      separator: "\"")
-  }
-
   /// What a CHECK's definition encloses (`CHECK (a > 0) NOT VALID` gives `a > 0`); nil for
   /// another kind of constraint.
   static func checkExpression(_ constraint: SchemaSnapshot.Constraint) -> String? {
@@ -591,14 +500,5 @@ extension IntentPlanner {
       "the name \(SQL.quoteIdentifier(name)) that pgphase gives the new column's copy of a constraint is taken on \(table)",
       object: name, hint: "rename or drop that constraint first")
     return false
-  }
-}
-
-extension String {
-  fileprivate var trimmingSpaces: String {
-    var s = Substring(self)
-    while s.first == " " { s = s.dropFirst() }
-    while s.last == " " { s = s.dropLast() }
-    return String(s)
   }
 }
