@@ -48,8 +48,14 @@ extension LintUnit {
     if empty { createdTables.insert(table) } else { createdTables.remove(table) }
   }
 
+  /// The rules `checkColumnStyle` checks; all off by default.
+  static let columnStyleRules: Set<Rule> = [.preferBigint, .preferIdentity, .preferText, .preferTimestamptz]
+
   func checkColumnStyle(_ column: JSONValue) {
-    guard let type = TypeRef(column["typeName"]) else { return }
+    // Skipped whole when its rules are off: it runs for every column.
+    guard !options.enabledRules.isDisjoint(with: Self.columnStyleRules), let type = TypeRef(column["typeName"]) else {
+      return
+    }
     let name = column["colname"]?.string ?? "column"
     let at = column["typeName"]?.location ?? column.location
     if ["int2", "int4", "serial", "serial4", "smallserial", "serial2"].contains(type.name) {

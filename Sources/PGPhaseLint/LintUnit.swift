@@ -138,14 +138,16 @@ final class LintUnit {
     fixedLocation ?? locate(offset ?? clauseStart ?? statementStart)
   }
 
+  /// `message` and `help` are built only for an enabled rule: the style rules are off by default,
+  /// and their texts were built for every column anyway.
   func emit(
-    _ rule: Rule, at offset: Int?, _ message: String, help: String? = nil, lock: LockMode? = nil,
-    severity: Diagnostic.Severity? = nil
+    _ rule: Rule, at offset: Int?, _ message: @autoclosure () -> String, help: @autoclosure () -> String? = nil,
+    lock: LockMode? = nil, severity: Diagnostic.Severity? = nil
   ) {
     guard options.enabledRules.contains(rule) else { return }
     findings.append(
       Finding(
-        rule: rule, severity: severity ?? rule.defaultSeverity, message: message, help: help ?? rule.alternative,
+        rule: rule, severity: severity ?? rule.defaultSeverity, message: message(), help: help() ?? rule.alternative,
         location: location(of: offset), lock: lock ?? rule.lock))
     findingStatements.append(currentIndex)
   }

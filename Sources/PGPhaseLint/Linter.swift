@@ -91,8 +91,9 @@ public struct Linter: Sendable {
     return results
   }
 
-  /// Files parsed ahead of the rules, at most.
-  static let parseAhead = 64
+  /// Files parsed ahead of the rules, at most: a few per worker keep the rules fed; 64 held
+  /// 5 MB more of trees on a 500-file lint, a sixth of its page faults.
+  static let parseAhead = 8
 
   /// Lints SQL text as one file, with fresh knowledge.
   public static func lint(sql: String, file: String = "<stdin>", options: LintOptions = LintOptions()) -> [Finding] {

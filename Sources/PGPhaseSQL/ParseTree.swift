@@ -87,13 +87,24 @@ package enum JSONValue: Sendable, Equatable {
 
   package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
     var parser = Parser(bytes: bytes)
-    let value = try parser.value()
-    return value
+    defer {
+      parser.openMembers.free()
+      parser.openItems.free()
+      parser.shortStrings.free()
+    }
+    return try parser.value()
   }
 
   private struct Parser {
     let bytes: UnsafeBufferPointer<UInt8>
     var i = 0
+    /// The members and items read so far of the objects and arrays still open, innermost last:
+    /// each object or array is built once, at its exact size, when it closes. Appending to its
+    /// own array instead regrew it 1, 2, 4, 8...: most of the tree's allocations, and its frees.
+    var openMembers = OpenValues<(String, JSONValue)>()
+    var openItems = OpenValues<JSONValue>()
+    /// Keys and short values repeat (`relname`, `location`, a table's name): read once each.
+    var shortStrings = ShortStrings()
 
     mutating func skipSpace() {
       while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
@@ -105,47 +116,49 @@ package enum JSONValue: Sendable, Equatable {
       switch bytes[i] {
       case UInt8(ascii: "{"):
         i += 1
-        var members: [(String, JSONValue)] = []
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
           i += 1
-          return .object(members)
+          return .object([])
         }
+        let base = openMembers.count
         while true {
           skipSpace()
           let key = try string()
           skipSpace()
           guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw ParseError() }
           i += 1
-          members.append((key, try value()))
+          let member = try value()
+          openMembers.append((key, member))
           skipSpace()
           guard i < bytes.count else { throw ParseError() }
           if bytes[i] == UInt8(ascii: ",") {
             i += 1
           } else if bytes[i] == UInt8(ascii: "}") {
             i += 1
-            return .object(members)
+            return .object(openMembers.take(from: base))
           } else {
             throw ParseError()
           }
         }
       case UInt8(ascii: "["):
         i += 1
-        var items: [JSONValue] = []
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
           i += 1
-          return .array(items)
+          return .array([])
         }
+        let base = openItems.count
         while true {
-          items.append(try value())
+          let item = try value()
+          openItems.append(item)
           skipSpace()
           guard i < bytes.count else { throw ParseError() }
           if bytes[i] == UInt8(ascii: ",") {
             i += 1
           } else if bytes[i] == UInt8(ascii: "]") {
             i += 1
-            return .array(items)
+            return .array(openItems.take(from: base))
           } else {
             throw ParseError()
           }
@@ -202,9 +215,10 @@ package enum JSONValue: Sendable, Equatable {
       while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
       guard i < bytes.count else { throw ParseError() }
       if bytes[i] == UInt8(ascii: "\"") {
-        let s = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+        let text = UnsafeBufferPointer(rebasing: bytes[start..<i])
         i += 1
-        return s
+        guard text.count <= ShortStrings.maxLength else { return String(decoding: text, as: UTF8.self) }
+        return shortStrings.string(text, sixteenReadable: start + 16 <= bytes.count)
       }
       var out: [UInt8] = Array(bytes[start..<i])
       while i < bytes.count {
@@ -260,5 +274,101 @@ package enum JSONValue: Sendable, Equatable {
       }
       return v
     }
+  }
+}
+
+/// A stack of values whose tops are moved out into exact-size arrays, for `JSONValue.parse`.
+/// Moving (not copying, as `Array(slice)` then `removeSubrange` did) costs no reference
+/// counting, and the generic copy of a tuple array went through the runtime's slow path.
+private struct OpenValues<Element> {
+  private var base = UnsafeMutablePointer<Element>.allocate(capacity: 256)
+  private var capacity = 256
+  private(set) var count = 0
+
+  @inline(__always) mutating func append(_ value: consuming Element) {
+    if count == capacity {
+      let grown = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
+      grown.moveInitialize(from: base, count: count)
+      base.deallocate()
+      base = grown
+      capacity *= 2
+    }
+    (base + count).initialize(to: value)
+    count += 1
+  }
+
+  /// The values from `start` up, in order, as one array; they leave the stack.
+  @inline(__always) mutating func take(from start: Int) -> [Element] {
+    let n = count - start
+    let source = base + start
+    count = start
+    // Not `Array(unsafeUninitializedCapacity:)`: it calls the standard library's unspecialised
+    // buffer allocation, which looks the array's type metadata up at run time (a locked map).
+    var values: [Element] = []
+    values.reserveCapacity(n)
+    for k in 0..<n { values.append((source + k).move()) }
+    return values
+  }
+
+  /// Drops what is left (after a parse error) and the storage.
+  mutating func free() {
+    base.deinitialize(count: count)
+    base.deallocate()
+    count = 0
+  }
+}
+
+/// The strings of at most 15 UTF-8 bytes (the ones Swift stores inline) a parse has read, by
+/// their bytes: a direct-mapped cache, so a repeated key or name costs a hash and a compare
+/// instead of validating and building a new `String` (about a tenth of reading a tree).
+private struct ShortStrings {
+  static let maxLength = 15
+  private static let slots = 512
+  /// Each slot's bytes, packed in two words with the length in the top byte; `empty` when unused.
+  private let words = UnsafeMutablePointer<(UInt64, UInt64)>.allocate(capacity: slots)
+  private let strings = UnsafeMutablePointer<String>.allocate(capacity: slots)
+  private static let empty: (UInt64, UInt64) = (0, .max)
+
+  init() { words.initialize(repeating: Self.empty, count: Self.slots) }
+
+  /// The string of `text` (at most `maxLength` bytes), as `String(decoding:as:)` reads it.
+  /// `sixteenReadable`: 16 bytes from `text`'s start are in the buffer, so they are read as two
+  /// words (the bytes past `text` masked off) instead of byte by byte.
+  mutating func string(_ text: UnsafeBufferPointer<UInt8>, sixteenReadable: Bool) -> String {
+    let n = text.count
+    var low: UInt64 = 0
+    var high: UInt64 = 0
+    if sixteenReadable, let start = text.baseAddress {
+      let raw = UnsafeRawPointer(start)
+      low = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+      high = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+      if n < 8 {
+        low &= (1 << (8 * UInt64(n))) &- 1
+        high = 0
+      } else {
+        high &= (1 << (8 * UInt64(n - 8))) &- 1
+      }
+    } else {
+      for k in 0..<min(8, n) { low |= UInt64(text[k]) << (8 * k) }
+      if n > 8 { for k in 8..<n { high |= UInt64(text[k]) << (8 * (k - 8)) } }
+    }
+    high |= UInt64(n) << 56
+    let hash = (low &* 0x9E37_79B9_7F4A_7C15) ^ (high &* 0xC2B2_AE3D_27D4_EB4F)
+    let slot = Int(truncatingIfNeeded: hash >> 55) & (Self.slots - 1)
+    if words[slot] == (low, high) { return strings[slot] }
+    let string = String(decoding: text, as: UTF8.self)
+    if words[slot] == Self.empty {
+      (strings + slot).initialize(to: string)
+    } else {
+      strings[slot] = string
+    }
+    words[slot] = (low, high)
+    return string
+  }
+
+  func free() {
+    for slot in 0..<Self.slots where words[slot] != Self.empty { (strings + slot).deinitialize(count: 1) }
+    words.deallocate()
+    strings.deallocate()
   }
 }

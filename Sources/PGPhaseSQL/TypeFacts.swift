@@ -12,7 +12,11 @@ package struct TypeRef: Hashable, Sendable, CustomStringConvertible {
   }
 
   package init?(_ typeName: JSONValue?) {
-    guard let typeName, let last = typeName["names"]?.names.last else { return nil }
+    // The last String of the name list, as `names.last` gives it, without building the list:
+    // lint reads a TypeRef for every column it sees.
+    guard let typeName,
+      let last = typeName["names"]?.array.reversed().lazy.compactMap({ $0.node("String")?["sval"]?.string }).first
+    else { return nil }
     name = last
     modifiers = typeName["typmods"]?.array.compactMap { $0.constantText.flatMap { Int($0) } } ?? []
     isArray = !(typeName["arrayBounds"]?.array.isEmpty ?? true)

@@ -55,7 +55,9 @@ final class Console: @unchecked Sendable {
 
   /// Writes `text` and `terminator` to stdout.
   func out(_ text: String, terminator: String = "\n") {
-    lock.withLock { writeAroundBar(fd: 1, text + terminator, barShares: sharedTerminal) }
+    // Without a terminator the text goes out as it is: a lint report is megabytes, each copy
+    // into fresh pages.
+    lock.withLock { writeAroundBar(fd: 1, terminator.isEmpty ? text : text + terminator, barShares: sharedTerminal) }
   }
 
   /// Writes `text` and a newline to stderr.
@@ -98,19 +100,18 @@ final class Console: @unchecked Sendable {
 
   /// One `write(2)` of the whole text where the kernel allows, looping over short writes.
   private static func writeAll(_ fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-      let n = bytes.withUnsafeMutableBytes { buffer in
-        write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+    var text = text
+    text.withUTF8 { bytes in
+      var offset = 0
+      while offset < bytes.count {
+        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if n < 0 {
+          if errno == EINTR { continue }
+          return
+        }
+        offset += n
       }
-      if n < 0 {
-        if errno == EINTR { continue }
-        return
-      }
-      offset += n
     }
-    bytes.removeAll()
   }
 }
 

@@ -53,6 +53,35 @@ import Testing
     #expect(trees > 100, "the corpus should hold more than 100 parseable files and statements, found \(trees)")
   }
 
+  /// The reader keeps the short strings it has read in a small cache and builds arrays and
+  /// objects from a stack of open values: many distinct short strings (every length up to 16
+  /// bytes, ASCII and not, so cache slots are shared and overwritten), strings that end at the
+  /// end of the buffer, long arrays and deep nesting must still read as JSONSerialization reads.
+  @Test func readsManyShortStringsAndDeepNesting() throws {
+    var strings: [String] = []
+    for i in 0..<3000 {
+      let base = i % 3 == 0 ? "é\(i)ü" : "k\(i)_relname_col"
+      strings.append(String(base.prefix(i % 17)))
+    }
+    let objects = strings.enumerated().map {
+      "{\"\($0.element)\": \"\(strings[($0.offset * 7) % strings.count])\", \"n\": \($0.offset)}"
+    }
+    var deep = "\"end\""
+    for depth in 0..<300 { deep = depth % 2 == 0 ? "[\(deep), \"d\(depth)\"]" : "{\"x\(depth)\": \(deep)}" }
+    let documents = [
+      "[" + objects.joined(separator: ",") + "]",
+      "[" + objects.reversed().joined(separator: ",") + ", " + deep + "]",
+      "[\"abc\"]", "{\"a\":\"bc\"}", "[\"0123456789abcde\"]", "\"tail\"",
+    ]
+    for document in documents {
+      let json = Array(document.utf8)
+      let ours = try json.withUnsafeBufferPointer { try JSONValue.parse($0) }
+      let reference = try JSONSerialization.jsonObject(with: Data(json), options: [.fragmentsAllowed])
+      let difference = Self.difference(ours, reference, path: "$")
+      #expect(difference == nil, "\(difference ?? "") in \(document.prefix(80))")
+    }
+  }
+
   @Test func rejectsTruncatedJSON() throws {
     let json = try #require(SQLParser.parseTreeJSON("SELECT 'x', 1"))
     for cut in [1, json.count / 2, json.count - 1] {
