@@ -310,26 +310,23 @@ struct BackfillRun {
     let order = key.map(\.expression).joined(separator: ", ")
     let max = checkpoint.max ?? []
     let toMax = range(max)
-    let bound = try c.transaction { c in
-      // Only an index walk in key order reads just the batch's keys. Without statistics (a table
-      // never analyzed) the planner guesses a few thousand rows for any range and picks a bitmap
-      // scan and sort of every key left to the range's end instead: once per batch, quadratic in
-      // the table (bench/backfill). Costs say nothing useful here, so take the choice from them.
-      try c.execute(
-        """
-        SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
-               set_config('enable_sort', 'off', true)
-        """)
-      return try c.execute(
-        "SELECT \(names) FROM \(table) WHERE \(toMax.filter) ORDER BY \(order) OFFSET \(size - 1) LIMIT 1", toMax.parameters)
-    }
+    // Only the lower end in the WHERE clause: with both ends and no statistics (a table never
+    // analyzed) the planner guesses a few thousand rows for any range and reads and sorts every
+    // key left to the range's end on every batch, quadratic in the table (bench/backfill). Open
+    // above, the range is a third of the table to it, and stopping an index walk after `size`
+    // keys the cheap plan. Whether the key found is still within the walk's end is an output.
+    let from = checkpoint.last == nil ? "true" : String(lower.dropLast(" AND ".count))
+    let within = "\(columns) <= (\(BackfillRun.params(key, from: lowerParameters.count + 1)))"
+    let bound = try c.execute(
+      "SELECT \(names), \(within) AS within FROM \(table) WHERE \(from) ORDER BY \(order) OFFSET \(size - 1) LIMIT 1",
+      toMax.parameters)
     let upper: [String]
     let count: Int64
-    if let row = bound.values.first {
-      upper = row.map { $0 ?? "" }
+    if let row = bound.values.first, row.last.flatMap({ $0 }) == "t" {
+      upper = row.dropLast().map { $0 ?? "" }
       count = size
     } else {
-      // Fewer than `size` keys are left: the last batch runs to the end of the range.
+      // Fewer than `size` keys are left up to the walk's end: the last batch runs to it.
       count = Int64(try c.execute("SELECT count(*) FROM \(table) WHERE \(toMax.filter)", toMax.parameters).scalarInt() ?? 0)
       guard count > 0 else {
         finished = true
