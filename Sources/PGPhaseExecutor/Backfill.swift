@@ -295,39 +295,33 @@ struct BackfillRun {
   private mutating func runKeysetBatch(_ key: [BackfillKeyColumn]) throws -> BatchOutcome? {
     let table = spec.table.sql
     let columns = "(\(key.map(\.expression).joined(separator: ", ")))"
-    var lowerParameters: [String?] = []
-    var lower = ""
-    if let last = checkpoint.last {
-      lower = "\(columns) > (\(BackfillRun.params(key, from: 1))) AND "
-      lowerParameters = last
-    }
-    let range = { (upper: [String]) -> (filter: String, parameters: [String?]) in
-      ("\(lower)\(columns) <= (\(BackfillRun.params(key, from: lowerParameters.count + 1)))", lowerParameters + upper)
-    }
+    // (last, upper]: the checkpoint's key, when there is one, then the range's end; only the end's
+    // parameters change between the bound query, the last batch's count and the UPDATE.
+    let lowerParameters = checkpoint.last ?? []
+    let above = checkpoint.last.map { _ in "\(columns) > (\(BackfillRun.params(key, from: 1)))" }
+    let upTo = "\(columns) <= (\(BackfillRun.params(key, from: lowerParameters.count + 1)))"
+    let filter = [above, upTo].compactMap { $0 }.joined(separator: " AND ")
     // The batch ends at the size-th key after the checkpoint: an index-only walk that skips the
     // keys before it. The key is read in its output form, which casts back to the same value.
+    // The WHERE clause names only the lower end, and whether the key found is within the walk's
+    // end is an output: with both ends and no statistics (a table never analyzed) the planner
+    // guesses a few thousand rows for any range and reads and sorts every key left to the end on
+    // every batch, quadratic in the table (bench/backfill); open above, an index walk stopped
+    // after `size` keys is its cheap plan.
     let names = key.map { SQL.quoteIdentifier($0.name) }.joined(separator: ", ")
     let order = key.map(\.expression).joined(separator: ", ")
     let max = checkpoint.max ?? []
-    let toMax = range(max)
-    // Only the lower end in the WHERE clause: with both ends and no statistics (a table never
-    // analyzed) the planner guesses a few thousand rows for any range and reads and sorts every
-    // key left to the range's end on every batch, quadratic in the table (bench/backfill). Open
-    // above, the range is a third of the table to it, and stopping an index walk after `size`
-    // keys the cheap plan. Whether the key found is still within the walk's end is an output.
-    let from = checkpoint.last == nil ? "true" : String(lower.dropLast(" AND ".count))
-    let within = "\(columns) <= (\(BackfillRun.params(key, from: lowerParameters.count + 1)))"
     let bound = try c.execute(
-      "SELECT \(names), \(within) AS within FROM \(table) WHERE \(from) ORDER BY \(order) OFFSET \(size - 1) LIMIT 1",
-      toMax.parameters)
+      "SELECT \(names), \(upTo) AS within FROM \(table) WHERE \(above ?? "true") ORDER BY \(order) OFFSET \(size - 1) LIMIT 1",
+      lowerParameters + max)
     let upper: [String]
     let count: Int64
-    if let row = bound.values.first, row.last.flatMap({ $0 }) == "t" {
+    if let row = bound.values.first, try bound.first?.bool("within") == true {
       upper = row.dropLast().map { $0 ?? "" }
       count = size
     } else {
       // Fewer than `size` keys are left up to the walk's end: the last batch runs to it.
-      count = Int64(try c.execute("SELECT count(*) FROM \(table) WHERE \(toMax.filter)", toMax.parameters).scalarInt() ?? 0)
+      count = Int64(try c.execute("SELECT count(*) FROM \(table) WHERE \(filter)", lowerParameters + max).scalarInt() ?? 0)
       guard count > 0 else {
         finished = true
         return nil
@@ -336,9 +330,8 @@ struct BackfillRun {
     }
     var next = checkpoint
     next.last = upper
-    let batch = range(upper)
     let done = try commitBatch(
-      update: "UPDATE \(table) SET \(assignments) WHERE \(batch.filter) AND (\(spec.pending))", batch.parameters,
+      update: "UPDATE \(table) SET \(assignments) WHERE \(filter) AND (\(spec.pending))", lowerParameters + upper,
       checkpoint: next, units: count)
     checkpoint = next
     scanned += count
